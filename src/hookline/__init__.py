@@ -1,0 +1,1 @@
+"""Hookline: webhooks in, tenant-tagged Celery work, PostgreSQL out."""

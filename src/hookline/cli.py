@@ -1,0 +1,122 @@
+"""The `hookline` command: dev, web, db, tenants."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hookline.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """Hookline: webhooks in, tenant-tagged Celery work, PostgreSQL out."""
+
+
+@main.command()
+@click.option("--procfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="Procfile")
+@click.option("--only", multiple=True, help="Start only these Procfile processes (repeatable).")
+def dev(procfile: Path, only: tuple[str, ...]) -> None:
+    """Start the whole platform: embedded PostgreSQL/Redis unless URLs are set, migrations, every process."""
+    from hookline import dev as devmode
+
+    sys.exit(devmode.run(_settings(), procfile.resolve(), list(only)))
+
+
+@main.command()
+def web() -> None:
+    """Serve the ingress with uvicorn on HOOKLINE_HOST:HOOKLINE_PORT."""
+    import uvicorn
+
+    settings = _settings()
+    _require_urls(settings)
+    uvicorn.run("hookline.ingress.app:create_app", factory=True, host=settings.host, port=settings.port,
+                log_config=None, access_log=False)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from hookline.migrate import upgrade as run_upgrade
+
+    run_upgrade(_use_database().database_url, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@main.group()
+def tenants() -> None:
+    """Tenants and their connections."""
+
+
+@tenants.command("add")
+@click.argument("name")
+@click.option("--ghl-location-id", help="The GoHighLevel locationId whose webhooks belong to this tenant.")
+@click.option("--timezone", default="UTC", show_default=True)
+def tenants_add(name: str, ghl_location_id: str | None, timezone: str) -> None:
+    """Add tenant NAME, optionally connected to a GoHighLevel location."""
+    from zoneinfo import available_timezones
+
+    from hookline.db import global_session
+    from hookline.services.tenants import TenantError, add_tenant
+
+    if timezone not in available_timezones():
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
+    _use_database()
+    try:
+        with global_session() as session:
+            tenant = add_tenant(session, name, ghl_location_id=ghl_location_id, timezone=timezone)
+    except TenantError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"tenant {tenant.id} {tenant.slug} added" + (f" (ghl location {ghl_location_id})" if ghl_location_id else ""))
+
+
+@tenants.command("list")
+def tenants_list() -> None:
+    """List tenants with their connections."""
+    from hookline.db import global_session
+    from hookline.services.tenants import list_tenants
+
+    _use_database()
+    with global_session() as session:
+        rows = list_tenants(session)
+    if not rows:
+        click.echo("no tenants yet: hookline tenants add NAME --ghl-location-id ID")
+        return
+    click.echo(f"{'id':>4}  {'slug':<24} {'timezone':<20} connections")
+    for tenant, connections in rows:
+        linked = ", ".join(f"{c.provider}:{c.account_id}" for c in connections) or "-"
+        click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
+
+
+def _require_urls(settings: Settings, *, broker: bool = True) -> None:
+    """Processes of a deployment (web) need real URLs; the embedded default is `hookline dev`'s."""
+    if settings.database_url is None:
+        raise click.ClickException("HOOKLINE_DATABASE_URL is not set (or use `hookline dev`, which starts one)")
+    if broker and settings.broker_url is None:
+        raise click.ClickException("HOOKLINE_BROKER_URL is not set (or use `hookline dev`, which starts one)")
+
+
+def _use_database() -> Settings:
+    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`)."""
+    from hookline import embedded
+
+    settings = _settings()
+    if settings.database_url is None:
+        embedded.fill_in(settings, broker=False)
+        settings = _settings()
+    return settings

@@ -1,0 +1,101 @@
+"""One Settings class, read from HOOKLINE_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
+
+ENV_PREFIX = "HOOKLINE_"
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+def read_pem(value: str, expected: type) -> str:
+    """Accept PEM text or a path to a PEM file; return the PEM text once it loads as `expected`."""
+    text = value.strip()
+    if not text.startswith("-----BEGIN"):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ValueError(f"neither PEM text nor a readable file: {text[:80]!r}")
+        text = path.read_text().strip()
+    try:
+        key = load_pem_public_key(text.encode())
+    except ValueError as exc:
+        raise ValueError(f"not a PEM public key ({exc})") from None
+    if not isinstance(key, expected):
+        raise ValueError(f"expected a {expected.__name__.removesuffix('PublicKey')} public key, got {type(key).__name__}")
+    return text
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    # None means "not set": `hookline dev` then starts the embedded servers under ./var.
+    database_url: str | None = None
+    broker_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = Path("var")
+    max_webhook_bytes: int = 1_048_576
+    ghl_webhook_public_key: str = GHL_RSA_PUBLIC_KEY_PEM
+    ghl_webhook_ed25519_public_key: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "redis+socket://", "amqp://", "amqps://")):
+            raise ValueError("must be a redis://, redis+socket:// or amqp:// URL")
+        return value
+
+    @field_validator("ghl_webhook_public_key")
+    @classmethod
+    def _rsa_key(cls, value: str) -> str:
+        return read_pem(value, rsa.RSAPublicKey)
+
+    @field_validator("ghl_webhook_ed25519_public_key")
+    @classmethod
+    def _ed25519_key(cls, value: str | None) -> str | None:
+        return None if not value else read_pem(value, ed25519.Ed25519PublicKey)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url is None:
+            raise ConfigError(f"{ENV_PREFIX}DATABASE_URL is not set (run `hookline dev` for the embedded default)")
+        url = self.database_url.replace("postgres://", "postgresql://", 1)
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    @property
+    def broker(self) -> str:
+        if self.broker_url is None:
+            raise ConfigError(f"{ENV_PREFIX}BROKER_URL is not set (run `hookline dev` for the embedded default)")
+        return self.broker_url
+
+
+def load_settings() -> Settings:
+    """Build Settings, turning pydantic's error into one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

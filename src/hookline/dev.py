@@ -1,0 +1,32 @@
+"""`hookline dev`: embedded PostgreSQL and Redis when no URLs are set, migrations, then the Procfile."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Printer
+
+from hookline import embedded
+from hookline.config import Settings, get_settings
+from hookline.migrate import upgrade
+
+
+def run(settings: Settings, procfile: Path, only: list[str]) -> int:
+    processes = parse_procfile(procfile.read_text()).processes
+    unknown = set(only) - set(processes)
+    if unknown:
+        raise SystemExit(f"hookline dev: no such Procfile process: {', '.join(sorted(unknown))}")
+    for name, url in embedded.fill_in(settings, broker=True).items():
+        print(f"hookline dev: embedded server, {name}={url}", flush=True)
+    upgrade(get_settings().database_url)
+
+    manager = Manager(Printer(sys.stdout))
+    for name, command in processes.items():
+        if not only or name in only:
+            manager.add_process(name, command, env=dict(os.environ), cwd=str(procfile.parent))
+    manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
+    return manager.returncode or 0

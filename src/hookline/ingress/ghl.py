@@ -1,0 +1,86 @@
+"""POST /webhooks/ghl: verify, parse, resolve the tenant by locationId, store, publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hookline.config import Settings
+from hookline.db import global_session
+from hookline.ingress.accept import accept, body_hash, parse_object, read_body
+from hookline.ingress.errors import WebhookRejected
+from hookline.ingress.handlers import handler_for
+from hookline.integrations.errors import InvalidSignature
+from hookline.integrations.ghl.schemas import Envelope
+from hookline.integrations.ghl.verify import verify
+from hookline.services.tenants import find_connection
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class GhlKeys:
+    rsa: RSAPublicKey
+    ed25519: Ed25519PublicKey | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GhlKeys:
+        ed_pem = settings.ghl_webhook_ed25519_public_key
+        return cls(
+            rsa=load_pem_public_key(settings.ghl_webhook_public_key.encode()),  # type: ignore[arg-type]
+            ed25519=load_pem_public_key(ed_pem.encode()) if ed_pem else None,  # type: ignore[arg-type]
+        )
+
+
+def _resolve_tenant(location_id: str) -> int | None:
+    with global_session() as session:
+        connection = find_connection(session, "ghl", location_id)
+        return connection.tenant_id if connection else None
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+class GhlWebhook:
+    def __init__(self, keys: GhlKeys, max_bytes: int) -> None:
+        self.keys, self.max_bytes = keys, max_bytes
+
+    async def __call__(self, request: Request) -> JSONResponse:
+        body = await read_body(request, self.max_bytes)
+        try:
+            scheme = verify(body, request.headers, rsa_key=self.keys.rsa, ed25519_key=self.keys.ed25519)
+        except InvalidSignature as exc:
+            log.warning("ghl.webhook.invalid_signature", reason=exc.reason)
+            raise WebhookRejected(401, "invalid_signature", exc.reason) from None
+        payload = parse_object(body)
+        try:
+            envelope = Envelope.model_validate(payload)
+            handler = handler_for("ghl", envelope.type)
+            if handler is not None and handler.schema is not None:
+                handler.schema.model_validate(payload)
+        except ValidationError as exc:
+            raise WebhookRejected(422, "invalid_payload", _validation_detail(exc)) from None
+        tenant_id = await run_in_threadpool(_resolve_tenant, envelope.location_id)
+        if tenant_id is None:
+            log.warning("ghl.webhook.unknown_location", location_id=envelope.location_id)
+            raise WebhookRejected(404, "unknown_location", f"no tenant is connected to location {envelope.location_id!r}")
+        accepted = await run_in_threadpool(
+            accept,
+            tenant_id=tenant_id,
+            provider="ghl",
+            event_type=envelope.type,
+            dedupe_key=envelope.webhook_id or body_hash(body),
+            payload=payload,
+        )
+        log.info("ghl.webhook.accepted", tenant_id=tenant_id, event_id=accepted.event_id, scheme=scheme)
+        body_out = {"event_id": accepted.event_id, "status": accepted.status, "duplicate": accepted.duplicate}
+        return JSONResponse(body_out, status_code=200 if accepted.duplicate else 202)

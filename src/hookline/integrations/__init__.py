@@ -1,0 +1,1 @@
+"""One sub-package per external system; no database access in here."""

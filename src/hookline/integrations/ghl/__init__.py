@@ -1,0 +1,1 @@
+"""GoHighLevel (LeadConnector) API v2 and its webhooks."""

@@ -1,0 +1,52 @@
+"""GoHighLevel webhook bodies as typed models; provider quirks stay in here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Envelope(BaseModel):
+    """What every GoHighLevel webhook carries at the top level."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: str = Field(min_length=1, max_length=100)
+    location_id: str = Field(alias="locationId", min_length=1, max_length=200)
+    webhook_id: str | None = Field(default=None, alias="webhookId", max_length=200)
+
+
+class CustomFieldValue(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    value: Any = None  # webhooks and reads carry {id, value}; writes send {id|key, field_value}
+
+
+class ContactEvent(BaseModel):
+    """ContactCreate / ContactUpdate: the contact fields sit flat beside `type` and `locationId`."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=100)
+    location_id: str = Field(alias="locationId")
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    name: str | None = None
+    company_name: str | None = Field(default=None, alias="companyName")
+    source: str | None = None
+    address1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = Field(default=None, alias="postalCode")
+    country: str | None = None
+    website: str | None = None
+    dnd: bool = False
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+    tags: list[str] = Field(default_factory=list)
+    custom_fields: list[CustomFieldValue] = Field(default_factory=list, alias="customFields")
+    date_added: datetime | None = Field(default=None, alias="dateAdded")

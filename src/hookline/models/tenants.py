@@ -1,0 +1,36 @@
+"""Tenants and their connections to external systems (how a webhook finds its tenant)."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hookline.models.base import Base, tenant_column, utcnow_column
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    created_at: Mapped[datetime] = utcnow_column()
+
+
+class Connection(Base):
+    """One tenant's account at one provider, e.g. a GoHighLevel location (account_id = locationId)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("provider", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[int] = tenant_column()
+    provider: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(String(200))
+    # Tokens and signing secrets; never logged. Encryption at rest comes with the CRM-sync work.
+    secrets: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    status: Mapped[str] = mapped_column(String(32), default="active", server_default="active")
+    created_at: Mapped[datetime] = utcnow_column()

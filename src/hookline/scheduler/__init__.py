@@ -1,0 +1,1 @@
+"""Celery beat: the schedule and, later, its single-leader guarantee."""

@@ -1,0 +1,1 @@
+"""Domain services: plain functions taking (session, tenant_id, …); they never commit."""

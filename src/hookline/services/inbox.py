@@ -1,0 +1,102 @@
+"""The webhook inbox: store once per dedupe key, claim for processing, record the outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from hookline.models import EventStatus, WebhookEvent
+
+
+@dataclass(frozen=True)
+class Stored:
+    event_id: int
+    created: bool  # False: a duplicate delivery of an event already in the inbox
+    published: bool
+
+
+def store(
+    session: Session,
+    tenant_id: int,
+    *,
+    provider: str,
+    event_type: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    status: EventStatus = EventStatus.PENDING,
+) -> Stored:
+    """Insert the event unless (tenant, provider, dedupe_key) is already there; safe to run twice."""
+    statement = (
+        insert(WebhookEvent)
+        .values(
+            tenant_id=tenant_id,
+            provider=provider,
+            event_type=event_type,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            status=status.value,
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "dedupe_key"])
+        .returning(WebhookEvent.id)
+    )
+    event_id = session.scalar(statement)
+    if event_id is not None:
+        return Stored(event_id, created=True, published=False)
+    existing = session.execute(
+        select(WebhookEvent.id, WebhookEvent.published_at).where(
+            WebhookEvent.tenant_id == tenant_id,
+            WebhookEvent.provider == provider,
+            WebhookEvent.dedupe_key == dedupe_key,
+        )
+    ).one()
+    return Stored(existing.id, created=False, published=existing.published_at is not None)
+
+
+def mark_published(session: Session, tenant_id: int, event_id: int) -> None:
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id, WebhookEvent.published_at.is_(None))
+        .values(published_at=func.now())
+    )
+
+
+def claim(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | None:
+    """Lock a pending event for this transaction, or None when it is done or being done elsewhere.
+
+    SKIP LOCKED: a re-delivered copy of the task must not wait for, then repeat, the first one.
+    """
+    event = session.scalars(
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.tenant_id == tenant_id,
+            WebhookEvent.id == event_id,
+            WebhookEvent.status == EventStatus.PENDING.value,
+        )
+        .with_for_update(skip_locked=True)
+    ).one_or_none()
+    if event is not None:
+        event.attempts += 1
+    return event
+
+
+def mark_processed(session: Session, event: WebhookEvent) -> None:
+    event.status = EventStatus.PROCESSED.value
+    event.processed_at = func.now()
+    event.last_error = None
+
+
+def mark_failed(session: Session, tenant_id: int, event_id: int, error: str) -> None:
+    """Record a permanent failure; the event is kept, with the reason, for an operator."""
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+        .values(
+            status=EventStatus.FAILED.value,
+            last_error=error[:2000],
+            attempts=WebhookEvent.attempts + 1,
+        )
+    )

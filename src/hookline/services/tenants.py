@@ -1,0 +1,66 @@
+"""Tenants and their provider connections."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hookline.models import Connection, Tenant
+
+
+class TenantError(ValueError):
+    """A tenant or connection request that cannot be honoured (duplicate, bad name)."""
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not slug:
+        raise TenantError(f"tenant name {name!r} has no letters or digits")
+    return slug[:100]
+
+
+def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = None, timezone: str = "UTC") -> Tenant:
+    """Create a tenant and, when given, its GoHighLevel connection. Refuses duplicates."""
+    name = name.strip()
+    tenant = Tenant(name=name, slug=slugify(name), timezone=timezone)
+    session.add(tenant)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise TenantError(f"a tenant with slug {tenant.slug!r} already exists") from None
+    if ghl_location_id:
+        add_connection(session, tenant.id, "ghl", ghl_location_id)
+    return tenant
+
+
+def add_connection(session: Session, tenant_id: int, provider: str, account_id: str) -> Connection:
+    connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip())
+    session.add(connection)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise TenantError(f"{provider} account {account_id!r} is already connected to a tenant") from None
+    return connection
+
+
+def find_connection(session: Session, provider: str, account_id: str) -> Connection | None:
+    """The active connection for a provider's own account id (e.g. a GHL locationId)."""
+    return session.scalars(
+        select(Connection).where(
+            Connection.provider == provider, Connection.account_id == account_id, Connection.status == "active"
+        )
+    ).one_or_none()
+
+
+def list_tenants(session: Session) -> list[tuple[Tenant, list[Connection]]]:
+    tenants = session.scalars(select(Tenant).order_by(Tenant.id)).all()
+    connections = session.scalars(select(Connection).order_by(Connection.id)).all()
+    by_tenant: dict[int, list[Connection]] = {}
+    for connection in connections:
+        by_tenant.setdefault(connection.tenant_id, []).append(connection)
+    return [(tenant, by_tenant.get(tenant.id, [])) for tenant in tenants]
