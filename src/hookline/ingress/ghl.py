@@ -69,10 +69,12 @@ class GhlWebhook:
                 handler.schema.model_validate(payload)
         except ValidationError as exc:
             raise WebhookRejected(422, "invalid_payload", _validation_detail(exc)) from None
-        tenant_id = await run_in_threadpool(_resolve_tenant, envelope.location_id)
+        if envelope.location is None:  # agency-level events: no location, so no tenant to route to
+            raise WebhookRejected(422, "no_location", "the payload names no location (locationId)")
+        tenant_id = await run_in_threadpool(_resolve_tenant, envelope.location)
         if tenant_id is None:
-            log.warning("ghl.webhook.unknown_location", location_id=envelope.location_id)
-            raise WebhookRejected(404, "unknown_location", f"no tenant is connected to location {envelope.location_id!r}")
+            log.warning("ghl.webhook.unknown_location", location_id=envelope.location)
+            raise WebhookRejected(404, "unknown_location", f"no tenant is connected to location {envelope.location!r}")
         accepted = await run_in_threadpool(
             accept,
             tenant_id=tenant_id,

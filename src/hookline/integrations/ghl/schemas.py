@@ -9,13 +9,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Envelope(BaseModel):
-    """What every GoHighLevel webhook carries at the top level."""
+    """The top level of a GoHighLevel webhook: its type, its location, its delivery id.
+
+    The documented bodies name the location three ways: `locationId` (most events), `altId`
+    with `altType: "location"` (invoice events, which also carry no `type`), and `id` on
+    LocationCreate / LocationUpdate. Agency-level events (INSTALL for a company, UserCreate of
+    an agency user) carry only `companyId` and have no location.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    type: str = Field(min_length=1, max_length=100)
-    location_id: str = Field(alias="locationId", min_length=1, max_length=200)
+    type: str = Field(default="unknown", min_length=1, max_length=100)
+    location_id: str | None = Field(default=None, alias="locationId", min_length=1, max_length=200)
+    alt_id: str | None = Field(default=None, alias="altId", max_length=200)
+    alt_type: str | None = Field(default=None, alias="altType")
+    id: str | None = Field(default=None, max_length=200)
+    company_id: str | None = Field(default=None, alias="companyId", max_length=200)
     webhook_id: str | None = Field(default=None, alias="webhookId", max_length=200)
+
+    @property
+    def location(self) -> str | None:
+        if self.location_id:
+            return self.location_id
+        if self.alt_type == "location" and self.alt_id:
+            return self.alt_id
+        if self.type in ("LocationCreate", "LocationUpdate") and self.id:
+            return self.id
+        return None
 
 
 class CustomFieldValue(BaseModel):

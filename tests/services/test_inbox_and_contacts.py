@@ -1,0 +1,76 @@
+"""Inbox and contact services on real PostgreSQL, with row-level security in force."""
+
+from sqlalchemy import select
+
+from hookline.db import tenant_session
+from hookline.models import Contact, WebhookEvent
+from hookline.services import contacts, inbox
+from tests.support.webhooks import payload
+
+
+def store(tenant_id, key="k-1"):
+    with tenant_session(tenant_id) as session:
+        return inbox.store(session, tenant_id, provider="ghl", event_type="ContactCreate", dedupe_key=key,
+                           payload=payload("ghl/ContactCreate.json"))
+
+
+def test_the_same_dedupe_key_is_stored_once(tenant):
+    first = store(tenant.id)
+    second = store(tenant.id)
+
+    assert first.created and not second.created
+    assert second.event_id == first.event_id
+    with tenant_session(tenant.id) as session:
+        assert session.scalar(select(WebhookEvent.id).where(WebhookEvent.tenant_id == tenant.id)) == first.event_id
+
+
+def test_upsert_twice_keeps_one_contact_with_the_latest_fields(tenant):
+    created = contacts.ContactData.from_ghl(payload("ghl/ContactCreate.json"))
+    updated = contacts.ContactData.from_ghl(payload("ghl/ContactUpdate.json"))
+
+    with tenant_session(tenant.id) as session:
+        contacts.upsert(session, tenant.id, created)
+        contacts.upsert(session, tenant.id, updated)
+        rows = session.scalars(select(Contact).where(Contact.tenant_id == tenant.id)).all()
+
+    assert [(row.external_id, row.email, row.dnd) for row in rows] == [
+        ("ct-ana-lindqvist-01", "ana@lindqvist.example.com", True)
+    ]
+
+
+def test_row_level_security_hides_other_tenants_rows_even_without_a_where(tenant, other_tenant):
+    with tenant_session(tenant.id) as session:
+        contacts.upsert(session, tenant.id, contacts.ContactData.from_ghl(payload("ghl/ContactCreate.json")))
+    store(tenant.id)
+
+    with tenant_session(other_tenant.id) as session:
+        assert session.scalars(select(Contact)).all() == []
+        assert session.scalars(select(WebhookEvent)).all() == []
+    with tenant_session(tenant.id) as session:
+        assert len(session.scalars(select(Contact)).all()) == 1
+
+
+def test_row_level_security_refuses_writing_another_tenants_row(tenant, other_tenant):
+    import pytest
+    from sqlalchemy.exc import ProgrammingError
+
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        with tenant_session(other_tenant.id) as session:
+            contacts.upsert(session, tenant.id, contacts.ContactData.from_ghl(payload("ghl/ContactCreate.json")))
+
+
+def test_claim_hands_out_a_pending_event_once(tenant):
+    event_id = store(tenant.id).event_id
+
+    with tenant_session(tenant.id) as session:
+        event = inbox.claim(session, tenant.id, event_id)
+        inbox.mark_processed(session, event)
+    with tenant_session(tenant.id) as session:
+        assert inbox.claim(session, tenant.id, event_id) is None
+
+
+def test_claim_of_another_tenants_event_finds_nothing(tenant, other_tenant):
+    event_id = store(tenant.id).event_id
+
+    with tenant_session(other_tenant.id) as session:
+        assert inbox.claim(session, other_tenant.id, event_id) is None

@@ -1,0 +1,44 @@
+"""Queue topology and the tenant-tagged base task, on the real Redis broker."""
+
+import json
+
+import pytest
+
+from hookline.tasks.ghl_sync import upsert_contact
+from hookline.workers.app import app
+from hookline.workers.routing import QUEUES
+from hookline.workers.tenancy import MissingTenant
+
+
+def test_every_queue_of_the_map_is_declared():
+    assert {queue.name for queue in app.conf.task_queues} == {
+        "webhooks", "ghl_sync", "reonic_sync", "email", "audio_upload", "dunning", "reports", "maintenance"
+    }
+    assert set(QUEUES) == {queue.name for queue in app.conf.task_queues}
+
+
+def test_tasks_route_to_the_queue_named_by_their_module():
+    route = app.amqp.router.route({}, upsert_contact.name)
+
+    assert route["queue"].name == "ghl_sync"
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"tenant_id": None}, {"tenant_id": "7"}, {"tenant_id": 0}, {"tenant_id": True}])
+def test_a_task_without_a_tenant_is_refused_at_the_sender(kwargs):
+    with pytest.raises(MissingTenant):
+        upsert_contact.apply_async(kwargs={**kwargs, "event_id": 1})
+
+
+def test_a_task_called_directly_without_a_tenant_is_refused():
+    with pytest.raises(MissingTenant):
+        upsert_contact(event_id=1)
+
+
+def test_the_tenant_id_travels_in_the_message_headers(redis_client):
+    redis_client.delete("ghl_sync")
+
+    upsert_contact.apply_async(kwargs={"tenant_id": 42, "event_id": 7})
+
+    message = json.loads(redis_client.rpop("ghl_sync"))
+    assert message["headers"]["tenant_id"] == 42
+    assert message["headers"]["task"] == "hookline.tasks.ghl_sync.upsert_contact"
