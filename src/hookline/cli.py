@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants."""
+"""The `hookline` command: dev, web, db, tenants, contacts."""
 
 from __future__ import annotations
 
@@ -103,11 +103,39 @@ def tenants_list() -> None:
         click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
 
 
-def _require_urls(settings: Settings, *, broker: bool = True) -> None:
+@main.group()
+def contacts() -> None:
+    """Contacts, per tenant."""
+
+
+@contacts.command("list")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug (see `hookline tenants list`).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def contacts_list(slug: str, limit: int) -> None:
+    """The tenant's most recently updated contacts."""
+    from hookline.db import global_session, tenant_session
+    from hookline.services import contacts as contact_service
+    from hookline.services.tenants import get_by_slug
+
+    _use_database()
+    with global_session() as session:
+        tenant = get_by_slug(session, slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant with slug {slug!r}")
+    with tenant_session(tenant.id) as session:
+        rows = contact_service.latest(session, tenant.id, limit)
+    if not rows:
+        click.echo(f"no contacts for {slug} yet")
+    for contact in rows:
+        click.echo(f"{contact.provider}:{contact.external_id}  {contact.name or '-'}  {contact.email or '-'}  "
+                   f"updated {contact.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+def _require_urls(settings: Settings) -> None:
     """Processes of a deployment (web) need real URLs; the embedded default is `hookline dev`'s."""
     if settings.database_url is None:
         raise click.ClickException("HOOKLINE_DATABASE_URL is not set (or use `hookline dev`, which starts one)")
-    if broker and settings.broker_url is None:
+    if settings.broker_url is None:
         raise click.ClickException("HOOKLINE_BROKER_URL is not set (or use `hookline dev`, which starts one)")
 
 

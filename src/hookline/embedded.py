@@ -8,6 +8,7 @@ exit stops it.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ _handles: list[Any] = []  # the servers live as long as these handles
 
 
 def postgres_url(var_dir: Path) -> str:
-    import pgserver
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import; not ours to fix
+        warnings.simplefilter("ignore")
+        import pgserver
 
     server = pgserver.get_server(var_dir / "postgres", cleanup_mode="stop")
     _handles.append(server)

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging()
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/webhooks/ghl", GhlWebhook(GhlKeys.from_settings(settings), settings.max_webhook_bytes), methods=["POST"]),
+        Route("/webhooks/ghl", GhlWebhook(GhlKeys.from_settings(settings), settings.max_webhook_bytes).handle,
+              methods=["POST"]),
     ]
     return Starlette(
         routes=routes,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,6 +25,7 @@ from hookline.integrations.ghl.verify import verify
 from hookline.services.tenants import find_connection
 
 log = structlog.get_logger(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,19 @@ def _resolve_tenant(location_id: str) -> int | None:
         return connection.tenant_id if connection else None
 
 
-def _validation_detail(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+def _validated(schema: type[ModelT], payload: dict) -> ModelT:
+    try:
+        return schema.model_validate(payload)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise WebhookRejected(422, "invalid_payload", detail) from None
 
 
 class GhlWebhook:
     def __init__(self, keys: GhlKeys, max_bytes: int) -> None:
         self.keys, self.max_bytes = keys, max_bytes
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> JSONResponse:
         body = await read_body(request, self.max_bytes)
         try:
             scheme = verify(body, request.headers, rsa_key=self.keys.rsa, ed25519_key=self.keys.ed25519)
@@ -62,15 +68,12 @@ class GhlWebhook:
             log.warning("ghl.webhook.invalid_signature", reason=exc.reason)
             raise WebhookRejected(401, "invalid_signature", exc.reason) from None
         payload = parse_object(body)
-        try:
-            envelope = Envelope.model_validate(payload)
-            handler = handler_for("ghl", envelope.type)
-            if handler is not None and handler.schema is not None:
-                handler.schema.model_validate(payload)
-        except ValidationError as exc:
-            raise WebhookRejected(422, "invalid_payload", _validation_detail(exc)) from None
+        envelope = _validated(Envelope, payload)
         if envelope.location is None:  # agency-level events: no location, so no tenant to route to
             raise WebhookRejected(422, "no_location", "the payload names no location (locationId)")
+        handler = handler_for("ghl", envelope.type)
+        if handler is not None and handler.schema is not None:
+            _validated(handler.schema, payload)
         tenant_id = await run_in_threadpool(_resolve_tenant, envelope.location)
         if tenant_id is None:
             log.warning("ghl.webhook.unknown_location", location_id=envelope.location)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -65,3 +65,12 @@ def upsert(session: Session, tenant_id: int, contact: ContactData) -> Contact:
         set_={**{column: statement.excluded[column] for column in row}, "updated_at": func.now()},
     )
     return session.scalars(statement.returning(Contact), execution_options={"populate_existing": True}).one()
+
+
+def latest(session: Session, tenant_id: int, limit: int = 20) -> list[Contact]:
+    """The tenant's most recently updated contacts."""
+    return list(
+        session.scalars(
+            select(Contact).where(Contact.tenant_id == tenant_id).order_by(Contact.updated_at.desc()).limit(limit)
+        )
+    )

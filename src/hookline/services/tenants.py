@@ -64,3 +64,7 @@ def list_tenants(session: Session) -> list[tuple[Tenant, list[Connection]]]:
     for connection in connections:
         by_tenant.setdefault(connection.tenant_id, []).append(connection)
     return [(tenant, by_tenant.get(tenant.id, [])) for tenant in tenants]
+
+
+def get_by_slug(session: Session, slug: str) -> Tenant | None:
+    return session.scalars(select(Tenant).where(Tenant.slug == slug)).one_or_none()

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+
+
+def celery_task_fields(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Give Celery's own per-task lines logged outside the task ("received") its tenant and task id.
+
+    Celery passes the request as the record's `data` extra, kwargs as a repr string.
+    """
+    data = getattr(event_dict.get("_record"), "data", None)
+    if not isinstance(data, dict) or "tenant_id" in event_dict:
+        return event_dict
+    kwargs = data.get("kwargs")
+    if isinstance(kwargs, str):
+        try:
+            kwargs = ast.literal_eval(kwargs)
+        except (ValueError, SyntaxError):  # truncated or non-literal repr: leave the line as it is
+            return event_dict
+    if isinstance(kwargs, dict) and "tenant_id" in kwargs:
+        event_dict.update(tenant_id=kwargs["tenant_id"], task_id=data.get("id"))
+    return event_dict
+
 
 SHARED_PROCESSORS: list = [
     structlog.contextvars.merge_contextvars,
@@ -26,7 +49,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=SHARED_PROCESSORS,
+            foreign_pre_chain=[*SHARED_PROCESSORS, celery_task_fields],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,

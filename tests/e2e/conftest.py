@@ -1,0 +1,55 @@
+"""The ingress (uvicorn) and a Celery worker, as real processes against the test database and Redis."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import free_port, running, wait_for
+
+BIN = Path(sys.executable).parent
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def ingress_url(database, tmp_path_factory) -> str:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("ingress") / "ingress.log"
+    with running([str(BIN / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": str(port)}) as process:
+        wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
+        assert process.poll() is None, log.read_text()
+        yield url
+
+
+class Worker:
+    def __init__(self, name: str, log: Path) -> None:
+        self.name, self.log = name, log
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines()
+
+
+@pytest.fixture(scope="session")
+def worker(database, redis_client, tmp_path_factory) -> Worker:
+    from hookline.workers.app import app
+
+    name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync",
+               "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    with running(command, log=log) as process:
+        wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
+                 what=f"worker {name}")
+        assert process.poll() is None, log.read_text()
+        yield Worker(name, log)

@@ -1,0 +1,139 @@
+"""POST /webhooks/ghl through the ASGI app, against real PostgreSQL and the real Redis broker."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from hookline.db import tenant_session
+from hookline.ingress.app import create_app
+from hookline.models import WebhookEvent
+from tests.support.webhooks import encode, ghl_headers, payload
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture()
+def queue(redis_client):
+    redis_client.delete("ghl_sync")
+    return lambda: [json.loads(raw) for raw in redis_client.lrange("ghl_sync", 0, -1)]
+
+
+def post(client, body, scheme="rsa", headers=None):
+    raw = encode(body)
+    return client.post("/webhooks/ghl", content=raw, headers={**ghl_headers(raw, scheme), **(headers or {})})
+
+
+def events(tenant_id):
+    with tenant_session(tenant_id) as session:
+        return session.scalars(select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id)).all()
+
+
+def count_all_events(tenant_ids):
+    return sum(len(events(tenant_id)) for tenant_id in tenant_ids)
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("scheme", ["rsa", "ed25519"])
+def test_signed_contact_create_is_stored_and_published(client, tenant, queue, scheme):
+    response = post(client, payload("ghl/ContactCreate.json"), scheme)
+
+    assert response.status_code == 202
+    [event] = events(tenant.id)
+    assert response.json() == {"event_id": event.id, "status": "pending", "duplicate": False}
+    assert (event.event_type, event.status, event.dedupe_key) == (
+        "ContactCreate", "pending", "3f6a1c2e-8b1d-4d8e-9a51-0c2b7f9e4a10"
+    )
+    assert event.payload["email"] == "ana.lindqvist@example.com"
+    assert event.published_at is not None
+    [message] = queue()
+    assert message["headers"]["tenant_id"] == tenant.id
+    assert message["headers"]["task"] == "hookline.tasks.ghl_sync.upsert_contact"
+
+
+def test_a_duplicate_delivery_is_answered_with_the_same_event_and_not_published_again(client, tenant, queue):
+    first = post(client, payload("ghl/ContactCreate.json"))
+    second = post(client, payload("ghl/ContactCreate.json"))
+
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json() == {"event_id": first.json()["event_id"], "status": "pending", "duplicate": True}
+    assert len(events(tenant.id)) == 1
+    assert len(queue()) == 1
+
+
+def test_without_a_webhook_id_the_body_hash_dedupes(client, tenant, queue):
+    body = payload("ghl/ContactCreate.json", webhookId=None)
+
+    post(client, body)
+    post(client, body)
+
+    [event] = events(tenant.id)
+    assert event.dedupe_key.startswith("sha256:")
+    assert len(queue()) == 1
+
+
+def test_an_event_without_a_handler_is_stored_as_ignored_and_not_published(client, tenant, queue):
+    response = post(client, payload("ghl/NoteCreate.json"))
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "ignored"
+    [event] = events(tenant.id)
+    assert (event.status, event.published_at) == ("ignored", None)
+    assert queue() == []
+
+
+def test_events_land_with_the_tenant_of_their_location(client, tenant, other_tenant, queue):
+    post(client, payload("ghl/ContactCreate.json", locationId="loc-callcentre-002"))
+
+    assert events(tenant.id) == []
+    assert [event.tenant_id for event in events(other_tenant.id)] == [other_tenant.id]
+
+
+@pytest.mark.parametrize(
+    ("make_request", "status", "error"),
+    [
+        (lambda c: post(c, b'{"type": "ContactCreate", "locationId": '), 400, "invalid_json"),
+        (lambda c: post(c, b"[1, 2, 3]"), 400, "invalid_json"),
+        (lambda c: post(c, b"\xff\xfe not utf-8"), 400, "invalid_json"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json", locationId="loc-nobody")), 404, "unknown_location"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json", locationId=None)), 422, "no_location"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json", id=None)), 422, "invalid_payload"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json", tags="not-a-list")), 422, "invalid_payload"),
+        (lambda c: post(c, {"type": "ContactCreate", "locationId": "loc-sunny-001", "x": "y" * 1_100_000}), 413,
+         "payload_too_large"),
+        (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json"))), 401,
+         "invalid_signature"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json"),
+                        headers={"x-wh-signature": ghl_headers(b"forged")["x-wh-signature"]}), 401,
+         "invalid_signature"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json"), scheme="ed25519",
+                        headers={"x-ghl-signature": ghl_headers(b"forged", "ed25519")["x-ghl-signature"]}), 401,
+         "invalid_signature"),
+    ],
+    ids=["truncated-json", "json-array", "not-utf8", "unknown-location", "no-location", "contact-without-id",
+         "bad-field-type", "too-large", "unsigned", "rsa-forged", "ed25519-forged"],
+)
+def test_bad_deliveries_get_a_clear_4xx_and_nothing_is_stored(client, tenant, other_tenant, queue, make_request,
+                                                             status, error):
+    response = make_request(client)
+
+    assert response.status_code == status
+    assert response.json()["error"] == error
+    assert response.json()["detail"]
+    assert count_all_events([tenant.id, other_tenant.id]) == 0
+    assert queue() == []
+
+
+def test_get_on_the_webhook_route_is_405(client):
+    assert client.get("/webhooks/ghl").status_code == 405
