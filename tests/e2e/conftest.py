@@ -21,7 +21,8 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+# Module scope: the worker must be gone before other tests read messages off the queues.
+@pytest.fixture(scope="module")
 def ingress_url(database, tmp_path_factory) -> str:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -40,10 +41,11 @@ class Worker:
         return self.log.read_text(errors="replace").splitlines()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(database, redis_client, tmp_path_factory) -> Worker:
     from hookline.workers.app import app
 
+    redis_client.delete("ghl_sync")  # no message left over from other tests
     name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync",

@@ -74,3 +74,24 @@ def test_claim_of_another_tenants_event_finds_nothing(tenant, other_tenant):
 
     with tenant_session(other_tenant.id) as session:
         assert inbox.claim(session, other_tenant.id, event_id) is None
+
+
+def test_claim_waits_out_the_ingress_stamping_published_at_instead_of_skipping(tenant):
+    import threading
+
+    event_id = store(tenant.id).event_id
+    claimed = []
+
+    def claim_in_a_worker():
+        with tenant_session(tenant.id) as session:
+            event = inbox.claim(session, tenant.id, event_id)
+            claimed.append(event.id if event else None)
+
+    with tenant_session(tenant.id) as ingress:
+        inbox.mark_published(ingress, tenant.id, event_id)  # holds the row lock until commit
+        worker = threading.Thread(target=claim_in_a_worker)
+        worker.start()
+        worker.join(timeout=0.5)  # the worker reaches claim while the row is locked
+    worker.join(timeout=10)
+
+    assert claimed == [event_id]

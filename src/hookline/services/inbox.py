@@ -65,9 +65,11 @@ def mark_published(session: Session, tenant_id: int, event_id: int) -> None:
 
 
 def claim(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | None:
-    """Lock a pending event for this transaction, or None when it is done or being done elsewhere.
+    """Lock a pending event for this transaction, or None when it is no longer pending.
 
-    SKIP LOCKED: a re-delivered copy of the task must not wait for, then repeat, the first one.
+    A plain FOR UPDATE, not SKIP LOCKED: the row may be locked briefly by something that is not
+    processing it (the ingress stamping `published_at`), and skipping would lose the event. A
+    twin delivery waits for the first, then PostgreSQL re-checks `status` and finds it processed.
     """
     event = session.scalars(
         select(WebhookEvent)
@@ -76,7 +78,7 @@ def claim(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | Non
             WebhookEvent.id == event_id,
             WebhookEvent.status == EventStatus.PENDING.value,
         )
-        .with_for_update(skip_locked=True)
+        .with_for_update()
     ).one_or_none()
     if event is not None:
         event.attempts += 1
