@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hookline.models import Connection, Tenant
+
+RowT = TypeVar("RowT", Tenant, Connection)
 
 
 class TenantError(ValueError):
@@ -25,13 +28,8 @@ def slugify(name: str) -> str:
 def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = None, timezone: str = "UTC") -> Tenant:
     """Create a tenant and, when given, its GoHighLevel connection. Refuses duplicates."""
     name = name.strip()
-    tenant = Tenant(name=name, slug=slugify(name), timezone=timezone)
-    session.add(tenant)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise TenantError(f"a tenant with slug {tenant.slug!r} already exists") from None
+    slug = slugify(name)
+    tenant = _insert(session, Tenant(name=name, slug=slug, timezone=timezone), f"a tenant with slug {slug!r} already exists")
     if ghl_location_id:
         add_connection(session, tenant.id, "ghl", ghl_location_id)
     return tenant
@@ -39,13 +37,18 @@ def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = Non
 
 def add_connection(session: Session, tenant_id: int, provider: str, account_id: str) -> Connection:
     connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip())
-    session.add(connection)
+    return _insert(session, connection, f"{provider} account {account_id!r} is already connected to a tenant")
+
+
+def _insert(session: Session, row: RowT, duplicate_message: str) -> RowT:
+    """Flush one new row in a savepoint; a unique-constraint clash becomes a TenantError."""
+    session.add(row)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise TenantError(f"{provider} account {account_id!r} is already connected to a tenant") from None
-    return connection
+        raise TenantError(duplicate_message) from None
+    return row
 
 
 def find_connection(session: Session, provider: str, account_id: str) -> Connection | None:
