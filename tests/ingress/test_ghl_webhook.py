@@ -112,8 +112,12 @@ def test_events_land_with_the_tenant_of_their_location(client, tenant, other_ten
         (lambda c: post(c, payload("ghl/ContactCreate.json", tags="not-a-list")), 422, "invalid_payload"),
         (lambda c: post(c, {"type": "ContactCreate", "locationId": "loc-sunny-001", "x": "y" * 1_100_000}), 413,
          "payload_too_large"),
-        (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json"))), 401,
-         "invalid_signature"),
+        (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json")),
+                          headers={"content-type": "application/json"}), 401, "invalid_signature"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json"), headers={"content-type": "text/plain"}), 415,
+         "unsupported_media_type"),
+        (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json"))), 415,
+         "unsupported_media_type"),
         (lambda c: post(c, payload("ghl/ContactCreate.json"),
                         headers={"x-wh-signature": ghl_headers(b"forged")["x-wh-signature"]}), 401,
          "invalid_signature"),
@@ -122,15 +126,15 @@ def test_events_land_with_the_tenant_of_their_location(client, tenant, other_ten
          "invalid_signature"),
     ],
     ids=["truncated-json", "json-array", "not-utf8", "unknown-location", "no-location", "contact-without-id",
-         "bad-field-type", "too-large", "unsigned", "rsa-forged", "ed25519-forged"],
+         "bad-field-type", "too-large", "unsigned", "text-plain", "no-content-type", "rsa-forged", "ed25519-forged"],
 )
 def test_bad_deliveries_get_a_clear_4xx_and_nothing_is_stored(client, tenant, other_tenant, queue, make_request,
                                                              status, error):
     response = make_request(client)
 
     assert response.status_code == status
-    assert response.json()["error"] == error
-    assert response.json()["detail"]
+    assert response.json()["error"]["code"] == error
+    assert response.json()["error"]["message"]
     assert count_all_events([tenant.id, other_tenant.id]) == 0
     assert queue() == []
 

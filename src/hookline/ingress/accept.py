@@ -28,7 +28,10 @@ class Accepted:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 past `limit` bytes without reading it all."""
+    """The raw JSON body: 415 for another content type, 413 past `limit` bytes without reading it all."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise WebhookRejected(415, "unsupported_media_type", f"content type must be application/json, got {media_type or 'none'!r}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise WebhookRejected(413, "payload_too_large", f"body exceeds {limit} bytes")

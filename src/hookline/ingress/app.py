@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from hookline.config import Settings, get_settings
 from hookline.db import global_session
-from hookline.ingress.errors import WebhookRejected, rejected_response
+from hookline.ingress.errors import WebhookRejected, error_response, rejected_response
 from hookline.ingress.ghl import GhlKeys, GhlWebhook
 from hookline.workers.logs import configure_logging
 
@@ -37,11 +37,8 @@ async def healthz(request: Request) -> JSONResponse:
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # Nothing was stored. GoHighLevel retries only on 429 (about 6 times, 10 minutes apart).
     log.error("ingress.database_unavailable", path=request.url.path, error=repr(getattr(exc, "orig", exc)))
-    return JSONResponse(
-        {"error": "temporarily_unavailable", "detail": "the inbox cannot be written; retry later"},
-        status_code=429,
-        headers={"Retry-After": "600"},
-    )
+    return error_response(429, "temporarily_unavailable", "the inbox cannot be written; retry later",
+                          headers={"Retry-After": "600"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

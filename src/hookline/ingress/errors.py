@@ -9,11 +9,16 @@ from starlette.responses import JSONResponse
 class WebhookRejected(Exception):
     """A delivery refused before anything was stored."""
 
-    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(f"{status} {code}: {detail}")
-        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 async def rejected_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebhookRejected)
-    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+def error_response(status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Every error the ingress answers: `{"error": {"code": …, "message": …}}`."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
