@@ -21,15 +21,30 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _start_ingress(log: Path, **env: str):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return url, running([str(BIN / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": str(port), **env})
+
+
 # Module scope: the worker must be gone before other tests read messages off the queues.
 @pytest.fixture(scope="module")
 def ingress_url(database, tmp_path_factory) -> str:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("ingress") / "ingress.log"
-    with running([str(BIN / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": str(port)}) as process:
+    url, process_context = _start_ingress(tmp_path_factory.mktemp("ingress") / "ingress.log")
+    with process_context as process:
         wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
-        assert process.poll() is None, log.read_text()
+        assert process.poll() is None
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ingress_without_broker(database, tmp_path_factory) -> str:
+    """An ingress whose broker is unreachable (nothing listens on port 1): publishing fails."""
+    url, process_context = _start_ingress(tmp_path_factory.mktemp("ingress") / "ingress-no-broker.log",
+                                          HOOKLINE_BROKER_URL="redis://127.0.0.1:1/0")
+    with process_context as process:
+        wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
+        assert process.poll() is None
         yield url
 
 
@@ -45,10 +60,10 @@ class Worker:
 def worker(database, redis_client, tmp_path_factory) -> Worker:
     from hookline.workers.app import app
 
-    redis_client.delete("ghl_sync")  # no message left over from other tests
+    redis_client.delete("ghl_sync", "maintenance")  # no message left over from other tests
     name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync",
+    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync,maintenance",
                "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     with running(command, log=log) as process:
         wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from hookline.db import tenant_session
 from hookline.ingress.errors import WebhookRejected
-from hookline.ingress.handlers import handler_for
+from hookline.workers.handlers import handler_for
 from hookline.models import EventStatus
 from hookline.services import inbox
 from hookline.workers.publish import publish

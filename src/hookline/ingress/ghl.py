@@ -18,7 +18,7 @@ from hookline.config import Settings
 from hookline.db import global_session
 from hookline.ingress.accept import accept, body_hash, parse_object, read_body
 from hookline.ingress.errors import WebhookRejected
-from hookline.ingress.handlers import handler_for
+from hookline.workers.handlers import handler_for
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.ghl.schemas import Envelope
 from hookline.integrations.ghl.verify import verify

@@ -1,9 +1,12 @@
-"""The whole beat schedule in one place: what runs, when, on which queue.
-
-Empty until the first cron job lands (relay, dunning runs, nightly reports, pruning); beat
-already runs in the Procfile so that adding an entry here is all a new job needs.
-"""
+"""The whole beat schedule in one place: what runs, when, on which queue (by task module)."""
 
 from typing import Any
 
-beat_schedule: dict[str, dict[str, Any]] = {}
+beat_schedule: dict[str, dict[str, Any]] = {
+    # maintenance: publish inbox rows committed while the broker was unreachable.
+    "relay-unpublished": {
+        "task": "hookline.tasks.maintenance.relay_unpublished",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
+    },
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -100,5 +101,27 @@ def mark_failed(session: Session, tenant_id: int, event_id: int, error: str) -> 
             status=EventStatus.FAILED.value,
             last_error=error[:2000],
             attempts=WebhookEvent.attempts + 1,
+        )
+    )
+
+
+def unpublished(session: Session, tenant_id: int, *, older_than: timedelta, limit: int) -> list[WebhookEvent]:
+    """Pending events committed more than `older_than` ago and never published, locked for this transaction.
+
+    SKIP LOCKED here (unlike claim): a row locked by another relay or by the ingress stamping it
+    is being published already.
+    """
+    return list(
+        session.scalars(
+            select(WebhookEvent)
+            .where(
+                WebhookEvent.tenant_id == tenant_id,
+                WebhookEvent.status == EventStatus.PENDING.value,
+                WebhookEvent.published_at.is_(None),
+                WebhookEvent.received_at < func.now() - older_than,
+            )
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     )

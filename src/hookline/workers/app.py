@@ -11,7 +11,7 @@ from hookline.scheduler.schedule import beat_schedule
 from hookline.workers.logs import configure_logging
 from hookline.workers.routing import task_queues, task_routes
 
-TASK_MODULES = ["hookline.tasks.ghl_sync"]
+TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.maintenance"]
 
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
