@@ -24,9 +24,12 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
     upgrade(get_settings().database_url)
 
+    # The Procfile names `hookline` and `celery`: find them beside this interpreter even when the
+    # virtualenv is not activated (e.g. `.venv/bin/hookline dev`).
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     manager = Manager(Printer(sys.stdout))
     for name, command in processes.items():
         if not only or name in only:
-            manager.add_process(name, command, env=dict(os.environ), cwd=str(procfile.parent))
+            manager.add_process(name, command, env=env, cwd=str(procfile.parent))
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
     return manager.returncode or 0
