@@ -15,6 +15,12 @@ from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
 ENV_PREFIX = "HOOKLINE_"
 
 
+def sqlalchemy_url(database_url: str) -> str:
+    """A postgres:// or postgresql:// URL, spelled for SQLAlchemy's psycopg 3 driver."""
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 class ConfigError(Exception):
     """A setting has a bad value; the message names the environment variable."""
 
@@ -77,8 +83,7 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         if self.database_url is None:
             raise ConfigError(f"{ENV_PREFIX}DATABASE_URL is not set (run `hookline dev` for the embedded default)")
-        url = self.database_url.replace("postgres://", "postgresql://", 1)
-        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+        return sqlalchemy_url(self.database_url)
 
     @property
     def broker(self) -> str:

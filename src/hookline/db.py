@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hookline.config import get_settings
+
+
+class MissingTenant(ValueError):
+    """Work for tenant data was asked for without a usable tenant id."""
+
+
+def require_tenant(tenant_id: Any) -> int:
+    """The tenant id, if it is a positive int (bool is refused even though it is an int)."""
+    if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id <= 0:
+        raise MissingTenant(f"tenant_id must be a positive int, got {tenant_id!r}")
+    return tenant_id
 
 
 @lru_cache(maxsize=1)
@@ -30,10 +42,9 @@ def tenant_session(tenant_id: int) -> Iterator[Session]:
     `app.tenant_id` is set transaction-locally, so a pooled connection never carries it over.
     Queries still say `WHERE tenant_id = …`; row-level security is the backstop.
     """
-    if not isinstance(tenant_id, int) or isinstance(tenant_id, bool) or tenant_id <= 0:
-        raise ValueError(f"tenant_id must be a positive int, got {tenant_id!r}")
+    tenant = str(require_tenant(tenant_id))
     with _session_factory()() as session, session.begin():
-        session.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant_id)})
+        session.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": tenant})
         yield session
 
 

@@ -8,17 +8,11 @@ import structlog
 from celery import Task
 from celery.exceptions import Reject
 
+from hookline.db import MissingTenant, require_tenant
+
 log = structlog.get_logger(__name__)
 
-
-class MissingTenant(ValueError):
-    """A task was sent without a usable tenant id."""
-
-
-def require_tenant(tenant_id: Any) -> int:
-    if isinstance(tenant_id, bool) or not isinstance(tenant_id, int) or tenant_id <= 0:
-        raise MissingTenant(f"tenant_id must be a positive int keyword argument, got {tenant_id!r}")
-    return tenant_id
+__all__ = ["MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
 
 
 def tenant_headers(tenant_id: Any, headers: dict[str, Any] | None = None) -> dict[str, Any]:
