@@ -49,6 +49,16 @@ def test_contact_create_posted_three_times_is_one_contact(ingress_url, worker, t
     assert stored.attempts == 1 and stored.processed_at is not None
 
 
+def test_a_duplicate_of_a_processed_event_reports_it_processed(ingress_url, worker, tenant):
+    first = post(ingress_url, payload("ghl/ContactCreate.json")).json()["event_id"]
+    wait_for(lambda: processed(tenant.id, first), what="ContactCreate processed")
+
+    again = post(ingress_url, payload("ghl/ContactCreate.json"))
+
+    assert again.status_code == 200
+    assert again.json() == {"event_id": first, "status": "processed", "duplicate": True}
+
+
 def test_contact_update_changes_the_same_contact(ingress_url, worker, tenant):
     created = post(ingress_url, payload("ghl/ContactCreate.json")).json()["event_id"]
     wait_for(lambda: processed(tenant.id, created), what="ContactCreate processed")

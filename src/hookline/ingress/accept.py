@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -18,13 +17,6 @@ from hookline.services import inbox
 from hookline.workers.publish import publish
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class Accepted:
-    event_id: int
-    duplicate: bool
-    status: str
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -58,7 +50,7 @@ def body_hash(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def accept(*, tenant_id: int, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any]) -> Accepted:
+def accept(*, tenant_id: int, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any]) -> inbox.Stored:
     """Store the event (once per dedupe key), commit, then publish it to its task's queue.
 
     Runs in a worker thread. The inbox row is committed before anything is published, so a
@@ -71,9 +63,6 @@ def accept(*, tenant_id: int, provider: str, event_type: str, dedupe_key: str, p
             session, tenant_id, provider=provider, event_type=event_type, dedupe_key=dedupe_key, payload=payload,
             status=status,
         )
-    outcome = "duplicate" if not stored.created else status.value
-    log.info("ingress.event.stored", tenant_id=tenant_id, provider=provider, event_type=event_type,
-             event_id=stored.event_id, outcome=outcome)
     if handler is not None and not stored.published:
         try:
             publish(handler.task, tenant_id=tenant_id, event_id=stored.event_id)
@@ -82,4 +71,4 @@ def accept(*, tenant_id: int, provider: str, event_type: str, dedupe_key: str, p
         else:
             with tenant_session(tenant_id) as session:
                 inbox.mark_published(session, tenant_id, stored.event_id)
-    return Accepted(stored.event_id, duplicate=not stored.created, status=status.value)
+    return stored

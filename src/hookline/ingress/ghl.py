@@ -78,7 +78,7 @@ class GhlWebhook:
         if tenant_id is None:
             log.warning("ghl.webhook.unknown_location", location_id=envelope.location)
             raise WebhookRejected(404, "unknown_location", f"no tenant is connected to location {envelope.location!r}")
-        accepted = await run_in_threadpool(
+        stored = await run_in_threadpool(
             accept,
             tenant_id=tenant_id,
             provider="ghl",
@@ -86,6 +86,8 @@ class GhlWebhook:
             dedupe_key=envelope.webhook_id or body_hash(body),
             payload=payload,
         )
-        log.info("ghl.webhook.accepted", tenant_id=tenant_id, event_id=accepted.event_id, scheme=scheme)
-        body_out = {"event_id": accepted.event_id, "status": accepted.status, "duplicate": accepted.duplicate}
-        return JSONResponse(body_out, status_code=200 if accepted.duplicate else 202)
+        duplicate = not stored.created
+        log.info("ghl.webhook.accepted", tenant_id=tenant_id, event_type=envelope.type, event_id=stored.event_id,
+                 status=stored.status, duplicate=duplicate, scheme=scheme)
+        body_out = {"event_id": stored.event_id, "status": stored.status, "duplicate": duplicate}
+        return JSONResponse(body_out, status_code=200 if duplicate else 202)

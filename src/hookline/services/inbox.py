@@ -18,6 +18,7 @@ class Stored:
     event_id: int
     created: bool  # False: a duplicate delivery of an event already in the inbox
     published: bool
+    status: str  # the stored row's status (a duplicate's may be processed already)
 
 
 def store(
@@ -46,15 +47,15 @@ def store(
     )
     event_id = session.scalar(statement)
     if event_id is not None:
-        return Stored(event_id, created=True, published=False)
+        return Stored(event_id, created=True, published=False, status=status.value)
     existing = session.execute(
-        select(WebhookEvent.id, WebhookEvent.published_at).where(
+        select(WebhookEvent.id, WebhookEvent.published_at, WebhookEvent.status).where(
             WebhookEvent.tenant_id == tenant_id,
             WebhookEvent.provider == provider,
             WebhookEvent.dedupe_key == dedupe_key,
         )
     ).one()
-    return Stored(existing.id, created=False, published=existing.published_at is not None)
+    return Stored(existing.id, created=False, published=existing.published_at is not None, status=existing.status)
 
 
 def mark_published(session: Session, tenant_id: int, event_id: int) -> None:
