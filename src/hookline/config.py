@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = 1_048_576
     ghl_webhook_public_key: str = GHL_RSA_PUBLIC_KEY_PEM
     ghl_webhook_ed25519_public_key: str | None = None
+    # A signed timestamp older (or newer) than this is a replay: 401.
+    replay_window_seconds: int = Field(default=300, ge=1)
+    # GoHighLevel retries a delivery we answered 429 (inbox down) up to ~70 minutes later, and
+    # its signed `timestamp` may be the first attempt's: such a retry is let through this long.
+    ghl_retry_grace_seconds: int = Field(default=5400, ge=0)
+    # Requests per tenant per window, across every ingress process (Redis); 0 turns it off.
+    tenant_rate_limit: int = Field(default=3000, ge=0)
+    tenant_rate_window_seconds: int = Field(default=60, ge=1)
+    # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
+    redis_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -67,6 +77,13 @@ class Settings(BaseSettings):
     def _known_broker(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "redis+socket://", "amqp://", "amqps://")):
             raise ValueError("must be a redis://, redis+socket:// or amqp:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("ghl_webhook_public_key")
@@ -90,6 +107,18 @@ class Settings(BaseSettings):
         if self.broker_url is None:
             raise ConfigError(f"{ENV_PREFIX}BROKER_URL is not set (run `hookline dev` for the embedded default)")
         return self.broker_url
+
+
+def redis_client_url(settings: Settings) -> str | None:
+    """The Redis the ingress uses for shared counters, spelled for redis-py; None when there is none."""
+    if settings.redis_url:
+        return settings.redis_url
+    broker = settings.broker_url or ""
+    if broker.startswith(("redis://", "rediss://")):
+        return broker
+    if broker.startswith("redis+socket://"):  # kombu's spelling of a unix socket (the embedded Redis)
+        return "unix://" + broker.removeprefix("redis+socket://")
+    return None
 
 
 def load_settings() -> Settings:

@@ -2,49 +2,27 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.processes import free_port, running, wait_for
-
-BIN = Path(sys.executable).parent
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _start_ingress(log: Path, **env: str):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    return url, running([str(BIN / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": str(port), **env})
+from tests.support.ingress import BIN, ingress
+from tests.support.processes import running, wait_for
 
 
 # Module scope: the worker must be gone before other tests read messages off the queues.
 @pytest.fixture(scope="module")
 def ingress_url(database, tmp_path_factory) -> str:
-    url, process_context = _start_ingress(tmp_path_factory.mktemp("ingress") / "ingress.log")
-    with process_context as process:
-        wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
-        assert process.poll() is None
+    with ingress(tmp_path_factory.mktemp("ingress") / "ingress.log") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def ingress_without_broker(database, tmp_path_factory) -> str:
     """An ingress whose broker is unreachable (nothing listens on port 1): publishing fails."""
-    url, process_context = _start_ingress(tmp_path_factory.mktemp("ingress") / "ingress-no-broker.log",
-                                          HOOKLINE_BROKER_URL="redis://127.0.0.1:1/0")
-    with process_context as process:
-        wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
-        assert process.poll() is None
+    with ingress(tmp_path_factory.mktemp("ingress") / "ingress-no-broker.log",
+                 HOOKLINE_BROKER_URL="redis://127.0.0.1:1/0") as url:
         yield url
 
 

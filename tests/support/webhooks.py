@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +19,20 @@ SHARED_PROVIDERS = Path(os.environ.get("HOOKLINE_SHARED_DIR", Path(__file__).res
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
-    """A fixture body from tests/fixtures/<provider>/<Event>.json, with top-level changes."""
+    """A fixture body from tests/fixtures/<provider>/<Event>.json, with top-level changes.
+
+    A signed `timestamp` is set to now (it must fall inside the replay window) unless changed.
+    """
     data = json.loads((FIXTURES / name).read_text())
+    if "timestamp" in data:
+        data["timestamp"] = now_iso()
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def now_iso(offset_seconds: float = 0) -> str:
+    moment = datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def encode(body: dict[str, Any] | bytes) -> bytes:
@@ -32,3 +46,43 @@ def ghl_headers(body: bytes, scheme: str = "rsa") -> dict[str, str]:
     if scheme in ("ed25519", "both"):
         headers["x-ghl-signature"] = keys.ed25519_signature(body)
     return headers
+
+
+def shared(name: str) -> dict[str, Any]:
+    """A provider's documented body from ../shared/fixtures/providers/ (read, never copied)."""
+    return json.loads((SHARED_PROVIDERS / name).read_text())
+
+
+# The HMAC schemes, written out here from INTEGRATIONS.md rather than borrowed from the code under test.
+def _hmac_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def reonic_headers(body: bytes, *, secret: str, client_id: str, event_id: str, event: str = "contact_created",
+                   timestamp: int | None = None) -> dict[str, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "x-reonic-client-id": client_id,
+        "x-reonic-event": event,
+        "x-reonic-event-id": event_id,
+        "x-reonic-delivery-id": f"dlv-{event_id}-{timestamp}",
+        "x-reonic-timestamp": str(timestamp),
+        "x-reonic-signature": "sha256=" + _hmac_hex(secret, f"{timestamp}.".encode() + body),
+    }
+
+
+def zoom_headers(body: bytes, *, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "x-zm-request-timestamp": str(timestamp),
+        "x-zm-signature": "v0=" + _hmac_hex(secret, f"v0:{timestamp}:".encode() + body),
+    }
+
+
+def stripe_headers(body: bytes, *, secret: str, timestamp: int | None = None, extra_v1: str | None = None) -> dict[str, str]:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = f"t={timestamp}," + (f"v1={extra_v1}," if extra_v1 else "") + "v1=" + _hmac_hex(
+        secret, f"{timestamp}.".encode() + body)
+    return {"content-type": "application/json", "stripe-signature": signature}

@@ -4,26 +4,49 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from starlette.requests import Request
 
 from hookline.db import tenant_session
 from hookline.ingress.errors import WebhookRejected
-from hookline.workers.handlers import handler_for
+from hookline.ingress.metrics import INBOX_INSERT_SECONDS, PUBLISH_FAILURES
 from hookline.models import EventStatus
 from hookline.services import inbox
+from hookline.workers.handlers import handler_for
 from hookline.workers.publish import publish
 
 log = structlog.get_logger(__name__)
 
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw JSON body: 415 for another content type, 413 past `limit` bytes without reading it all."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise WebhookRejected(415, "unsupported_media_type", f"content type must be application/json, got {media_type or 'none'!r}")
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook, its tenant known: what the inbox stores."""
+
+    tenant_id: int
+    provider: str
+    event_type: str
+    dedupe_key: str
+    payload: dict[str, Any]
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int, accepted: tuple[str, ...] = (JSON,)) -> bytes:
+    """The raw body: 415 for a content type not in `accepted`, 413 past `limit` bytes without reading it all."""
+    kind = media_type(request)
+    if kind not in accepted:
+        raise WebhookRejected(415, "unsupported_media_type",
+                              f"content type must be {' or '.join(accepted)}, got {kind or 'none'!r}")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise WebhookRejected(413, "payload_too_large", f"body exceeds {limit} bytes")
@@ -36,13 +59,56 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _storable(payload: Any) -> None:
+    """Refuse what JSONB cannot hold: NUL characters and lone surrogates, in keys or values."""
+    pending = [payload]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("strings may not contain \\u0000")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("strings may not contain unpaired surrogates") from None
+
+
 def parse_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object that PostgreSQL can store, else 400."""
     try:
-        payload = json.loads(body)
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-        raise WebhookRejected(400, "invalid_json", f"body is not valid JSON: {exc}") from None
+        payload = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+        _storable(payload)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        raise WebhookRejected(400, "invalid_json", f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "invalid_json", "body must be a JSON object")
+    return payload
+
+
+def parse_form(body: bytes) -> dict[str, Any]:
+    """An urlencoded form as an object: single values as strings, repeated fields as lists."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+        payload = {key: values[0] if len(values) == 1 else values for key, values in fields.items()}
+        _storable(payload)
+    except ValueError as exc:
+        raise WebhookRejected(400, "invalid_form", f"body is not a valid urlencoded form: {str(exc)[:200]}") from None
     return payload
 
 
@@ -50,25 +116,38 @@ def body_hash(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def accept(*, tenant_id: int, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any]) -> inbox.Stored:
+def accept(delivery: Delivery) -> inbox.Stored:
     """Store the event (once per dedupe key), commit, then publish it to its task's queue.
 
     Runs in a worker thread. The inbox row is committed before anything is published, so a
     2xx never precedes durability. A failed publish leaves `published_at` empty for the relay.
     """
-    handler = handler_for(provider, event_type)
+    handler = handler_for(delivery.provider, delivery.event_type)
     status = EventStatus.PENDING if handler else EventStatus.IGNORED
-    with tenant_session(tenant_id) as session:
+    started = time.perf_counter()
+    with tenant_session(delivery.tenant_id) as session:
         stored = inbox.store(
-            session, tenant_id, provider=provider, event_type=event_type, dedupe_key=dedupe_key, payload=payload,
-            status=status,
+            session, delivery.tenant_id, provider=delivery.provider, event_type=delivery.event_type,
+            dedupe_key=delivery.dedupe_key, payload=delivery.payload, status=status,
         )
+    INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
     if handler is not None and not stored.published:
         try:
-            publish(handler.task, tenant_id=tenant_id, event_id=stored.event_id)
+            publish(handler.task, tenant_id=delivery.tenant_id, event_id=stored.event_id)
         except Exception as exc:  # broker down: the committed row is the source of truth
-            log.warning("ingress.publish_failed", tenant_id=tenant_id, event_id=stored.event_id, error=repr(exc))
+            PUBLISH_FAILURES.labels(delivery.provider).inc()
+            log.warning("ingress.publish_failed", tenant_id=delivery.tenant_id, event_id=stored.event_id,
+                        error=repr(exc))
         else:
-            with tenant_session(tenant_id) as session:
-                inbox.mark_published(session, tenant_id, stored.event_id)
+            with tenant_session(delivery.tenant_id) as session:
+                inbox.mark_published(session, delivery.tenant_id, stored.event_id)
     return stored
+
+
+def required_text(value: Any, name: str, *, status: int = 422, max_length: int = 200) -> str:
+    """A non-empty string field or header of bounded length, else a clear 4xx naming it."""
+    if not isinstance(value, str) or not value.strip():
+        raise WebhookRejected(status, "missing_field", f"{name} is required")
+    if len(value) > max_length:
+        raise WebhookRejected(status, "invalid_field", f"{name} is longer than {max_length} characters")
+    return value.strip()

@@ -1,23 +1,34 @@
-"""The ASGI app: /healthz and the webhook routes, with one JSON shape for every error."""
+"""The ASGI app: the webhook routes, /healthz, /readyz, /metrics and /openapi.json."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
+from redis import asyncio as aioredis
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hookline.config import Settings, get_settings
+from hookline.config import Settings, get_settings, redis_client_url
 from hookline.db import global_session
-from hookline.ingress.errors import WebhookRejected, error_response, rejected_response
-from hookline.ingress.ghl import GhlKeys, GhlWebhook
+from hookline.ingress.errors import error_response
+from hookline.ingress.forms import FormSource
+from hookline.ingress.ghl import GhlKeys, GhlSource
+from hookline.ingress.metrics import metrics
+from hookline.ingress.openapi import document
+from hookline.ingress.payments import PaymentSource
+from hookline.ingress.pipeline import WebhookEndpoint, WebhookSource
+from hookline.ingress.ratelimit import TenantRateLimit
+from hookline.ingress.reonic import ReonicSource
+from hookline.ingress.zoom import ZoomSource
 from hookline.workers.logs import configure_logging
 
 log = structlog.get_logger(__name__)
+READY_TIMEOUT_SECONDS = 2
 
 
 def _ping_database() -> None:
@@ -25,31 +36,74 @@ def _ping_database() -> None:
         session.execute(text("SELECT 1"))
 
 
+def _ping_broker() -> None:
+    from hookline.workers.app import app as celery_app
+
+    with celery_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=0, timeout=READY_TIMEOUT_SECONDS)
+
+
 async def healthz(request: Request) -> JSONResponse:
-    try:
-        await run_in_threadpool(_ping_database)
-    except DBAPIError as exc:
-        log.warning("ingress.healthz.database_down", error=repr(exc.orig))
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    """The process is up and serving; says nothing about its dependencies (that is /readyz)."""
+    return JSONResponse({"status": "ok"})
 
 
-async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    # Nothing was stored. GoHighLevel retries only on 429 (about 6 times, 10 minutes apart).
-    log.error("ingress.database_unavailable", path=request.url.path, error=repr(getattr(exc, "orig", exc)))
-    return error_response(429, "temporarily_unavailable", "the inbox cannot be written; retry later",
-                          headers={"Retry-After": "600"})
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when PostgreSQL and the broker both answer; each is reported by name."""
+    checks: dict[str, str] = {}
+    for name, ping in (("database", _ping_database), ("broker", _ping_broker)):
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:  # any failure to reach it means "not ready"; the reason is logged
+            log.warning("ingress.readyz.down", dependency=name, error=repr(exc))
+            checks[name] = "down"
+        else:
+            checks[name] = "ok"
+    ready = all(state == "ok" for state in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+
+def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSource]:
+    window = settings.replay_window_seconds
+    return [
+        GhlSource(GhlKeys.from_settings(settings), window=window, retry_grace=settings.ghl_retry_grace_seconds,
+                  redis=redis),
+        ReonicSource(window=window),
+        ZoomSource(window=window),
+        FormSource(),
+        PaymentSource(window=window),
+    ]
+
+
+async def not_found(request: Request, exc: Any) -> JSONResponse:
+    return error_response(404, "not_found", f"no route {request.method} {request.url.path}")
+
+
+async def method_not_allowed(request: Request, exc: Any) -> JSONResponse:
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging()
+    redis_url = redis_client_url(settings)
+    redis = aioredis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1) if redis_url else None
+    rate_limit = TenantRateLimit(redis, settings.tenant_rate_limit, settings.tenant_rate_window_seconds)
+    webhook_sources = sources(settings, redis)
+    openapi = document(webhook_sources)
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(openapi)
+
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/webhooks/ghl", GhlWebhook(GhlKeys.from_settings(settings), settings.max_webhook_bytes).handle,
-              methods=["POST"]),
+        Route(source.path, WebhookEndpoint(source, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit).handle,
+              methods=["POST"])
+        for source in webhook_sources
     ]
-    return Starlette(
-        routes=routes,
-        exception_handlers={WebhookRejected: rejected_response, DBAPIError: database_unavailable},
-    )
+    routes += [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed})

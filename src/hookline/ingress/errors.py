@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 
@@ -12,11 +11,6 @@ class WebhookRejected(Exception):
     def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message, self.headers = status, code, message, headers
-
-
-async def rejected_response(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, WebhookRejected)
-    return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
 
 def error_response(status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,28 +1,30 @@
-"""POST /webhooks/ghl: verify, parse, resolve the tenant by locationId, store, publish."""
+"""POST /webhooks/ghl: GoHighLevel. App-wide keys verify; `locationId` names the tenant."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from hookline.config import Settings
-from hookline.db import global_session
-from hookline.ingress.accept import accept, body_hash, parse_object, read_body
+from hookline.ingress.accept import Delivery, body_hash, parse_object
+from hookline.ingress.connections import resolve
 from hookline.ingress.errors import WebhookRejected
-from hookline.workers.handlers import handler_for
+from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.ghl.schemas import Envelope
 from hookline.integrations.ghl.verify import verify
-from hookline.services.tenants import find_connection
+from hookline.integrations.signing import require_fresh
+from hookline.workers.handlers import handler_for
 
 log = structlog.get_logger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -42,13 +44,7 @@ class GhlKeys:
         )
 
 
-def _resolve_tenant(location_id: str) -> int | None:
-    with global_session() as session:
-        connection = find_connection(session, "ghl", location_id)
-        return connection.tenant_id if connection else None
-
-
-def _validated(schema: type[ModelT], payload: dict) -> ModelT:
+def validated(schema: type[ModelT], payload: dict) -> ModelT:
     try:
         return schema.model_validate(payload)
     except ValidationError as exc:
@@ -56,38 +52,82 @@ def _validated(schema: type[ModelT], payload: dict) -> ModelT:
         raise WebhookRejected(422, "invalid_payload", detail) from None
 
 
-class GhlWebhook:
-    def __init__(self, keys: GhlKeys, max_bytes: int) -> None:
-        self.keys, self.max_bytes = keys, max_bytes
+def signed_at(value: Any) -> float | None:
+    """GoHighLevel's signed `timestamp` (ISO 8601; epoch seconds or ms accepted too) as unix seconds."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return value / 1000 if value > 1e11 else float(value)
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidSignature("malformed timestamp") from None
+    if parsed.tzinfo is None:
+        raise InvalidSignature("timestamp without a time zone")
+    return parsed.timestamp()
 
-    async def handle(self, request: Request) -> JSONResponse:
-        body = await read_body(request, self.max_bytes)
+
+class GhlSource(WebhookSource):
+    provider = "ghl"
+    path = "/webhooks/ghl"
+    # GoHighLevel retries only on 429: about 6 times, 10 minutes apart.
+    unavailable_status = 429
+    retry_after_seconds = 600
+    doc = RouteDoc(
+        "GoHighLevel webhook (Marketplace app events)",
+        headers={"x-ghl-signature": "Ed25519 signature of the body, base64 (preferred)",
+                 "x-wh-signature": "legacy RSA-SHA256 signature of the body, base64"},
+    )
+
+    def __init__(self, keys: GhlKeys, *, window: int, retry_grace: int, redis: aioredis.Redis | None) -> None:
+        self.keys, self.window, self.retry_grace, self.redis = keys, window, retry_grace, redis
+
+    async def delivery(self, request: Request, body: bytes) -> Delivery:
         try:
             scheme = verify(body, request.headers, rsa_key=self.keys.rsa, ed25519_key=self.keys.ed25519)
         except InvalidSignature as exc:
-            log.warning("ghl.webhook.invalid_signature", reason=exc.reason)
-            raise WebhookRejected(401, "invalid_signature", exc.reason) from None
+            raise rejected_signature(self.provider, exc) from None
         payload = parse_object(body)
-        envelope = _validated(Envelope, payload)
+        envelope = validated(Envelope, payload)
+        request.state.ghl_webhook_id = envelope.webhook_id
+        await self._require_fresh(payload.get("timestamp"), envelope.webhook_id)
         if envelope.location is None:  # agency-level events: no location, so no tenant to route to
             raise WebhookRejected(422, "no_location", "the payload names no location (locationId)")
-        handler = handler_for("ghl", envelope.type)
+        handler = handler_for(self.provider, envelope.type)
         if handler is not None and handler.schema is not None:
-            _validated(handler.schema, payload)
-        tenant_id = await run_in_threadpool(_resolve_tenant, envelope.location)
-        if tenant_id is None:
-            log.warning("ghl.webhook.unknown_location", location_id=envelope.location)
-            raise WebhookRejected(404, "unknown_location", f"no tenant is connected to location {envelope.location!r}")
-        stored = await run_in_threadpool(
-            accept,
-            tenant_id=tenant_id,
-            provider="ghl",
-            event_type=envelope.type,
-            dedupe_key=envelope.webhook_id or body_hash(body),
-            payload=payload,
-        )
-        duplicate = not stored.created
-        log.info("ghl.webhook.accepted", tenant_id=tenant_id, event_type=envelope.type, event_id=stored.event_id,
-                 status=stored.status, duplicate=duplicate, scheme=scheme)
-        body_out = {"event_id": stored.event_id, "status": stored.status, "duplicate": duplicate}
-        return JSONResponse(body_out, status_code=200 if duplicate else 202)
+            validated(handler.schema, payload)
+        connection = await resolve(self.provider, envelope.location, what="GoHighLevel location")
+        log.debug("ghl.webhook.verified", scheme=scheme, tenant_id=connection.tenant_id)
+        return Delivery(connection.tenant_id, self.provider, envelope.type,
+                        envelope.webhook_id or body_hash(body), payload)
+
+    async def _require_fresh(self, timestamp: Any, webhook_id: str | None) -> None:
+        try:
+            at = signed_at(timestamp)
+            if at is not None:
+                require_fresh(at, self.window)
+        except InvalidSignature as exc:
+            if not await self._retry_we_asked_for(webhook_id):
+                raise rejected_signature(self.provider, exc, webhook_id=webhook_id) from None
+
+    def _retry_key(self, webhook_id: str) -> str:
+        return f"hookline:ghl:retry:{webhook_id}"
+
+    async def _retry_we_asked_for(self, webhook_id: str | None) -> bool:
+        """A stale delivery is a replay unless we answered 429 to this very webhookId recently."""
+        if not webhook_id or self.redis is None or not self.retry_grace:
+            return False
+        try:
+            return bool(await self.redis.exists(self._retry_key(webhook_id)))
+        except (RedisError, OSError) as exc:
+            log.warning("ghl.retry_grace_unavailable", error=repr(exc))
+            return False
+
+    async def on_retry_requested(self, request: Request) -> None:
+        webhook_id = getattr(request.state, "ghl_webhook_id", None)
+        if not webhook_id or self.redis is None or not self.retry_grace:
+            return
+        try:
+            await self.redis.set(self._retry_key(webhook_id), 1, ex=self.retry_grace)
+        except (RedisError, OSError) as exc:
+            log.warning("ghl.retry_grace_unavailable", error=repr(exc))

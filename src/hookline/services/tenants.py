@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,8 +35,10 @@ def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = Non
     return tenant
 
 
-def add_connection(session: Session, tenant_id: int, provider: str, account_id: str) -> Connection:
-    connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip())
+def add_connection(
+    session: Session, tenant_id: int, provider: str, account_id: str, *, secrets: dict[str, Any] | None = None
+) -> Connection:
+    connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip(), secrets=secrets or {})
     return _insert(session, connection, f"{provider} account {account_id!r} is already connected to a tenant")
 
 
@@ -71,3 +73,26 @@ def list_tenants(session: Session) -> list[tuple[Tenant, list[Connection]]]:
 
 def get_by_slug(session: Session, slug: str) -> Tenant | None:
     return session.scalars(select(Tenant).where(Tenant.slug == slug)).one_or_none()
+
+
+def set_secret(session: Session, connection: Connection, name: str, value: str) -> None:
+    """Store (or replace) one named secret on a connection."""
+    connection.secrets = {**(connection.secrets or {}), name: value}
+
+
+def provider_secrets(session: Session, provider: str, name: str) -> list[Any]:
+    """One named secret of every active connection to `provider` (Zoom's URL validation names no account)."""
+    return list(
+        session.scalars(
+            select(Connection.secrets[name].astext).where(
+                Connection.provider == provider, Connection.status == "active", Connection.secrets.has_key(name)
+            )
+        )
+    )
+
+
+def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connection | None:
+    """A tenant's (first) connection to `provider`."""
+    return session.scalars(
+        select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider).order_by(Connection.id)
+    ).first()

@@ -1,0 +1,96 @@
+"""`hookline connections add` and `hookline forms new-key`: how a tenant's senders get in.
+
+Secrets are read from a hidden prompt (or stdin), never from an argument that would sit in the
+shell's history; the forms API key is printed once and only its SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import click
+
+from hookline.db import global_session
+from hookline.ingress.connections import FORM_KEY_HASH, WEBHOOK_SECRET
+from hookline.services.tenants import TenantError, add_connection, get_by_slug, set_secret, tenant_connection
+
+# provider → what its account id is called; None: we make an unguessable URL token for it.
+PROVIDERS = {
+    "ghl": "the GoHighLevel locationId",
+    "reonic": "the Reonic client id (X-Reonic-Client-Id)",
+    "zoom": "the Zoom account_id",
+    "payments": None,
+}
+SIGNED_BY_US = {"ghl"}  # GoHighLevel signs with its app-wide keys (settings), not a per-connection secret
+
+
+def _use_database():
+    from hookline.cli import _use_database as use
+
+    return use()
+
+
+def _tenant(session, slug: str):
+    tenant = get_by_slug(session, slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant with slug {slug!r} (see `hookline tenants list`)")
+    return tenant
+
+
+@click.group()
+def connections() -> None:
+    """A tenant's accounts at its providers, and the secrets their webhooks are signed with."""
+
+
+@connections.command("add")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.option("--provider", required=True, type=click.Choice(sorted(PROVIDERS)))
+@click.option("--account-id", help="The provider's id for the account (not for payments: a token is made).")
+@click.option("--secret-stdin", is_flag=True, help="Read the webhook signing secret from stdin, not a prompt.")
+def connections_add(slug: str, provider: str, account_id: str | None, secret_stdin: bool) -> None:
+    """Connect tenant SLUG to an account at PROVIDER, with its webhook signing secret."""
+    needs_account = PROVIDERS[provider] is not None
+    if needs_account and not (account_id and account_id.strip()):
+        raise click.UsageError(f"--account-id is required for {provider}: {PROVIDERS[provider]}")
+    if not needs_account and account_id:
+        raise click.UsageError(f"{provider} connections get a generated URL token; leave out --account-id")
+    secret_values = {}
+    if provider not in SIGNED_BY_US:
+        secret = (click.get_text_stream("stdin").readline() if secret_stdin
+                  else click.prompt("webhook signing secret", hide_input=True)).strip()
+        if not secret:
+            raise click.UsageError("the webhook signing secret is empty; without one nothing would be accepted")
+        secret_values[WEBHOOK_SECRET] = secret
+    account = account_id.strip() if account_id else secrets.token_urlsafe(24)
+    _use_database()
+    try:
+        with global_session() as session:
+            tenant = _tenant(session, slug)
+            connection = add_connection(session, tenant.id, provider, account, secrets=secret_values)
+    except TenantError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"connection {connection.id}: {slug} ← {provider} {account if needs_account else ''}".rstrip())
+    if not needs_account:
+        click.echo(f"webhook URL path: /webhooks/{provider}/{account}")
+
+
+@click.group()
+def forms() -> None:
+    """Web-form submissions (POST /webhooks/forms/{tenant_slug} with X-Api-Key)."""
+
+
+@forms.command("new-key")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+def forms_new_key(slug: str) -> None:
+    """Make a new forms API key for tenant SLUG (the old one stops working); printed once."""
+    key = "hlf_" + secrets.token_urlsafe(32)
+    _use_database()
+    with global_session() as session:
+        tenant = _tenant(session, slug)
+        connection = tenant_connection(session, tenant.id, "forms")
+        if connection is None:
+            connection = add_connection(session, tenant.id, "forms", tenant.slug)
+        set_secret(session, connection, FORM_KEY_HASH, hashlib.sha256(key.encode()).hexdigest())
+    click.echo(f"forms API key for {slug} (shown once; send it as X-Api-Key):")
+    click.echo(key)

@@ -1,0 +1,56 @@
+"""How a delivery finds its tenant: the provider's account id (or URL token) → an active connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+
+from hookline.db import global_session
+from hookline.ingress.errors import WebhookRejected
+from hookline.services.tenants import find_connection
+
+log = structlog.get_logger(__name__)
+
+# The name, in `connections.secrets`, of the secret an HMAC-signing sender shares with us.
+WEBHOOK_SECRET = "webhook_secret"
+# Forms: the SHA-256 of the tenant's API key; the key itself is shown once and never stored.
+FORM_KEY_HASH = "api_key_sha256"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    connection_id: int
+    tenant_id: int
+    secrets: dict[str, Any] = field(repr=False)  # never printed, never logged
+
+    def secret(self, name: str, provider: str) -> str:
+        """The named secret, or 401: a connection with no secret accepts nothing (fail closed)."""
+        value = self.secrets.get(name)
+        if not isinstance(value, str) or not value:
+            log.error("webhook.secret_not_configured", provider=provider, connection_id=self.connection_id,
+                      tenant_id=self.tenant_id, secret=name)
+            raise WebhookRejected(401, "secret_not_configured",
+                                  f"this {provider} connection has no {name} configured; nothing is accepted")
+        return value
+
+
+def _lookup(provider: str, account_id: str) -> Resolved | None:
+    with global_session() as session:
+        connection = find_connection(session, provider, account_id)
+        if connection is None:
+            return None
+        return Resolved(connection.id, connection.tenant_id, dict(connection.secrets or {}))
+
+
+async def resolve(provider: str, account_id: str, *, what: str) -> Resolved:
+    """The active connection for `account_id`, or 404 naming `what` the sender identified itself by."""
+    if not account_id or len(account_id) > 200:
+        raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
+    resolved = await run_in_threadpool(_lookup, provider, account_id)
+    if resolved is None:
+        log.warning("webhook.unknown_tenant", provider=provider, what=what)
+        raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
+    return resolved

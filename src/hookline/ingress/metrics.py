@@ -1,0 +1,22 @@
+"""Prometheus metrics of the ingress, served as text on GET /metrics.
+
+One process's figures: run several uvicorn workers and each exposes its own (scrape each, or
+set PROMETHEUS_MULTIPROC_DIR, which prometheus-client supports).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+REQUESTS = Counter("hookline_ingress_requests_total", "Webhook requests answered, by route and status",
+                   ["route", "status"])
+INBOX_INSERT_SECONDS = Histogram("hookline_ingress_inbox_insert_seconds", "Time to store and commit one inbox row",
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+PUBLISH_FAILURES = Counter("hookline_ingress_publish_failures_total",
+                           "Events committed but not published (the relay publishes them later)", ["provider"])
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,67 @@
+"""GET /openapi.json: every route, built from the same source classes that serve them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hookline.ingress.pipeline import WebhookSource
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+REFUSALS = {
+    "400": "malformed body or missing header",
+    "401": "signature, key or timestamp refused, or no secret configured (fail closed)",
+    "404": "unknown tenant, account or token",
+    "413": "body larger than the configured limit",
+    "415": "unsupported content type",
+    "422": "a well-formed body missing what this route needs",
+    "429": "rate limited (and, for GoHighLevel, the inbox is unavailable): retry after Retry-After",
+    "503": "the inbox is unavailable: retry after Retry-After",
+}
+
+
+def _webhook_operation(source: WebhookSource) -> dict[str, Any]:
+    doc = source.doc
+    parameters = [{"name": name, "in": "path", "required": True, "description": text, "schema": {"type": "string"}}
+                  for name, text in doc.path_params.items()]
+    parameters += [{"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+                   for name, text in doc.headers.items()]
+    accepted = {"description": "stored (202) or a duplicate of a stored event (200)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}}
+    responses: dict[str, Any] = {"202": accepted, "200": accepted}
+    responses |= {code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                  for code, text in REFUSALS.items()}
+    return {
+        "summary": doc.summary,
+        "operationId": f"webhook_{source.provider}",
+        "tags": ["webhooks"],
+        "parameters": parameters,
+        "requestBody": {"required": True,
+                        "content": {media: {"schema": {"type": "object"}} for media in source.media_types}},
+        "responses": responses,
+    }
+
+
+def _plain(summary: str, description: str, media: str = "application/json") -> dict[str, Any]:
+    return {"get": {"summary": summary, "operationId": summary.lower().replace(" ", "_"), "tags": ["operations"],
+                    "responses": {"200": {"description": description, "content": {media: {"schema": {}}}},
+                                  "503": {"description": "not ready"}}}}
+
+
+def document(sources: list[WebhookSource]) -> dict[str, Any]:
+    paths: dict[str, Any] = {source.path: {"post": _webhook_operation(source)} for source in sources}
+    paths["/healthz"] = _plain("Health", "the process is up")
+    paths["/readyz"] = _plain("Readiness", "the database and the broker are reachable")
+    paths["/metrics"] = _plain("Metrics", "Prometheus text exposition", "text/plain")
+    paths["/openapi.json"] = _plain("OpenAPI", "this document")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Hookline ingress", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Accepted": {"type": "object", "required": ["event_id", "status", "duplicate"], "properties": {
+                "event_id": {"type": "integer"}, "status": {"type": "string"}, "duplicate": {"type": "boolean"}}},
+        }},
+    }

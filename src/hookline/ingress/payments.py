@@ -1,0 +1,43 @@
+"""POST /webhooks/payments/{connection_token}: the billing provider (invoice paid / failed / refunded).
+
+The URL token names the connection (`hookline connections add --provider payments` makes one);
+its `webhook_secret` checks the Stripe-style `Stripe-Signature: t=…,v1=…` header. The events
+feed dunning (its handlers arrive with the dunning work; until then they are stored `ignored`).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from hookline.ingress.accept import Delivery, parse_object, required_text
+from hookline.ingress.connections import WEBHOOK_SECRET, resolve
+from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
+from hookline.integrations.errors import InvalidSignature
+from hookline.integrations.payments.verify import verify
+
+
+class PaymentSource(WebhookSource):
+    provider = "payments"
+    path = "/webhooks/payments/{connection_token}"
+    unavailable_status = 503  # Stripe-style senders retry any non-2xx with backoff
+    retry_after_seconds = 60
+    doc = RouteDoc(
+        "A billing-provider event (invoice.paid, invoice.payment_failed, charge.refunded, …)",
+        headers={"Stripe-Signature": "t=<unix seconds>,v1=<hex HMAC-SHA256 of '{t}.{raw body}'>"},
+        path_params={"connection_token": "the secret token of the tenant's payments connection"},
+    )
+
+    def __init__(self, *, window: int) -> None:
+        self.window = window
+
+    async def delivery(self, request: Request, body: bytes) -> Delivery:
+        connection = await resolve(self.provider, request.path_params["connection_token"], what="connection token")
+        secret = connection.secret(WEBHOOK_SECRET, self.provider)
+        try:
+            verify(body, request.headers, secret=secret, window=self.window)
+        except InvalidSignature as exc:
+            raise rejected_signature(self.provider, exc, connection_id=connection.connection_id) from None
+        payload = parse_object(body)
+        event_id = required_text(payload.get("id"), "id (the provider's event id)")
+        event_type = required_text(payload.get("type"), "type", max_length=100)
+        return Delivery(connection.tenant_id, self.provider, event_type, event_id, payload)

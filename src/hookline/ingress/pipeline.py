@@ -1,0 +1,101 @@
+"""One pipeline for every webhook route: read → the source's own checks → rate limit → store → answer.
+
+A source (GoHighLevel, Reonic, Zoom, forms, payments) knows only its sender: how it signs,
+where the tenant and the event id are. Everything else — limits, the inbox, the answers when
+PostgreSQL is down, metrics and the one log line per delivery — lives here, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import structlog
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hookline.ingress.accept import JSON, Delivery, accept, read_body
+from hookline.ingress.errors import WebhookRejected, error_response
+from hookline.ingress.metrics import REQUESTS
+from hookline.ingress.ratelimit import TenantRateLimit
+from hookline.integrations.errors import InvalidSignature
+
+log = structlog.get_logger(__name__)
+
+# The inbox cannot be written: connection refused or lost, or no pooled connection came free.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What /openapi.json says about a route."""
+
+    summary: str
+    headers: dict[str, str] = field(default_factory=dict)  # header → description
+    path_params: dict[str, str] = field(default_factory=dict)
+
+
+class WebhookSource:
+    """One sender's rules. Subclasses set the class attributes and implement `delivery`."""
+
+    provider: ClassVar[str]
+    path: ClassVar[str]
+    doc: ClassVar[RouteDoc]
+    media_types: ClassVar[tuple[str, ...]] = (JSON,)
+    # What makes this sender retry when the inbox cannot be written (INTEGRATIONS.md).
+    unavailable_status: ClassVar[int] = 503
+    retry_after_seconds: ClassVar[int] = 30
+
+    async def delivery(self, request: Request, body: bytes) -> Delivery | Response:
+        """Verify and identify the delivery, or answer directly (a URL-validation challenge)."""
+        raise NotImplementedError
+
+    async def on_retry_requested(self, request: Request) -> None:
+        """Called when the sender is told to retry (inbox down, or rate limited); nothing was stored."""
+
+
+def rejected_signature(provider: str, exc: InvalidSignature, **context: object) -> WebhookRejected:
+    log.warning("webhook.invalid_signature", provider=provider, reason=exc.reason, **context)
+    return WebhookRejected(401, "invalid_signature", exc.reason)
+
+
+class WebhookEndpoint:
+    def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit) -> None:
+        self.source, self.max_bytes, self.rate_limit = source, max_bytes, rate_limit
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            response = await self._handle(request)
+        except WebhookRejected as exc:
+            if exc.status == 429:
+                await self.source.on_retry_requested(request)
+            response = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+        except DATABASE_DOWN as exc:
+            response = await self._unavailable(request, exc)
+        REQUESTS.labels(self.source.path, str(response.status_code)).inc()
+        return response
+
+    async def _handle(self, request: Request) -> Response:
+        body = await read_body(request, self.max_bytes, self.source.media_types)
+        delivery = await self.source.delivery(request, body)
+        if isinstance(delivery, Response):
+            return delivery
+        await self.rate_limit.check(delivery.tenant_id)
+        stored = await run_in_threadpool(accept, delivery)
+        duplicate = not stored.created
+        log.info("webhook.accepted", provider=delivery.provider, tenant_id=delivery.tenant_id,
+                 event_type=delivery.event_type, event_id=stored.event_id, status=stored.status, duplicate=duplicate)
+        return JSONResponse({"event_id": stored.event_id, "status": stored.status, "duplicate": duplicate},
+                            status_code=200 if duplicate else 202)
+
+    async def _unavailable(self, request: Request, exc: Exception) -> Response:
+        # Nothing was stored; answer what makes this sender try again later.
+        log.error("ingress.database_unavailable", provider=self.source.provider,
+                  error=repr(getattr(exc, "orig", None) or exc))
+        await self.source.on_retry_requested(request)
+        return error_response(self.source.unavailable_status, "temporarily_unavailable",
+                              "the inbox cannot be written; retry later",
+                              headers={"Retry-After": str(self.source.retry_after_seconds)})

@@ -1,0 +1,48 @@
+"""A per-tenant request limit shared by every ingress process: a fixed-window counter in Redis."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import structlog
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hookline.ingress.errors import WebhookRejected
+
+log = structlog.get_logger(__name__)
+
+
+class TenantRateLimit:
+    """`limit` requests per tenant per `window` seconds; over it, 429 with Retry-After.
+
+    When Redis cannot be reached the request is let through and logged: the limit protects
+    the platform, while refusing webhooks because a counter is missing would lose real work.
+    """
+
+    def __init__(self, client: aioredis.Redis | None, limit: int, window: int) -> None:
+        self.client, self.limit, self.window = client, limit, window
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None and self.limit > 0
+
+    async def check(self, tenant_id: int) -> None:
+        if not self.enabled:
+            return
+        now = time.time()
+        window_start = int(now // self.window) * self.window
+        key = f"hookline:ratelimit:{tenant_id}:{window_start}"
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                count, _ = await pipe.incr(key).expire(key, self.window + 1).execute()
+        except (RedisError, OSError) as exc:
+            log.warning("ingress.rate_limit_unavailable", tenant_id=tenant_id, error=repr(exc))
+            return
+        if count > self.limit:
+            retry_after = max(1, math.ceil(window_start + self.window - now))
+            log.warning("ingress.rate_limited", tenant_id=tenant_id, count=count, limit=self.limit)
+            raise WebhookRejected(429, "rate_limited",
+                                  f"more than {self.limit} requests in {self.window} s for this tenant",
+                                  headers={"Retry-After": str(retry_after)})
