@@ -27,7 +27,9 @@ def require_tenant(tenant_id: Any) -> int:
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     # pool_pre_ping: a PostgreSQL restart must not poison the pool with dead connections.
-    return create_engine(get_settings().sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # connect_timeout: a database that does not answer must fail fast (senders wait 3-5 s at most).
+    return create_engine(get_settings().sqlalchemy_url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                         pool_timeout=5, connect_args={"connect_timeout": 2})
 
 
 @lru_cache(maxsize=1)

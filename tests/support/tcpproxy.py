@@ -29,6 +29,8 @@ class TcpProxy:
     def stop(self) -> None:
         """Refuse new connections and cut every open one, as a crashed server would."""
         if self._listener is not None:
+            with suppress(OSError):  # shutdown, not just close, wakes the thread blocked in accept()
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:

@@ -131,7 +131,9 @@ def accept(delivery: Delivery) -> inbox.Stored:
             dedupe_key=delivery.dedupe_key, payload=delivery.payload, status=status,
         )
     INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
-    if handler is not None and not stored.published:
+    # Only the delivery that created the row publishes it: a concurrent twin must not enqueue a
+    # second task, and a row whose publish failed is the relay's to publish.
+    if handler is not None and stored.created:
         try:
             publish(handler.task, tenant_id=delivery.tenant_id, event_id=stored.event_id)
         except Exception as exc:  # broker down: the committed row is the source of truth
