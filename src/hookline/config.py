@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Requests per tenant per window, across every ingress process (Redis); 0 turns it off.
     tenant_rate_limit: int = Field(default=3000, ge=0)
     tenant_rate_window_seconds: int = Field(default=60, ge=1)
+    # How long an ingress process remembers a connection it looked up (a changed secret or a
+    # disabled connection applies this much later); 0 looks it up for every webhook.
+    connection_cache_seconds: float = Field(default=5.0, ge=0)
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
 

@@ -25,7 +25,8 @@ def ingress_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ingress_url(database, ingress_log) -> str:
     # A limit no test here reaches; the limit itself has its own ingresses (test_limits_and_outages.py).
-    with ingress(ingress_log, HOOKLINE_TENANT_RATE_LIMIT="1000000") as url:
+    # No connection cache: tests change keys and secrets between requests.
+    with ingress(ingress_log, HOOKLINE_TENANT_RATE_LIMIT="1000000", HOOKLINE_CONNECTION_CACHE_SECONDS="0") as url:
         yield url
 
 

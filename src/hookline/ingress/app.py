@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from hookline.config import Settings, get_settings, redis_client_url
 from hookline.db import global_session
+from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import error_response
 from hookline.ingress.forms import FormSource
 from hookline.ingress.ghl import GhlKeys, GhlSource
@@ -64,14 +65,14 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSource]:
-    window = settings.replay_window_seconds
+    shared = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
+              "window": settings.replay_window_seconds}
     return [
-        GhlSource(GhlKeys.from_settings(settings), window=window, retry_grace=settings.ghl_retry_grace_seconds,
-                  redis=redis),
-        ReonicSource(window=window),
-        ZoomSource(window=window),
-        FormSource(),
-        PaymentSource(window=window),
+        GhlSource(GhlKeys.from_settings(settings), retry_grace=settings.ghl_retry_grace_seconds, redis=redis, **shared),
+        ReonicSource(**shared),
+        ZoomSource(**shared),
+        FormSource(**shared),
+        PaymentSource(**shared),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,12 +46,33 @@ def _lookup(provider: str, account_id: str) -> Resolved | None:
         return Resolved(connection.id, connection.tenant_id, dict(connection.secrets or {}))
 
 
-async def resolve(provider: str, account_id: str, *, what: str) -> Resolved:
-    """The active connection for `account_id`, or 404 naming `what` the sender identified itself by."""
-    if not account_id or len(account_id) > 200:
-        raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
-    resolved = await run_in_threadpool(_lookup, provider, account_id)
-    if resolved is None:
-        log.warning("webhook.unknown_tenant", provider=provider, what=what)
-        raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
-    return resolved
+class ConnectionDirectory:
+    """Resolves connections, remembering each found one for `ttl` seconds (0: ask PostgreSQL every time).
+
+    On the hot path this saves a query per webhook. The price: a changed secret or a disabled
+    connection takes effect up to `ttl` seconds later in each ingress process. Unknown ids are
+    never remembered, so a connection just added works at once.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._found: dict[tuple[str, str], tuple[float, Resolved]] = {}
+
+    async def resolve(self, provider: str, account_id: str, *, what: str) -> Resolved:
+        """The active connection for `account_id`, or 404 naming `what` the sender identified itself by."""
+        if not account_id or len(account_id) > 200:
+            raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
+        key, now = (provider, account_id), time.monotonic()
+        cached = self._found.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        resolved = await run_in_threadpool(_lookup, provider, account_id)
+        if resolved is None:
+            self._found.pop(key, None)
+            log.warning("webhook.unknown_tenant", provider=provider, what=what)
+            raise WebhookRejected(404, "unknown_tenant", f"no tenant is connected to this {what}")
+        if self.ttl > 0:
+            if len(self._found) > 10_000:  # bounded: forget everything rather than grow without limit
+                self._found.clear()
+            self._found[key] = (now + self.ttl, resolved)
+        return resolved

@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from hookline.db import global_session
 from hookline.ingress.accept import FORM, JSON, Delivery, body_hash, media_type, parse_form, parse_object, required_text
-from hookline.ingress.connections import FORM_KEY_HASH, resolve
+from hookline.ingress.connections import FORM_KEY_HASH
 from hookline.ingress.errors import WebhookRejected
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
@@ -46,7 +46,7 @@ class FormSource(WebhookSource):
     async def delivery(self, request: Request, body: bytes) -> Delivery:
         slug = request.path_params["tenant_slug"]
         try:
-            connection = await resolve(self.provider, slug, what="tenant slug")
+            connection = await self.connections.resolve(self.provider, slug, what="tenant slug")
         except WebhookRejected as exc:
             if exc.status == 404 and await run_in_threadpool(_tenant_exists, slug):
                 log.error("webhook.secret_not_configured", provider=self.provider, tenant_slug=slug,

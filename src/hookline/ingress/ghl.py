@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from hookline.config import Settings
 from hookline.ingress.accept import Delivery, body_hash, parse_object
-from hookline.ingress.connections import resolve
+from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
@@ -79,8 +79,10 @@ class GhlSource(WebhookSource):
                  "x-wh-signature": "legacy RSA-SHA256 signature of the body, base64"},
     )
 
-    def __init__(self, keys: GhlKeys, *, window: int, retry_grace: int, redis: aioredis.Redis | None) -> None:
-        self.keys, self.window, self.retry_grace, self.redis = keys, window, retry_grace, redis
+    def __init__(self, keys: GhlKeys, *, connections: ConnectionDirectory, window: int, retry_grace: int,
+                 redis: aioredis.Redis | None) -> None:
+        super().__init__(connections=connections, window=window)
+        self.keys, self.retry_grace, self.redis = keys, retry_grace, redis
 
     async def delivery(self, request: Request, body: bytes) -> Delivery:
         try:
@@ -96,7 +98,7 @@ class GhlSource(WebhookSource):
         handler = handler_for(self.provider, envelope.type)
         if handler is not None and handler.schema is not None:
             validated(handler.schema, payload)
-        connection = await resolve(self.provider, envelope.location, what="GoHighLevel location")
+        connection = await self.connections.resolve(self.provider, envelope.location, what="GoHighLevel location")
         log.debug("ghl.webhook.verified", scheme=scheme, tenant_id=connection.tenant_id)
         return Delivery(connection.tenant_id, self.provider, envelope.type,
                         envelope.webhook_id or body_hash(body), payload)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from hookline.ingress.accept import Delivery, parse_object, required_text
-from hookline.ingress.connections import WEBHOOK_SECRET, resolve
+from hookline.ingress.connections import WEBHOOK_SECRET
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.payments.verify import verify
@@ -27,11 +27,8 @@ class PaymentSource(WebhookSource):
         path_params={"connection_token": "the secret token of the tenant's payments connection"},
     )
 
-    def __init__(self, *, window: int) -> None:
-        self.window = window
-
     async def delivery(self, request: Request, body: bytes) -> Delivery:
-        connection = await resolve(self.provider, request.path_params["connection_token"], what="connection token")
+        connection = await self.connections.resolve(self.provider, request.path_params["connection_token"], what="connection token")
         secret = connection.secret(WEBHOOK_SECRET, self.provider)
         try:
             verify(body, request.headers, secret=secret, window=self.window)

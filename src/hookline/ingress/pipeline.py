@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookline.ingress.accept import JSON, Delivery, accept, read_body
+from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected, error_response
 from hookline.ingress.metrics import REQUESTS
 from hookline.ingress.ratelimit import TenantRateLimit
@@ -48,6 +49,9 @@ class WebhookSource:
     # What makes this sender retry when the inbox cannot be written (INTEGRATIONS.md).
     unavailable_status: ClassVar[int] = 503
     retry_after_seconds: ClassVar[int] = 30
+
+    def __init__(self, *, connections: ConnectionDirectory, window: int) -> None:
+        self.connections, self.window = connections, window
 
     async def delivery(self, request: Request, body: bytes) -> Delivery | Response:
         """Verify and identify the delivery, or answer directly (a URL-validation challenge)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from hookline.ingress.accept import Delivery, parse_object, required_text
-from hookline.ingress.connections import WEBHOOK_SECRET, resolve
+from hookline.ingress.connections import WEBHOOK_SECRET
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.reonic.verify import verify
@@ -30,13 +30,10 @@ class ReonicSource(WebhookSource):
                  "X-Reonic-Signature": "sha256=<hex HMAC-SHA256 of '{timestamp}.{raw body}'>"},
     )
 
-    def __init__(self, *, window: int) -> None:
-        self.window = window
-
     async def delivery(self, request: Request, body: bytes) -> Delivery:
         headers = request.headers
         client_id = required_text(headers.get("x-reonic-client-id"), "X-Reonic-Client-Id header", status=400)
-        connection = await resolve(self.provider, client_id, what="Reonic client id")
+        connection = await self.connections.resolve(self.provider, client_id, what="Reonic client id")
         secret = connection.secret(WEBHOOK_SECRET, self.provider)
         try:
             verify(body, headers, secret=secret, window=self.window)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from hookline.db import global_session
 from hookline.ingress.accept import Delivery, body_hash, parse_object, required_text
-from hookline.ingress.connections import WEBHOOK_SECRET, resolve
+from hookline.ingress.connections import WEBHOOK_SECRET
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.zoom.verify import url_validation_answer, verify
@@ -57,9 +57,6 @@ class ZoomSource(WebhookSource):
                  "x-zm-signature": "v0=<hex HMAC-SHA256 of 'v0:{timestamp}:{raw body}'>"},
     )
 
-    def __init__(self, *, window: int) -> None:
-        self.window = window
-
     async def delivery(self, request: Request, body: bytes) -> Delivery | JSONResponse:
         payload = parse_object(body)
         event = required_text(payload.get("event"), "event", max_length=100)
@@ -67,7 +64,7 @@ class ZoomSource(WebhookSource):
             return await self._answer_challenge(request, body, payload)
         inner = payload.get("payload")
         account_id = required_text(inner.get("account_id") if isinstance(inner, dict) else None, "payload.account_id")
-        connection = await resolve(self.provider, account_id, what="Zoom account")
+        connection = await self.connections.resolve(self.provider, account_id, what="Zoom account")
         secret = connection.secret(WEBHOOK_SECRET, self.provider)
         try:
             verify(body, request.headers, secret=secret, window=self.window)

@@ -30,9 +30,11 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=4,
     worker_hijack_root_logger=False,
-    # Flower shows tasks from these events; the tenant id rides in the message headers.
+    # Flower shows tasks from the workers' events (received, started, succeeded, with kwargs and so
+    # the tenant id). No "task-sent" event from publishers: it was a second Redis write per publish
+    # on the ingress's hot path, and only added the SENT state before "received".
     worker_send_task_events=True,
-    task_send_sent_event=True,
+    task_send_sent_event=False,
     broker_connection_retry_on_startup=True,
     beat_schedule=beat_schedule,
     timezone="UTC",
