@@ -15,6 +15,7 @@ from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
 from hookline.services.tenants import add_connection
 from tests.support.ingress import ingress
+from tests.support.processes import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,21 @@ def client(ingress_url) -> httpx.Client:
 
 
 @pytest.fixture()
-def queue(redis_client):
-    """The ghl_sync queue's messages (a Redis list), emptied first."""
+def queue(redis_client, client):
+    """The ghl_sync queue's messages (a Redis list), emptied first; read once the publisher has drained."""
     redis_client.delete("ghl_sync")
-    return lambda: [json.loads(raw) for raw in redis_client.lrange("ghl_sync", 0, -1)]
+
+    def messages() -> list[dict]:
+        settled(client)
+        return [json.loads(raw) for raw in redis_client.lrange("ghl_sync", 0, -1)]
+
+    return messages
+
+
+def settled(client: httpx.Client) -> None:
+    """Wait until the ingress has published (or given up on) every event it committed so far."""
+    wait_for(lambda: "hookline_ingress_publish_pending 0.0" in client.get("/metrics").text, timeout=15,
+             what="the ingress's publisher to drain")
 
 
 def events(tenant_id: int) -> list[WebhookEvent]:

@@ -23,6 +23,7 @@ def test_signed_contact_create_is_stored_and_published(client, tenant, queue, sc
     response = post(client, payload("ghl/ContactCreate.json"), scheme)
 
     assert response.status_code == 202
+    [message] = queue()
     [event] = events(tenant.id)
     assert response.json() == {"event_id": event.id, "status": "pending", "duplicate": False}
     assert (event.event_type, event.status, event.dedupe_key) == (
@@ -30,7 +31,6 @@ def test_signed_contact_create_is_stored_and_published(client, tenant, queue, sc
     )
     assert event.payload["email"] == "ana.lindqvist@example.com"
     assert event.published_at is not None
-    [message] = queue()
     assert message["headers"]["tenant_id"] == tenant.id
     assert message["headers"]["task"] == "hookline.tasks.ghl_sync.upsert_contact"
 

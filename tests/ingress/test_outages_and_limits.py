@@ -14,7 +14,7 @@ import pytest
 
 from hookline.ingress.app import create_app
 from tests.conftest import APP_ROLE, DATABASE, PG_HOST
-from tests.ingress.conftest import connect, events
+from tests.ingress.conftest import events, settled
 from tests.support.ingress import ingress
 from tests.support.tcpproxy import TcpProxy
 from tests.support.webhooks import encode, ghl_headers, now_iso, payload, reonic_headers, shared, stripe_headers, zoom_headers
@@ -121,6 +121,7 @@ def test_with_the_broker_down_events_are_still_acknowledged_and_counted_for_the_
     client = ingress_without_broker
 
     response = client.post(**ghl(payload("ghl/ContactCreate.json")))
+    settled(client)
     ready = client.get("/readyz")
     metrics = client.get("/metrics").text
 

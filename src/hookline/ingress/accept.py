@@ -1,4 +1,4 @@
-"""The part every webhook route shares: read the body, store it in the inbox, commit, publish."""
+"""The part every webhook route shares: read the body, parse it, store it in the inbox and commit."""
 
 from __future__ import annotations
 
@@ -9,18 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-import structlog
 from starlette.requests import Request
 
 from hookline.db import tenant_session
 from hookline.ingress.errors import WebhookRejected
-from hookline.ingress.metrics import INBOX_INSERT_SECONDS, PUBLISH_FAILURES
+from hookline.ingress.metrics import INBOX_INSERT_SECONDS
 from hookline.models import EventStatus
 from hookline.services import inbox
 from hookline.workers.handlers import handler_for
-from hookline.workers.publish import publish
-
-log = structlog.get_logger(__name__)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -116,11 +112,12 @@ def body_hash(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def accept(delivery: Delivery) -> inbox.Stored:
-    """Store the event (once per dedupe key), commit, then publish it to its task's queue.
+def store(delivery: Delivery) -> tuple[inbox.Stored, str | None]:
+    """Store the event (once per dedupe key) and commit; return it with the task that should process it.
 
-    Runs in a worker thread. The inbox row is committed before anything is published, so a
-    2xx never precedes durability. A failed publish leaves `published_at` empty for the relay.
+    Runs in a worker thread. The task is None for an event nobody handles (stored `ignored`) and
+    for a duplicate: only the delivery that created the row has it published, so a concurrent
+    twin never enqueues a second task, and a row whose publish failed is the relay's.
     """
     handler = handler_for(delivery.provider, delivery.event_type)
     status = EventStatus.PENDING if handler else EventStatus.IGNORED
@@ -131,19 +128,7 @@ def accept(delivery: Delivery) -> inbox.Stored:
             dedupe_key=delivery.dedupe_key, payload=delivery.payload, status=status,
         )
     INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
-    # Only the delivery that created the row publishes it: a concurrent twin must not enqueue a
-    # second task, and a row whose publish failed is the relay's to publish.
-    if handler is not None and stored.created:
-        try:
-            publish(handler.task, tenant_id=delivery.tenant_id, event_id=stored.event_id)
-        except Exception as exc:  # broker down: the committed row is the source of truth
-            PUBLISH_FAILURES.labels(delivery.provider).inc()
-            log.warning("ingress.publish_failed", tenant_id=delivery.tenant_id, event_id=stored.event_id,
-                        error=repr(exc))
-        else:
-            with tenant_session(delivery.tenant_id) as session:
-                inbox.mark_published(session, delivery.tenant_id, stored.event_id)
-    return stored
+    return stored, handler.task if handler is not None and stored.created else None
 
 
 def required_text(value: Any, name: str, *, status: int = 422, max_length: int = 200) -> str:

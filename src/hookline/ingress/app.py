@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import structlog
@@ -23,6 +26,7 @@ from hookline.ingress.metrics import metrics
 from hookline.ingress.openapi import document
 from hookline.ingress.payments import PaymentSource
 from hookline.ingress.pipeline import WebhookEndpoint, WebhookSource
+from hookline.ingress.publisher import Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
@@ -96,15 +100,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi)
 
-    routes = [
-        Route(source.path, WebhookEndpoint(source, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit).handle,
-              methods=["POST"])
-        for source in webhook_sources
-    ]
+    publisher = Publisher()
+    endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, publisher=publisher)
+    routes = [Route(source.path, endpoint(source).handle, methods=["POST"]) for source in webhook_sources]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed})
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        publisher.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(publisher.stop)
+            if redis is not None:
+                await redis.aclose()
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)

@@ -6,7 +6,7 @@ set PROMETHEUS_MULTIPROC_DIR, which prometheus-client supports).
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,6 +16,9 @@ INBOX_INSERT_SECONDS = Histogram("hookline_ingress_inbox_insert_seconds", "Time 
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 PUBLISH_FAILURES = Counter("hookline_ingress_publish_failures_total",
                            "Events committed but not published (the relay publishes them later)", ["provider"])
+
+PUBLISH_PENDING = Gauge("hookline_ingress_publish_pending",
+                        "Committed events queued in this process for publishing, or being published")
 
 
 async def metrics(request: Request) -> Response:

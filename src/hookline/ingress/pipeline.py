@@ -17,10 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hookline.ingress.accept import JSON, Delivery, accept, read_body
+from hookline.ingress.accept import JSON, Delivery, read_body, store
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected, error_response
 from hookline.ingress.metrics import REQUESTS
+from hookline.ingress.publisher import Job, Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.integrations.errors import InvalidSignature
 
@@ -67,8 +68,9 @@ def rejected_signature(provider: str, exc: InvalidSignature, **context: object) 
 
 
 class WebhookEndpoint:
-    def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit) -> None:
-        self.source, self.max_bytes, self.rate_limit = source, max_bytes, rate_limit
+    def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit,
+                 publisher: Publisher) -> None:
+        self.source, self.max_bytes, self.rate_limit, self.publisher = source, max_bytes, rate_limit, publisher
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -88,7 +90,9 @@ class WebhookEndpoint:
         if isinstance(delivery, Response):
             return delivery
         await self.rate_limit.check(delivery.tenant_id)
-        stored = await run_in_threadpool(accept, delivery)
+        stored, task = await run_in_threadpool(store, delivery)
+        if task is not None:  # committed: publishing happens after the answer (ingress/publisher.py)
+            self.publisher.submit(Job(task, delivery.tenant_id, stored.event_id, delivery.provider))
         duplicate = not stored.created
         log.info("webhook.accepted", provider=delivery.provider, tenant_id=delivery.tenant_id,
                  event_type=delivery.event_type, event_id=stored.event_id, status=stored.status, duplicate=duplicate)

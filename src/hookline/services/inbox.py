@@ -58,10 +58,10 @@ def store(
     return Stored(existing.id, created=False, published=existing.published_at is not None, status=existing.status)
 
 
-def mark_published(session: Session, tenant_id: int, event_id: int) -> None:
+def mark_published(session: Session, tenant_id: int, *event_ids: int) -> None:
     session.execute(
         update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id, WebhookEvent.published_at.is_(None))
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids), WebhookEvent.published_at.is_(None))
         .values(published_at=func.now())
     )
 
