@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, contacts."""
+"""The `hookline` command: dev, web, db, tenants, contacts, events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -148,3 +149,6 @@ def _use_database() -> Settings:
         embedded.fill_in(settings, broker=False)
         settings = _settings()
     return settings
+
+
+main.add_command(events)

@@ -1,9 +1,9 @@
-"""The webhook inbox: store once per dedupe key, claim for processing, record the outcome."""
+"""The webhook inbox: store once per dedupe key, claim for processing, record the outcome, replay."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -126,3 +126,47 @@ def unpublished(session: Session, tenant_id: int, *, older_than: timedelta, limi
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def recent(
+    session: Session, tenant_id: int, *, status: str | None = None, provider: str | None = None, limit: int = 50
+) -> list[WebhookEvent]:
+    """The tenant's newest events first, optionally only those of one status and provider."""
+    statement = select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id)
+    if status is not None:
+        statement = statement.where(WebhookEvent.status == status)
+    if provider is not None:
+        statement = statement.where(WebhookEvent.provider == provider)
+    return list(session.scalars(statement.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)))
+
+
+def get(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | None:
+    return session.scalars(
+        select(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+    ).one_or_none()
+
+
+def failed_since(session: Session, tenant_id: int, since: datetime | None = None) -> list[WebhookEvent]:
+    """The tenant's failed events received at or after `since` (all of them when None), oldest first.
+
+    By `received_at`: a failure records no time of its own.
+    """
+    statement = select(WebhookEvent).where(
+        WebhookEvent.tenant_id == tenant_id, WebhookEvent.status == EventStatus.FAILED.value
+    )
+    if since is not None:
+        statement = statement.where(WebhookEvent.received_at >= since)
+    return list(session.scalars(statement.order_by(WebhookEvent.received_at, WebhookEvent.id)))
+
+
+def reset_for_replay(session: Session, tenant_id: int, event_id: int) -> bool:
+    """Make the event pending and unpublished again, so a worker (or the relay) takes it anew.
+
+    `attempts` is kept: it counts every run, replayed or not. False when there is no such event.
+    """
+    result = session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+        .values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
+    )
+    return result.rowcount == 1

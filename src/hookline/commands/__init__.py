@@ -1,0 +1,1 @@
+"""Groups of `hookline` subcommands that outgrew cli.py, one module a group."""
