@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, contacts, events."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from hookline.commands.connections import connections, forms
 from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
 
@@ -99,8 +100,8 @@ def tenants_list() -> None:
         click.echo("no tenants yet: hookline tenants add NAME --ghl-location-id ID")
         return
     click.echo(f"{'id':>4}  {'slug':<24} {'timezone':<20} connections")
-    for tenant, connections in rows:
-        linked = ", ".join(f"{c.provider}:{c.account_id}" for c in connections) or "-"
+    for tenant, tenant_connections in rows:
+        linked = ", ".join(f"{c.provider}:{c.account_id}" for c in tenant_connections) or "-"
         click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
 
 
@@ -152,3 +153,5 @@ def _use_database() -> Settings:
 
 
 main.add_command(events)
+main.add_command(connections)
+main.add_command(forms)
