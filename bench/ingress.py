@@ -1,0 +1,270 @@
+"""Benchmark the webhook ingress against two reference endpoints, in one run on this machine.
+
+    uv run --group bench python bench/ingress.py [--duration 15] [--connections 64] [--only real]
+
+(`--group bench` brings psycopg-pool, which only the raw durable reference uses.)
+
+Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
+  bare          bench/reference_apps.py:bare, answers 202 and nothing else
+  raw durable   bench/reference_apps.py:durable, one async INSERT + one Redis LPUSH, then 202
+  real ingress  hookline.ingress.app:create_app, POST /webhooks/ghl as GoHighLevel sends it
+
+Every request is a distinct ContactCreate with its own webhookId, RSA-signed like GoHighLevel's
+(bench/signed.py), because the ingress dedupes by webhookId. Two kinds of load:
+  - maximum throughput: wrk (Debian's package), closed loop, C connections, after a warm-up;
+  - latency at a set load (half the raw durable's maximum): wrk2 would do it (`-R`), but it is
+    packaged neither in Debian nor on PyPI/npm, and oha would have to be built with cargo. So
+    bench/loadgen.py sends at a fixed rate itself, open loop in wrk2's way: every request has a
+    scheduled time and its latency counts from then, so a stalled server is not hidden by the
+    generator waiting for it. It prints its own lag too, to show when it fell behind.
+The machine is small and noisy (2 cores shared by wrk, uvicorn, PostgreSQL and Redis): read the
+figures as ratios within one run. It prints PASS/MISS against the targets; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import redis
+
+import loadgen  # bench/ is this script's folder, so its siblings import by name
+from servers import Server
+from signed import LOCATION_ID, signed_requests
+
+ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")
+REDIS_URL = os.environ.get("HOOKLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Like the tests: the servers connect as a role that row-level security binds, as in production.
+APP_ROLE = "hookline_bench_app"
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+SERVERS = {  # name: (label, uvicorn app and flags)
+    "bare": ("bare", ["reference_apps:bare", "--app-dir", str(BENCH_DIR)]),
+    "raw": ("raw durable", ["reference_apps:durable", "--app-dir", str(BENCH_DIR)]),
+    "real": ("real ingress", ["hookline.ingress.app:create_app", "--factory"]),
+}
+TARGET_RATIO, TARGET_P99 = 0.7, 0.025
+# The per-tenant rate limit stays on (its Redis round trip is part of the real path) but can never
+# trip: the bench's one tenant sends far more than a real one would.
+INGRESS_SETTINGS = {"HOOKLINE_TENANT_RATE_LIMIT": "1000000000"}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--duration", type=int, default=15, help="seconds of each measured run (15)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk before each measured run (3)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections (64)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the server needs the other core)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per server (1)")
+    parser.add_argument("--requests", type=int, default=200_000, help="distinct signed webhooks to cycle through")
+    parser.add_argument("--only", action="append", choices=list(SERVERS), help="run only this server (repeatable)")
+    parser.add_argument("--rate", type=float, help="fixed rate of the latency runs (default: half raw durable's max)")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample each server with py-spy during its max run (collapsed stacks in the log folder)")
+    return parser.parse_args()
+
+
+def admin(sql: str, params: tuple = (), dbname: str = "postgres") -> list[tuple]:
+    with psycopg.connect(ADMIN_URL, dbname=dbname, autocommit=True) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def create_database() -> tuple[str, str]:
+    """A new database owned by the app role, migrated, with the raw table and one tenant."""
+    name = f"hookline_bench_{uuid.uuid4().hex[:10]}"
+    if not admin("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)):
+        admin(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS")
+    admin(f"CREATE DATABASE {name} OWNER {APP_ROLE}")
+    url = f"postgresql://{APP_ROLE}@{PG_HOST}/{name}"
+    os.environ.update(HOOKLINE_DATABASE_URL=url, HOOKLINE_BROKER_URL=REDIS_URL)
+    from hookline.db import get_engine, global_session  # after the environment: settings are read once
+    from hookline.migrate import upgrade
+    from hookline.services.tenants import add_tenant
+
+    upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
+    with global_session() as session:
+        add_tenant(session, "Bench Solar", ghl_location_id=LOCATION_ID)
+    get_engine().dispose()
+    return name, url
+
+
+def settled_count(database: str, table: str) -> int:
+    """Rows in `table` (as the superuser, past row-level security) once no more are arriving."""
+    previous = -1
+    for _ in range(40):
+        count = admin(f"SELECT count(*) FROM {table}", dbname=database)[0][0]
+        if count == previous:
+            return count
+        previous = count
+        time.sleep(0.25)
+    return count
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f}"
+
+
+def statuses(run: loadgen.Run) -> str:
+    return " ".join(f"{status}:{count}" for status, count in sorted(run.statuses.items())) or "none"
+
+
+class Bench:
+    """One run: the database, the broker, the signed deliveries, and the figures gathered so far."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.signed = signed_requests(args.requests)
+        self.items: list[tuple[str, bytes]] | None = None  # loaded when a fixed-rate run needs them
+        self.broker = redis.Redis.from_url(REDIS_URL)
+        self.broker.flushdb()
+        self.database, url = create_database()
+        self.env = {**os.environ, **INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url, "HOOKLINE_BROKER_URL": REDIS_URL,
+                    "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": self.signed.public_pem,
+                    # The deliveries were signed once, possibly days ago; the window check still runs.
+                    "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(self.signed.age_seconds) + 3600),
+                    "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": REDIS_URL}
+        self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
+        self.peak: dict[str, loadgen.Run] = {}
+        self.fixed: dict[str, loadgen.FixedRun] = {}
+        self.checks: list[str] = []
+
+    def close(self) -> None:
+        self.broker.flushdb()
+        admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+    def measure(self, name: str) -> None:
+        label, app = SERVERS[name]
+        server = Server(label, app, workers=self.args.workers, env=self.env, cwd=ROOT, log=self.log_dir / f"{name}.log")
+        table = {"raw": "bench_raw", "real": "webhook_events"}.get(name)
+        try:
+            first = self.peak_run(name, server, table)
+            if table:
+                first = self.fixed_run(name, server, table, first)
+            if first > self.signed.count and name == "real":
+                self.checks.append(f"WARNING: the real ingress was sent {first} webhooks but there are only "
+                                   f"{self.signed.count} distinct ones; repeats were answered 200: raise --requests")
+        finally:
+            server.stop()
+            self.broker.flushdb()
+
+    def peak_run(self, name: str, server: Server, table: str | None) -> int:
+        load = {"connections": self.args.connections, "threads": self.args.threads}
+        first = loadgen.wrk(server.url, self.signed.path, first=0, seconds=self.args.warmup, **load).next_index
+        before = settled_count(self.database, table) if table else 0
+        self.broker.flushdb()
+        profiler = self.profile(name, server)
+        cpu = server.cpu_seconds()
+        run = self.peak[name] = loadgen.wrk(server.url, self.signed.path, first=first, seconds=self.args.duration,
+                                            **load)
+        cpu = (server.cpu_seconds() - cpu) / run.seconds
+        if profiler is not None:
+            profiler.wait()
+        print(f"{server.label:13} max   {run.accepted_per_second:9.0f} 2xx/s  p50 {ms(run.p50)} ms  "
+              f"p99 {ms(run.p99)} ms  statuses {statuses(run)}  socket errors {run.errors}  "
+              f"CPU (of a core): server {cpu:.0%}, wrk {run.generator_cpu:.0%}", flush=True)
+        if table:
+            rows = settled_count(self.database, table) - before
+            # wrk stops with requests in flight, which the server may still commit.
+            verdict = "ok" if 0 <= rows - run.accepted <= self.args.connections else "MISMATCH"
+            self.checks.append(f"{server.label}, max run: {rows} rows committed, {run.accepted} 2xx answered "
+                               f"(up to {self.args.connections} more rows: requests cut off in flight): {verdict}")
+        if name == "real":
+            self.checks.append(f"real ingress, max run: {self.broker.llen('ghl_sync')} task messages in Redis "
+                               "list ghl_sync")
+        return run.next_index
+
+    def profile(self, name: str, server: Server) -> subprocess.Popen | None:
+        """py-spy on the server while wrk runs; --nonblocking, so it does not pause the server."""
+        if not self.args.profile:
+            return None
+        py_spy = shutil.which("py-spy") or sys.exit("py-spy is missing: run with `uv run --group bench`")
+        output = self.log_dir / f"{name}.collapsed.txt"
+        print(f"{server.label:13} profile -> {output} (speedscope.app or flamegraph.pl read it)")
+        command = [py_spy, "record", "--nonblocking", "--subprocesses", "--format", "raw", "--duration",
+                   str(self.args.duration), "--output", str(output), "--pid", str(server.process.pid)]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def fixed_run(self, name: str, server: Server, table: str, first: int) -> int:
+        base = self.peak["raw"] if "raw" in self.peak else self.peak[name]
+        rate = self.args.rate or 0.5 * base.accepted_per_second
+        self.items = self.items or self.signed.load()
+        before = settled_count(self.database, table)
+        self.broker.flushdb()
+        run = self.fixed[name] = loadgen.fixed_rate("127.0.0.1", server.port, self.items, first=first, rate=rate,
+                                                    seconds=self.args.duration, connections=self.args.connections)
+        rows = settled_count(self.database, table) - before
+        print(f"{server.label:13} fixed {run.rate:9.0f} req/s  p50 {ms(run.p50)} ms  p99 {ms(run.p99)} ms  "
+              f"max {ms(run.max)} ms  2xx/s {run.accepted_per_second:.0f}  statuses {statuses(run)}  "
+              f"socket errors {run.errors}  sent late (connection busy) {run.late_sends}  unsent {run.unsent}  "
+              f"sender's own lag p99 {ms(run.lag_p99).strip()} ms", flush=True)
+        verdict = "ok" if rows == run.accepted else "MISMATCH"
+        self.checks.append(f"{server.label}, fixed-rate run: {rows} rows committed, {run.accepted} 2xx answered "
+                           f"(every answer awaited): {verdict}")
+        return run.next_index
+
+
+def main() -> None:
+    args = parse_args()
+    loadgen.require_wrk()
+    if importlib.util.find_spec("psycopg_pool") is None:
+        sys.exit("psycopg-pool is missing: run the bench as `uv run --group bench python bench/ingress.py`")
+    bench = Bench(args)
+    try:
+        print(f"database {bench.database}, redis {REDIS_URL}, server logs in {bench.log_dir}")
+        print(f"{args.connections} connections, {args.threads} wrk thread(s), {args.workers} uvicorn worker(s), "
+              f"{args.warmup:g} s warm-up + {args.duration:g} s per run, {bench.signed.count} distinct webhooks\n")
+        for name in SERVERS:
+            if not args.only or name in args.only:
+                bench.measure(name)
+        report(bench)
+    finally:
+        bench.close()
+
+
+def report(bench: Bench) -> None:
+    peak, fixed = bench.peak, bench.fixed
+    print("\nmaximum throughput (wrk, closed loop)")
+    print(f"  {'server':13} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
+    for name, run in peak.items():
+        print(f"  {SERVERS[name][0]:13} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} "
+              f"{run.rejected:8d} {run.errors:7d}")
+    for name, run in fixed.items():
+        if name == next(iter(fixed)):
+            print(f"\nfixed rate {run.rate:.0f} req/s (open loop; latency counted from each request's scheduled time)")
+            print(f"  {'server':13} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'non-2xx':>8} "
+                  f"{'errors':>7} {'unsent':>7}")
+        print(f"  {SERVERS[name][0]:13} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} {ms(run.max)} "
+              f"{run.rejected:8d} {run.errors:7d} {run.unsent:7d}")
+    print("\nchecks")
+    for line in bench.checks:
+        print(f"  {line}")
+    print("\ntargets")
+    if "real" in peak and "raw" in peak:
+        ratio = peak["real"].accepted_per_second / max(peak["raw"].accepted_per_second, 1e-9)
+        print(f"  real / raw durable throughput  {ratio:7.2f}x    (target >= {TARGET_RATIO}x)   "
+              f"{'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
+    else:
+        print("  real / raw durable throughput  not measured: needs both raw and real")
+    if "real" in fixed:
+        run = fixed["real"]
+        met = run.p99 <= TARGET_P99 and not (run.rejected or run.errors or run.unsent)
+        basis = "half raw durable's max" if "raw" in peak else "half the real ingress's own max, no raw run"
+        print(f"  real p99 at {run.rate:.0f} req/s  {run.p99 * 1000:9.1f} ms  (target <= {TARGET_P99 * 1000:g} ms)  "
+              f"{'PASS' if met else 'MISS'}   rate: {'--rate' if bench.args.rate else basis}")
+
+
+if __name__ == "__main__":
+    main()
