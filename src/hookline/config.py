@@ -15,10 +15,15 @@ from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
 ENV_PREFIX = "HOOKLINE_"
 
 
+def libpq_url(database_url: str) -> str:
+    """The URL as libpq (psycopg itself) reads it: `postgresql://…`."""
+    url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return url.replace("postgres://", "postgresql://", 1)
+
+
 def sqlalchemy_url(database_url: str) -> str:
     """A postgres:// or postgresql:// URL, spelled for SQLAlchemy's psycopg 3 driver."""
-    url = database_url.replace("postgres://", "postgresql://", 1)
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return libpq_url(database_url).replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 class ConfigError(Exception):
@@ -62,6 +67,8 @@ class Settings(BaseSettings):
     # Requests per tenant per window, across every ingress process (Redis); 0 turns it off.
     tenant_rate_limit: int = Field(default=3000, ge=0)
     tenant_rate_window_seconds: int = Field(default=60, ge=1)
+    # The ingress's own async connections for inbox inserts, per process.
+    ingress_db_pool_size: int = Field(default=10, ge=1)
     # How long an ingress process remembers a connection it looked up (a changed secret or a
     # disabled connection applies this much later); 0 looks it up for every webhook.
     connection_cache_seconds: float = Field(default=5.0, ge=0)

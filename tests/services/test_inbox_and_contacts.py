@@ -1,6 +1,8 @@
 """Inbox and contact services on real PostgreSQL, with row-level security in force."""
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from hookline.db import tenant_session
 from hookline.models import Contact, WebhookEvent
@@ -95,3 +97,14 @@ def test_claim_waits_out_the_ingress_stamping_published_at_instead_of_skipping(t
     worker.join(timeout=10)
 
     assert claimed == [event_id]
+
+
+def test_storing_for_another_tenant_inside_a_tenant_session_is_refused(tenant, other_tenant):
+    with pytest.raises(DBAPIError, match="belongs to tenant"):
+        with tenant_session(tenant.id) as session:
+            inbox.store(session, other_tenant.id, provider="ghl", event_type="ContactCreate",
+                        dedupe_key="wh-cross-tenant", payload={})
+
+    for tenant_id in (tenant.id, other_tenant.id):
+        with tenant_session(tenant_id) as session:
+            assert session.scalars(select(WebhookEvent)).all() == []

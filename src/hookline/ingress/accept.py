@@ -1,22 +1,16 @@
-"""The part every webhook route shares: read the body, parse it, store it in the inbox and commit."""
+"""The part every webhook route shares: the delivery, reading the body, parsing it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
-from hookline.db import tenant_session
 from hookline.ingress.errors import WebhookRejected
-from hookline.ingress.metrics import INBOX_INSERT_SECONDS
-from hookline.models import EventStatus
-from hookline.services import inbox
-from hookline.workers.handlers import handler_for
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -110,25 +104,6 @@ def parse_form(body: bytes) -> dict[str, Any]:
 
 def body_hash(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def store(delivery: Delivery) -> tuple[inbox.Stored, str | None]:
-    """Store the event (once per dedupe key) and commit; return it with the task that should process it.
-
-    Runs in a worker thread. The task is None for an event nobody handles (stored `ignored`) and
-    for a duplicate: only the delivery that created the row has it published, so a concurrent
-    twin never enqueues a second task, and a row whose publish failed is the relay's.
-    """
-    handler = handler_for(delivery.provider, delivery.event_type)
-    status = EventStatus.PENDING if handler else EventStatus.IGNORED
-    started = time.perf_counter()
-    with tenant_session(delivery.tenant_id) as session:
-        stored = inbox.store(
-            session, delivery.tenant_id, provider=delivery.provider, event_type=delivery.event_type,
-            dedupe_key=delivery.dedupe_key, payload=delivery.payload, status=status,
-        )
-    INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
-    return stored, handler.task if handler is not None and stored.created else None
 
 
 def required_text(value: Any, name: str, *, status: int = 422, max_length: int = 200) -> str:

@@ -21,6 +21,7 @@ from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import error_response
 from hookline.ingress.forms import FormSource
+from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.ghl import GhlKeys, GhlSource
 from hookline.ingress.metrics import metrics
 from hookline.ingress.openapi import document
@@ -100,8 +101,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi)
 
-    publisher = Publisher()
-    endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, publisher=publisher)
+    inbox, publisher = InboxWriter(settings), Publisher()
+    endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
+                       publisher=publisher)
     routes = [Route(source.path, endpoint(source).handle, methods=["POST"]) for source in webhook_sources]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
@@ -109,13 +111,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await inbox.open()
         publisher.start()
         try:
             yield
         finally:
             await run_in_threadpool(publisher.stop)
+            await inbox.close()
             if redis is not None:
                 await redis.aclose()
 

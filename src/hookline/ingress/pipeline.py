@@ -10,16 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import psycopg
 import structlog
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hookline.ingress.accept import JSON, Delivery, read_body, store
+from hookline.ingress.accept import JSON, Delivery, read_body
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected, error_response
+from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.metrics import REQUESTS
 from hookline.ingress.publisher import Job, Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
@@ -27,8 +28,9 @@ from hookline.integrations.errors import InvalidSignature
 
 log = structlog.get_logger(__name__)
 
-# The inbox cannot be written: connection refused or lost, or no pooled connection came free.
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+# The inbox cannot be written: connection refused or lost, or no pooled connection came free
+# (SQLAlchemy's for the connection lookup, psycopg's for the insert; PoolTimeout is one of these).
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,10 @@ def rejected_signature(provider: str, exc: InvalidSignature, **context: object) 
 
 
 class WebhookEndpoint:
-    def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit,
+    def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit, inbox: InboxWriter,
                  publisher: Publisher) -> None:
-        self.source, self.max_bytes, self.rate_limit, self.publisher = source, max_bytes, rate_limit, publisher
+        self.source, self.max_bytes, self.rate_limit = source, max_bytes, rate_limit
+        self.inbox, self.publisher = inbox, publisher
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -90,7 +93,7 @@ class WebhookEndpoint:
         if isinstance(delivery, Response):
             return delivery
         await self.rate_limit.check(delivery.tenant_id)
-        stored, task = await run_in_threadpool(store, delivery)
+        stored, task = await self.inbox.store(delivery)
         if task is not None:  # committed: publishing happens after the answer (ingress/publisher.py)
             self.publisher.submit(Job(task, delivery.tenant_id, stored.event_id, delivery.provider))
         duplicate = not stored.created

@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from hookline.db import require_tenant
 from hookline.models import EventStatus, WebhookEvent
 
 
@@ -19,6 +21,18 @@ class Stored:
     created: bool  # False: a duplicate delivery of an event already in the inbox
     published: bool
     status: str  # the stored row's status (a duplicate's may be processed already)
+
+
+# One statement (migration 0002): set the tenant, insert unless the dedupe key is there, return
+# the stored row. The same for the sync (Session) and the async (psycopg, autocommit) caller.
+_STORE = ("SELECT stored_id, stored_created, stored_published, stored_status FROM hookline_store_event("
+          "%(tenant_id)s, %(provider)s, %(event_type)s, %(dedupe_key)s, %(payload)s, %(status)s)")
+
+
+def _store_params(tenant_id: int, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any],
+                  status: EventStatus) -> dict[str, Any]:
+    return {"tenant_id": require_tenant(tenant_id), "provider": provider, "event_type": event_type,
+            "dedupe_key": dedupe_key, "payload": Jsonb(payload), "status": status.value}
 
 
 def store(
@@ -32,30 +46,24 @@ def store(
     status: EventStatus = EventStatus.PENDING,
 ) -> Stored:
     """Insert the event unless (tenant, provider, dedupe_key) is already there; safe to run twice."""
-    statement = (
-        insert(WebhookEvent)
-        .values(
-            tenant_id=tenant_id,
-            provider=provider,
-            event_type=event_type,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            status=status.value,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "provider", "dedupe_key"])
-        .returning(WebhookEvent.id)
-    )
-    event_id = session.scalar(statement)
-    if event_id is not None:
-        return Stored(event_id, created=True, published=False, status=status.value)
-    existing = session.execute(
-        select(WebhookEvent.id, WebhookEvent.published_at, WebhookEvent.status).where(
-            WebhookEvent.tenant_id == tenant_id,
-            WebhookEvent.provider == provider,
-            WebhookEvent.dedupe_key == dedupe_key,
-        )
-    ).one()
-    return Stored(existing.id, created=False, published=existing.published_at is not None, status=existing.status)
+    params = _store_params(tenant_id, provider, event_type, dedupe_key, payload, status)
+    return Stored(*session.connection().exec_driver_sql(_STORE, params).one())
+
+
+async def store_now(
+    conn: AsyncConnection,
+    tenant_id: int,
+    *,
+    provider: str,
+    event_type: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    status: EventStatus = EventStatus.PENDING,
+) -> Stored:
+    """`store` as one autocommitted statement on an async connection: committed when it returns."""
+    params = _store_params(tenant_id, provider, event_type, dedupe_key, payload, status)
+    cursor = await conn.execute(_STORE, params)
+    return Stored(*await cursor.fetchone())
 
 
 def mark_published(session: Session, tenant_id: int, *event_ids: int) -> None:
