@@ -29,8 +29,8 @@ _STORE = ("SELECT stored_id, stored_created, stored_published, stored_status FRO
           "%(tenant_id)s, %(provider)s, %(event_type)s, %(dedupe_key)s, %(payload)s, %(status)s)")
 
 
-def _store_params(tenant_id: int, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any],
-                  status: EventStatus) -> dict[str, Any]:
+def _store_params(tenant_id: int, *, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any],
+                  status: EventStatus = EventStatus.PENDING) -> dict[str, Any]:
     return {"tenant_id": require_tenant(tenant_id), "provider": provider, "event_type": event_type,
             "dedupe_key": dedupe_key, "payload": Jsonb(payload), "status": status.value}
 
@@ -46,23 +46,14 @@ def store(
     status: EventStatus = EventStatus.PENDING,
 ) -> Stored:
     """Insert the event unless (tenant, provider, dedupe_key) is already there; safe to run twice."""
-    params = _store_params(tenant_id, provider, event_type, dedupe_key, payload, status)
+    params = _store_params(tenant_id, provider=provider, event_type=event_type, dedupe_key=dedupe_key,
+                           payload=payload, status=status)
     return Stored(*session.connection().exec_driver_sql(_STORE, params).one())
 
 
-async def store_now(
-    conn: AsyncConnection,
-    tenant_id: int,
-    *,
-    provider: str,
-    event_type: str,
-    dedupe_key: str,
-    payload: dict[str, Any],
-    status: EventStatus = EventStatus.PENDING,
-) -> Stored:
-    """`store` as one autocommitted statement on an async connection: committed when it returns."""
-    params = _store_params(tenant_id, provider, event_type, dedupe_key, payload, status)
-    cursor = await conn.execute(_STORE, params)
+async def store_now(conn: AsyncConnection, tenant_id: int, **event: Any) -> Stored:
+    """`store` (the same keyword arguments) as one autocommitted statement: committed when it returns."""
+    cursor = await conn.execute(_STORE, _store_params(tenant_id, **event))
     return Stored(*await cursor.fetchone())
 
 
