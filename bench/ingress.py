@@ -1,8 +1,8 @@
 """Benchmark the webhook ingress against two reference endpoints, in one run on this machine.
 
-    uv run --group bench python bench/ingress.py [--duration 15] [--connections 64] [--only real]
+    uv run python bench/ingress.py [--duration 15] [--connections 64] [--only real]
 
-(`--group bench` brings psycopg-pool, which only the raw durable reference uses.)
+(`uv run --group bench …` adds py-spy, for `--profile`.)
 
 Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
   bare          bench/reference_apps.py:bare, answers 202 and nothing else
@@ -24,7 +24,6 @@ figures as ratios within one run. It prints PASS/MISS against the targets; it as
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -219,8 +218,6 @@ class Bench:
 def main() -> None:
     args = parse_args()
     loadgen.require_wrk()
-    if importlib.util.find_spec("psycopg_pool") is None:
-        sys.exit("psycopg-pool is missing: run the bench as `uv run --group bench python bench/ingress.py`")
     bench = Bench(args)
     try:
         print(f"database {bench.database}, redis {REDIS_URL}, server logs in {bench.log_dir}")
