@@ -196,3 +196,15 @@ def test_the_tenant_rate_limit_holds_across_ingress_processes(two_limited_ingres
     assert 0 < int(answers[-1].headers["retry-after"]) <= 3600
     assert len(events(tenant.id)) == 4
     assert other.status_code == 202  # one tenant's flood does not use up another's allowance
+
+
+def test_with_redis_unreachable_the_rate_limit_lets_webhooks_through(database, tmp_path_factory, tenant):
+    # The limit protects the platform; refusing real work because a counter is missing would lose it.
+    with ingress(tmp_path_factory.mktemp("ingress") / "no-redis.log", HOOKLINE_REDIS_URL="redis://127.0.0.1:1/0",
+                 HOOKLINE_TENANT_RATE_LIMIT="1") as base_url:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            answers = [client.post(**ghl(payload("ghl/ContactCreate.json", webhookId=f"wh-noredis-{n}")))
+                       for n in range(3)]
+
+    assert [r.status_code for r in answers] == [202, 202, 202]
+    assert len(events(tenant.id)) == 3

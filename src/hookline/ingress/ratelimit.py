@@ -14,6 +14,13 @@ from hookline.ingress.errors import WebhookRejected
 log = structlog.get_logger(__name__)
 
 
+COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 class TenantRateLimit:
     """`limit` requests per tenant per `window` seconds; over it, 429 with Retry-After.
 
@@ -23,6 +30,8 @@ class TenantRateLimit:
 
     def __init__(self, client: aioredis.Redis | None, limit: int, window: int) -> None:
         self.client, self.limit, self.window = client, limit, window
+        # One atomic round trip (EVALSHA): count, and give a new window's key its expiry.
+        self._count = client.register_script(COUNT) if client is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -35,8 +44,7 @@ class TenantRateLimit:
         window_start = int(now // self.window) * self.window
         key = f"hookline:ratelimit:{tenant_id}:{window_start}"
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                count, _ = await pipe.incr(key).expire(key, self.window + 1).execute()
+            count = await self._count(keys=[key], args=[self.window + 1])
         except (RedisError, OSError) as exc:
             log.warning("ingress.rate_limit_unavailable", tenant_id=tenant_id, error=repr(exc))
             return
