@@ -61,7 +61,9 @@ def mark_published(session: Session, tenant_id: int, *event_ids: int) -> None:
     session.execute(
         update(WebhookEvent)
         .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids), WebhookEvent.published_at.is_(None))
-        .values(published_at=func.now())
+        .values(published_at=func.now()),
+        # No ORM bookkeeping: the publisher stamps batches and holds none of these rows in a session.
+        execution_options={"synchronize_session": False},
     )
 
 
