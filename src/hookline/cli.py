@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,24 @@ def web() -> None:
     _require_urls(settings)
     uvicorn.run("hookline.ingress.app:create_app", factory=True, host=settings.host, port=settings.port,
                 log_config=None, access_log=False)
+
+
+@main.command()
+def flower() -> None:
+    """Flower behind basic auth (HOOKLINE_FLOWER_BASIC_AUTH), its state kept across restarts in var/."""
+    settings = _settings()
+    if settings.broker_url is None:
+        raise click.ClickException("HOOKLINE_BROKER_URL is not set (or use `hookline dev`, which starts one)")
+    if settings.flower_basic_auth is None:
+        raise click.ClickException("HOOKLINE_FLOWER_BASIC_AUTH is not set (user:password); Flower never runs open")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    celery = str(Path(sys.executable).parent / "celery")
+    argv = [celery, "-A", "hookline.workers.app", "flower", f"--address={settings.flower_address}",
+            f"--port={settings.flower_port}", "--persistent=True", f"--db={settings.var_dir / 'flower.db'}",
+            "--state_save_interval=60000"]
+    # The credentials go through Flower's environment, not argv, which any local user can read in `ps`.
+    env = {**os.environ, "FLOWER_BASIC_AUTH": settings.flower_basic_auth.get_secret_value()}
+    os.execve(celery, argv, env)
 
 
 @main.group()

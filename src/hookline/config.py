@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # How long an ingress process remembers a connection it looked up (a changed secret or a
     # disabled connection applies this much later); 0 looks it up for every webhook.
     connection_cache_seconds: float = Field(default=5.0, ge=0)
+    # Flower: where it listens, and "user:password[,user:password]" for its basic auth (required).
+    flower_address: str = "127.0.0.1"
+    flower_port: int = 5555
+    flower_basic_auth: SecretStr | None = None
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
 
@@ -94,6 +98,16 @@ class Settings(BaseSettings):
     def _redis(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("flower_basic_auth")
+    @classmethod
+    def _user_password_pairs(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for pair in value.get_secret_value().split(","):
+                user, _, password = pair.partition(":")
+                if not user.strip() or not password:
+                    raise ValueError("must be user:password (several separated by commas)")
         return value
 
     @field_validator("ghl_webhook_public_key")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from hookline import embedded
-from hookline.config import Settings, get_settings
+from hookline.config import ENV_PREFIX, Settings, get_settings
 from hookline.migrate import upgrade
 
 
@@ -23,6 +24,7 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
     for name, url in embedded.fill_in(settings, broker=True).items():
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
     upgrade(get_settings().database_url)
+    _flower_credentials(get_settings())
 
     # The Procfile names `hookline` and `celery`: find them beside this interpreter even when the
     # virtualenv is not activated (e.g. `.venv/bin/hookline dev`).
@@ -33,3 +35,16 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
             manager.add_process(name, command, env=env, cwd=str(procfile.parent))
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
     return manager.returncode or 0
+
+
+def _flower_credentials(settings: Settings) -> None:
+    """Flower needs basic auth; unless it is set, make one login for this ./var and say what it is."""
+    if settings.flower_basic_auth is not None:
+        return
+    path = settings.var_dir / "flower-basic-auth"
+    if not path.exists():
+        path.write_text(f"admin:{secrets.token_urlsafe(12)}\n")
+        path.chmod(0o600)
+    os.environ[f"{ENV_PREFIX}FLOWER_BASIC_AUTH"] = path.read_text().strip()
+    print(f"hookline dev: Flower on http://127.0.0.1:{settings.flower_port}, login in {path}", flush=True)
+    get_settings.cache_clear()
