@@ -42,3 +42,18 @@ def test_the_tenant_id_travels_in_the_message_headers(redis_client):
     message = json.loads(redis_client.rpop("ghl_sync"))
     assert message["headers"]["tenant_id"] == 42
     assert message["headers"]["task"] == "hookline.tasks.ghl_sync.upsert_contact"
+
+
+def test_secret_looking_arguments_are_masked_where_operators_see_them(redis_client):
+    from hookline.workers.publish import publish
+
+    redis_client.delete("ghl_sync")
+    publish("hookline.tasks.ghl_sync.upsert_contact", tenant_id=7, event_id=3, access_token="tok-live-123",
+            client_secret="cs-456")
+
+    [raw] = redis_client.lrange("ghl_sync", 0, -1)
+    redis_client.delete("ghl_sync")
+    headers = json.loads(raw)["headers"]
+    assert "tok-live-123" not in headers["kwargsrepr"] and "cs-456" not in headers["kwargsrepr"]
+    assert "'access_token': '***'" in headers["kwargsrepr"]
+    assert "'event_id': 3" in headers["kwargsrepr"] and "'tenant_id': 7" in headers["kwargsrepr"]

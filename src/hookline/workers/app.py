@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import structlog
+from celery.utils.saferepr import saferepr
 from celery import Celery, signals
 
 from hookline.config import get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
 from hookline.workers.logs import configure_logging
+from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
 
 TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.maintenance"]
@@ -64,3 +66,10 @@ def _bind_task_context(task_id=None, task=None, kwargs=None, **_) -> None:
 def _clear_task_context(**_) -> None:
     # Runs after Celery's own "succeeded"/"failed" line, so that line carries the tenant too.
     structlog.contextvars.clear_contextvars()
+
+
+@signals.before_task_publish.connect
+def _redact_kwargsrepr(body=None, headers=None, **_) -> None:
+    # Flower and the workers' events show a task's arguments from `kwargsrepr`: never a secret.
+    if headers is not None and isinstance(body, (tuple, list)) and len(body) >= 2 and isinstance(body[1], dict):
+        headers["kwargsrepr"] = saferepr(redacted(body[1]))

@@ -15,6 +15,15 @@ log = structlog.get_logger(__name__)
 __all__ = ["MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
 
 
+SECRET_WORDS = ("secret", "token", "password", "passwd", "authorization", "api_key", "apikey", "credential")
+
+
+def redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Task keyword arguments as operators may see them: values of secret-looking keys masked."""
+    return {key: "***" if any(word in str(key).lower() for word in SECRET_WORDS) else value
+            for key, value in kwargs.items()}
+
+
 def tenant_headers(tenant_id: Any, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     """Message headers carrying the tenant, so operators and brokers see it without the body."""
     return {**(headers or {}), "tenant_id": require_tenant(tenant_id)}
