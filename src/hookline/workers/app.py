@@ -9,6 +9,7 @@ from celery import Celery, signals
 from hookline.config import get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
+from hookline.workers import limits
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
@@ -30,6 +31,12 @@ app.conf.update(
     # At-least-once: acknowledge after the task ran, and re-deliver if its worker died.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
+    # Limits (workers/limits.py, docs/operations.md): the visibility timeout outlasts any task's
+    # hard limit, so Redis never re-delivers a task that is still running.
+    task_soft_time_limit=limits.DEFAULT_SOFT_TIME_LIMIT,
+    task_time_limit=limits.DEFAULT_TIME_LIMIT,
+    broker_transport_options={"visibility_timeout": limits.VISIBILITY_TIMEOUT},
+    worker_max_memory_per_child=limits.MAX_MEMORY_PER_CHILD_KIB,
     worker_prefetch_multiplier=4,
     worker_hijack_root_logger=False,
     # Flower shows tasks from the workers' events (received, started, succeeded, with kwargs and so

@@ -9,6 +9,7 @@ from celery import Task
 from celery.exceptions import Reject
 
 from hookline.db import MissingTenant, require_tenant
+from hookline.workers.limits import refuse_long_delay
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,7 @@ class TenantTask(Task):
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
         options["headers"] = tenant_headers((kwargs or {}).get("tenant_id"), options.get("headers"))
+        refuse_long_delay(options)  # retry(countdown=…) comes through here too
         return super().apply_async(args, kwargs, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
