@@ -53,6 +53,14 @@ def sends_batches(producer: Producer) -> bool:
     return bool(getattr(producer, "supports_batch_publish", False))
 
 
+def registered_options(app: Celery, name: str) -> dict[str, Any]:
+    """The execution options of task `name` if it is registered here (without finalizing the app)."""
+    task = app._tasks.get(name)  # noqa: SLF001 - send_task looks here too; app.tasks would import every task module
+    if task is None or not hasattr(task, "_get_exec_options"):
+        return {}
+    return {key: value for key, value in task._get_exec_options().items() if value is not None}
+
+
 def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job]) -> None:
     """Publish every job's task in one Redis pipeline, or raise (then which ones went out is unknown).
 
@@ -63,11 +71,15 @@ def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job]) -> None:
     declared: set[str | None] = set()
     with producer.batch(max_size=len(jobs)):
         for job in jobs:
-            options: dict[str, Any] = app.amqp.router.route(
-                {"headers": tenant_headers(job.tenant_id)}, job.task, None, job.kwargs)
+            # As send_task does: a task registered in this process lends its execution options
+            # (e.g. its time limits); routing comes after.
+            options: dict[str, Any] = {**registered_options(app, job.task), "headers": tenant_headers(job.tenant_id)}
+            limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit", "expires")}
+            options.pop("ignore_result", None)
+            options = app.amqp.router.route(options, job.task, None, job.kwargs)
             message = app.amqp.create_task_message(  # with the arguments send_task gives it
                 uuid(), job.task, None, job.kwargs, reply_to=app.thread_oid, ignore_result=None,
-                create_sent_event=app.conf.task_send_sent_event, **options)
+                create_sent_event=app.conf.task_send_sent_event, **limits, **options)
             # Declaring is remembered per channel, but asking costs ~50 µs (kombu rebinds the
             # queue every time), half of a message's cost: once per queue per batch is enough.
             queue_name = getattr(options.get("queue"), "name", None)
