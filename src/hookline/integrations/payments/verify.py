@@ -10,10 +10,6 @@ from hookline.integrations.signing import hmac_sha256_hex, require_fresh, same_d
 HEADER = "stripe-signature"
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1=" + hmac_sha256_hex(secret, f"{timestamp}.".encode() + body)
-
-
 def verify(body: bytes, headers: Mapping[str, str], *, secret: str, window: float, now: float | None = None) -> None:
     """Raise InvalidSignature unless one `v1` entry matches (several appear while a secret rotates)."""
     parts: dict[str, list[str]] = {}

@@ -3,4 +3,4 @@
 from hookline.integrations.signing import TimestampedHmac
 
 SCHEME = TimestampedHmac("x-reonic-timestamp", "x-reonic-signature", "sha256=", "{timestamp}.")
-sign, verify = SCHEME.sign, SCHEME.verify
+verify = SCHEME.verify

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hookline.integrations.signing import TimestampedHmac, hmac_sha256_hex
 
 SCHEME = TimestampedHmac("x-zm-request-timestamp", "x-zm-signature", "v0=", "v0:{timestamp}:")
-sign, verify = SCHEME.sign, SCHEME.verify
+verify = SCHEME.verify
 
 
 def url_validation_answer(secret: str, plain_token: str) -> dict[str, str]:
