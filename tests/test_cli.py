@@ -1,17 +1,8 @@
 """The `hookline` command, run as a real process against the test database."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-HOOKLINE = str(Path(sys.executable).parent / "hookline")
-
-
-def hookline(*args, env=None):
-    return subprocess.run([HOOKLINE, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
+from tests.support.cli import hookline
 
 
 def test_tenants_add_then_list(clean_tables):

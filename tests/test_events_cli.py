@@ -4,14 +4,14 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 
 from hookline.db import tenant_session
 from hookline.models import EventStatus, WebhookEvent
 from hookline.services import inbox
 from hookline.tasks.maintenance import relay_unpublished
 from tests.support.webhooks import payload
-from tests.test_cli import hookline
+from tests.support.cli import hookline
 
 UNREACHABLE_BROKER = {"HOOKLINE_BROKER_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
 

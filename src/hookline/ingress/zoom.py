@@ -28,7 +28,8 @@ URL_VALIDATION = "endpoint.url_validation"
 
 def object_id(payload: dict[str, Any]) -> str | None:
     """The id of what the event is about: a meeting's uuid or id, else a phone event's recording ids."""
-    obj = (payload.get("payload") or {}).get("object") if isinstance(payload.get("payload"), dict) else None
+    inner = payload.get("payload")
+    obj = inner.get("object") if isinstance(inner, dict) else None
     if not isinstance(obj, dict):
         return None
     for key in ("uuid", "id"):
