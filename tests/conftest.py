@@ -68,7 +68,9 @@ def redis_client() -> redis.Redis:
 @pytest.fixture()
 def clean_tables(database: str) -> None:
     """Empty every table (as the admin, past row-level security) before a test that counts rows."""
-    _admin("TRUNCATE tenants, connections, webhook_events, contacts RESTART IDENTITY CASCADE", dbname=DATABASE)
+    _admin("DO $$ BEGIN EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('%I', tablename), ', ')"
+           " || ' RESTART IDENTITY CASCADE' FROM pg_tables"
+           " WHERE schemaname = 'public' AND tablename <> 'alembic_version'); END $$", dbname=DATABASE)
 
 
 @pytest.fixture()

@@ -9,11 +9,9 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-# Row-level security backs up the `WHERE tenant_id = …` of every query: a session sees only the
-# rows of the tenant in `app.tenant_id` (set per transaction by hookline.db.tenant_session).
-# FORCE makes it bind the table owner too; superusers and BYPASSRLS roles still bypass it.
+from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
+
 RLS_TABLES = ("webhook_events", "contacts")
-TENANT_MATCH = "tenant_id = nullif(current_setting('app.tenant_id', true), '')::bigint"
 
 revision = '0001'
 down_revision = None
@@ -93,15 +91,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_webhook_events_status'), 'webhook_events', ['status'], unique=False)
     op.create_index(op.f('ix_webhook_events_tenant_id'), 'webhook_events', ['tenant_id'], unique=False)
-    for table in RLS_TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_MATCH}) WITH CHECK ({TENANT_MATCH})")
+    enable_tenant_isolation(op, *RLS_TABLES)
 
 
 def downgrade() -> None:
-    for table in RLS_TABLES:
-        op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    disable_tenant_isolation(op, *RLS_TABLES)
     op.drop_index(op.f('ix_webhook_events_tenant_id'), table_name='webhook_events')
     op.drop_index(op.f('ix_webhook_events_status'), table_name='webhook_events')
     op.drop_table('webhook_events')
