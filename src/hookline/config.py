@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
@@ -47,6 +48,15 @@ def read_pem(value: str, expected: type) -> str:
     return text
 
 
+def email_address(value: str) -> str:
+    """A bare address (local@domain), or ValueError: no display name, no spaces, no header breaks."""
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() or c in "<>,;\"" for c in value):
+        raise ValueError(f"not an email address: {value[:80]!r}")
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
@@ -79,6 +89,35 @@ class Settings(BaseSettings):
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
 
+    # Email (docs/operations.md): which transport sends, and the From address every tenant shares
+    # (each tenant has its own display name and Reply-To: `hookline tenants set-sender`).
+    email_transport: Literal["file", "smtp", "postmark"] = "file"
+    email_from_address: str = "hookline@localhost"
+    # SMTP: port 587 with STARTTLS is the submission default; smtp_ssl is implicit TLS (port 465).
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None  # a private CA to trust for the server's certificate
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Postmark (https://postmarkapp.com/developer): the server token and its message stream.
+    postmark_server_token: SecretStr | None = None
+    postmark_message_stream: str = "outbound"
+    postmark_api_url: str = "https://api.postmarkapp.com"
+    postmark_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Sends per window, shared by every worker through Redis; 0 turns a limit off.
+    email_tenant_rate_limit: int = Field(default=60, ge=0)
+    email_provider_rate_limit: int = Field(default=600, ge=0)
+    email_rate_window_seconds: int = Field(default=60, ge=1)
+    # Attempts (sends tried) before a transient failure becomes `failed`.
+    email_max_attempts: int = Field(default=8, ge=1)
+    # The sweeper: a `queued` message due this long ago is published again; a `sending` one this
+    # long (well past the send task's hard time limit) is resolved as failed, outcome unknown.
+    email_requeue_after_seconds: int = Field(default=300, ge=1)
+    email_stuck_sending_seconds: int = Field(default=900, ge=60)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
@@ -100,6 +139,11 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("email_from_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return email_address(value)
+
     @field_validator("flower_basic_auth")
     @classmethod
     def _user_password_pairs(cls, value: SecretStr | None) -> SecretStr | None:
@@ -119,6 +163,12 @@ class Settings(BaseSettings):
     @classmethod
     def _ed25519_key(cls, value: str | None) -> str | None:
         return None if not value else read_pem(value, ed25519.Ed25519PublicKey)
+
+    @model_validator(mode="after")
+    def _postmark_token(self) -> Settings:
+        if self.email_transport == "postmark" and self.postmark_server_token is None:
+            raise ValueError("HOOKLINE_EMAIL_TRANSPORT=postmark needs HOOKLINE_POSTMARK_SERVER_TOKEN")
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 import structlog
@@ -10,15 +9,9 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hookline.ingress.errors import WebhookRejected
+from hookline.ratelimit import COUNT, FixedWindow
 
 log = structlog.get_logger(__name__)
-
-
-COUNT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
 
 
 class TenantRateLimit:
@@ -30,7 +23,7 @@ class TenantRateLimit:
 
     def __init__(self, client: aioredis.Redis | None, limit: int, window: int) -> None:
         self.client, self.limit, self.window = client, limit, window
-        # One atomic round trip (EVALSHA): count, and give a new window's key its expiry.
+        self._window = FixedWindow("ingress", limit, window)
         self._count = client.register_script(COUNT) if client is not None else None
 
     @property
@@ -40,16 +33,13 @@ class TenantRateLimit:
     async def check(self, tenant_id: int) -> None:
         if not self.enabled:
             return
-        now = time.time()
-        window_start = int(now // self.window) * self.window
-        key = f"hookline:ratelimit:{tenant_id}:{window_start}"
+        key, retry_after = self._window.key(tenant_id, time.time())
         try:
-            count = await self._count(keys=[key], args=[self.window + 1])
+            count = await self._count(keys=[key], args=[self._window.expiry])
         except (RedisError, OSError) as exc:
             log.warning("ingress.rate_limit_unavailable", tenant_id=tenant_id, error=repr(exc))
             return
         if count > self.limit:
-            retry_after = max(1, math.ceil(window_start + self.window - now))
             log.warning("ingress.rate_limited", tenant_id=tenant_id, count=count, limit=self.limit)
             raise WebhookRejected(429, "rate_limited",
                                   f"more than {self.limit} requests in {self.window} s for this tenant",

@@ -34,5 +34,8 @@ class EmailMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = utcnow_column()
+    # When the next send may run: now for a new message, later for a retry or a rate-limited one.
+    # The sweeper publishes a `queued` message again once this is long past (its task was lost).
+    due_at: Mapped[datetime] = utcnow_column()
     updated_at: Mapped[datetime] = utcnow_column()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

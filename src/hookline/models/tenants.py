@@ -17,6 +17,10 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Email: the From display name (default: the tenant's name) and Reply-To; the From address is
+    # the deployment's (HOOKLINE_EMAIL_FROM_ADDRESS), so one verified sender domain serves every tenant.
+    email_sender_name: Mapped[str | None] = mapped_column(String(200))
+    email_reply_to: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = utcnow_column()
 
 

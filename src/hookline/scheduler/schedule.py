@@ -9,4 +9,10 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
     },
+    # maintenance: email outbox rows whose send was never published or was lost; sends cut off mid-way.
+    "sweep-email-outbox": {
+        "task": "hookline.tasks.maintenance.sweep_email_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

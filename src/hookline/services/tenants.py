@@ -96,3 +96,17 @@ def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connec
     return session.scalars(
         select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider).order_by(Connection.id)
     ).first()
+
+
+def set_sender(session: Session, tenant: Tenant, *, name: str | None, reply_to: str | None) -> None:
+    """The tenant's email From display name and Reply-To address; None (or empty) clears one."""
+    from hookline.config import email_address
+
+    name = " ".join((name or "").split()) or None  # one line: it goes into a header
+    try:
+        reply_to = email_address(reply_to) if reply_to and reply_to.strip() else None
+    except ValueError as exc:
+        raise TenantError(f"--reply-to: {exc}") from None
+    if name is not None and len(name) > 200:
+        raise TenantError("the sender name is longer than 200 characters")
+    tenant.email_sender_name, tenant.email_reply_to = name, reply_to

@@ -1,4 +1,4 @@
-"""Tasks on the maintenance queue: the relay that publishes inbox rows the ingress could not."""
+"""Tasks on the maintenance queue: the relay (inbox rows the ingress could not publish), the email sweeper."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 
+from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant
-from hookline.services import inbox
+from hookline.services import inbox, messaging
+from hookline.tasks.email import SEND
 from hookline.workers.app import app
 from hookline.workers.handlers import handler_for
 from hookline.workers.publish import publish
@@ -45,3 +47,33 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     if relayed:
         log.info("relay.published", count=relayed)
     return relayed
+
+
+@app.task(name="hookline.tasks.maintenance.sweep_email_outbox")
+def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_seconds: float | None = None,
+                       batch: int = 500) -> dict[str, int]:
+    """Publish again every queued email whose send is overdue; fail every email stuck in `sending`.
+
+    Overdue: the crash between the caller's commit and its publish, or a broker that lost the
+    message. A duplicate publish is harmless: the send task claims a message once. Stuck: a
+    worker died mid-send, so the message may have gone out; it is failed with that reason, never
+    sent again by itself (at most once), and `hookline email replay` can send it on purpose.
+    """
+    settings = get_settings()
+    requeue = timedelta(seconds=settings.email_requeue_after_seconds if requeue_after_seconds is None
+                        else requeue_after_seconds)
+    stuck = timedelta(seconds=settings.email_stuck_sending_seconds if stuck_after_seconds is None
+                      else stuck_after_seconds)
+    counts = {"republished": 0, "failed_stuck": 0}
+    for tenant_id in tenant_ids():
+        with tenant_session(tenant_id) as session:
+            failed = messaging.fail_stuck(session, tenant_id, older_than=stuck)
+            for message_id in messaging.take_overdue(session, tenant_id, older_than=requeue, limit=batch):
+                publish(SEND, tenant_id=tenant_id, message_id=message_id)  # inside: a failed publish rolls back
+                counts["republished"] += 1
+        if failed:
+            log.warning("email.stuck_sending_failed", tenant_id=tenant_id, message_ids=failed[:20], count=len(failed))
+            counts["failed_stuck"] += len(failed)
+    if counts["republished"]:
+        log.info("email.republished", count=counts["republished"])
+    return counts
