@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hookline.config import email_address
 from hookline.models import Connection, Tenant
 
 RowT = TypeVar("RowT", Tenant, Connection)
@@ -100,8 +101,6 @@ def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connec
 
 def set_sender(session: Session, tenant: Tenant, *, name: str | None, reply_to: str | None) -> None:
     """The tenant's email From display name and Reply-To address; None (or empty) clears one."""
-    from hookline.config import email_address
-
     name = " ".join((name or "").split()) or None  # one line: it goes into a header
     try:
         reply_to = email_address(reply_to) if reply_to and reply_to.strip() else None
