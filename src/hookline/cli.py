@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hookline.commands.connections import connections, forms
+from hookline.commands.email import email
 from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
 
@@ -124,6 +125,32 @@ def tenants_list() -> None:
         click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
 
 
+@tenants.command("set-sender")
+@click.argument("slug")
+@click.option("--name", help="The From display name of the tenant's email (\"\" for the tenant's own name).")
+@click.option("--reply-to", help="Where replies to the tenant's email go (\"\" for none).")
+def tenants_set_sender(slug: str, name: str | None, reply_to: str | None) -> None:
+    """Set tenant SLUG's email sender name and Reply-To (the From address is HOOKLINE_EMAIL_FROM_ADDRESS)."""
+    from hookline.db import global_session
+    from hookline.services.tenants import TenantError, get_by_slug, set_sender
+
+    if name is None and reply_to is None:
+        raise click.UsageError("give --name, --reply-to or both")
+    _use_database()
+    try:
+        with global_session() as session:
+            tenant = get_by_slug(session, slug)
+            if tenant is None:
+                raise click.ClickException(f"no tenant with slug {slug!r}")
+            set_sender(session, tenant, name=tenant.email_sender_name if name is None else name,
+                       reply_to=tenant.email_reply_to if reply_to is None else reply_to)
+            shown = f"{tenant.email_sender_name or tenant.name} <{_settings().email_from_address}>"
+            reply = tenant.email_reply_to or "-"
+    except TenantError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{slug}: From {shown}, Reply-To {reply}")
+
+
 @main.group()
 def contacts() -> None:
     """Contacts, per tenant."""
@@ -172,5 +199,6 @@ def _use_database() -> Settings:
 
 
 main.add_command(events)
+main.add_command(email)
 main.add_command(connections)
 main.add_command(forms)

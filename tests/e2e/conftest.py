@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,17 +36,26 @@ class Worker:
         return self.log.read_text(errors="replace").splitlines()
 
 
-@pytest.fixture(scope="module")
-def worker(database, redis_client, tmp_path_factory) -> Worker:
-    from hookline.workers.app import app
+@contextmanager
+def celery_worker(queues: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Worker]:
+    """A real Celery worker consuming `queues` (emptied first: no message left over from other tests)."""
+    import redis
 
-    redis_client.delete("ghl_sync", "maintenance")  # no message left over from other tests
+    from hookline.workers.app import app
+    from tests.conftest import REDIS_URL
+
+    redis.Redis.from_url(REDIS_URL).delete(*queues)
     name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync,maintenance",
+    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", ",".join(queues),
                "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
-    with running(command, log=log) as process:
+    with running(command, log=log, env=env) as process:
         wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
                  what=f"worker {name}")
         assert process.poll() is None, log.read_text()
         yield Worker(name, log)
+
+
+@pytest.fixture(scope="module")
+def worker(database, redis_client, tmp_path_factory) -> Worker:
+    with celery_worker(["ghl_sync", "maintenance"], tmp_path_factory.mktemp("worker") / "worker.log") as started:
+        yield started
