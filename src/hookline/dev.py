@@ -25,6 +25,8 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
     upgrade(get_settings().database_url)
     _flower_credentials(get_settings())
+    if get_settings().email_transport == "file":
+        print(f"hookline dev: email is written to {get_settings().var_dir / 'mail'}/*.eml, not sent", flush=True)
 
     # The Procfile names `hookline` and `celery`: find them beside this interpreter even when the
     # virtualenv is not activated (e.g. `.venv/bin/hookline dev`).

@@ -197,3 +197,13 @@ def test_an_unknown_template_or_address_is_refused_at_enqueue(tenant):
         enqueue(tenant.id, template="dunning")
     with pytest.raises(ValueError, match="not an email address"):
         enqueue(tenant.id, to="ana@example.com\r\nBcc: all@example.com")
+
+
+def test_backoff_doubles_with_jitter_and_stays_within_what_the_broker_holds():
+    from hookline.tasks.email import backoff
+    from hookline.workers.limits import LONGEST_BROKER_DELAY
+
+    assert all(15 <= backoff(1) <= 30 for _ in range(50))
+    assert all(60 <= backoff(3) <= 120 for _ in range(50))
+    assert backoff(1, retry_after=7200) == LONGEST_BROKER_DELAY
+    assert len({backoff(2) for _ in range(20)}) > 1  # jittered

@@ -19,6 +19,7 @@ from hookline.ratelimit import FixedWindow, Limiter
 from hookline.services import messaging
 from hookline.services.email_templates import TemplateProblem, render
 from hookline.workers.app import app
+from hookline.workers.limits import LONGEST_BROKER_DELAY
 from hookline.workers.publish import publish
 from hookline.workers.tenancy import TenantTask
 
@@ -48,8 +49,10 @@ def limiter() -> Limiter:
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds until the next try; never longer than the broker holds a delayed message (the task
+    then finds the message still due later, or limited, and waits again)."""
     delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    return max(retry_after or 0.0, random.uniform(delay / 2, delay))
+    return min(LONGEST_BROKER_DELAY, max(retry_after or 0.0, random.uniform(delay / 2, delay)))
 
 
 @app.task(base=TenantTask, bind=True, name=SEND, max_retries=None, soft_time_limit=60, time_limit=90)
@@ -70,7 +73,8 @@ def send(self, *, tenant_id: int, message_id: int) -> str | None:
             or limiter().wait(FixedWindow("email:provider", settings.email_provider_rate_limit,
                                           settings.email_rate_window_seconds), transport().name))
     if wait:
-        countdown = wait + random.uniform(0, 5)  # spread the waiting messages over the next window
+        # Jitter spreads the waiting messages over the next window.
+        countdown = min(LONGEST_BROKER_DELAY, wait + random.uniform(0, 5))
         with tenant_session(tenant_id) as session:
             messaging.defer(session, tenant_id, message_id, seconds=countdown, from_status=EmailStatus.QUEUED)
         log.info("email.rate_limited", message_id=message_id, countdown=round(countdown, 1))
