@@ -33,6 +33,8 @@ def test_ghl_published_rsa_key_is_the_default(monkeypatch):
         ("HOOKLINE_DATABASE_URL", "mysql://root@localhost/x", "must be a postgresql:// URL"),
         ("HOOKLINE_BROKER_URL", "kafka://localhost", "must be a redis://"),
         ("HOOKLINE_PORT", "eighty", "valid integer"),
+        ("HOOKLINE_EMAIL_TRANSPORT", "sendmail", "'file', 'smtp' or 'postmark'"),
+        ("HOOKLINE_EMAIL_FROM_ADDRESS", "Hookline <mail@hookline.test>", "not an email address"),
     ],
 )
 def test_bad_value_fails_with_the_variable_named(monkeypatch, variable, value, message):
@@ -43,3 +45,10 @@ def test_bad_value_fails_with_the_variable_named(monkeypatch, variable, value, m
 
     assert f"{variable}: " in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_postmark_without_its_token_is_refused_at_start(monkeypatch):
+    monkeypatch.setenv("HOOKLINE_EMAIL_TRANSPORT", "postmark")
+
+    with pytest.raises(ConfigError, match="HOOKLINE_EMAIL_TRANSPORT=postmark needs HOOKLINE_POSTMARK_SERVER_TOKEN"):
+        load_settings()

@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _postmark_token(self) -> Settings:
         if self.email_transport == "postmark" and self.postmark_server_token is None:
-            raise ValueError("HOOKLINE_EMAIL_TRANSPORT=postmark needs HOOKLINE_POSTMARK_SERVER_TOKEN")
+            raise ValueError(f"{ENV_PREFIX}EMAIL_TRANSPORT=postmark needs {ENV_PREFIX}POSTMARK_SERVER_TOKEN")
         return self
 
     @property
@@ -200,7 +200,9 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in exc.errors()]
+        # A check across settings has no single variable; its message names them.
+        lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+                 for err in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 
