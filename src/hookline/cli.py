@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, reports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from hookline.commands.connections import connections, forms
 from hookline.commands.events import events
+from hookline.commands.reports import reports
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -174,3 +175,4 @@ def _use_database() -> Settings:
 main.add_command(events)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(reports)

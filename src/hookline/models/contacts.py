@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,7 +12,11 @@ from hookline.models.base import Base, tenant_column, utcnow_column
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "external_id"),
+        # Reports count a day's leads by range on this expression (migration 0011).
+        Index("ix_contacts_tenant_id_added", "tenant_id", text("coalesce(date_added, created_at)")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = tenant_column()

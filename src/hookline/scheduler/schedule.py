@@ -2,11 +2,22 @@
 
 from typing import Any
 
+from celery.schedules import crontab
+
 beat_schedule: dict[str, dict[str, Any]] = {
     # maintenance: publish inbox rows committed while the broker was unreachable.
     "relay-unpublished": {
         "task": "hookline.tasks.maintenance.relay_unpublished",
         "schedule": 5.0,
         "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
+    },
+    # reports: every hour on the hour, a rollup_day for each tenant whose clock reads 04:xx, for
+    # its local yesterday (tasks/reports.NIGHTLY_LOCAL_HOUR): nightly, in each tenant's time zone.
+    "nightly-reports": {
+        "task": "hookline.tasks.reports.nightly_rollups",
+        "schedule": crontab(minute=0),
+        # Not started within 50 minutes: dropped rather than run for the wrong hour's tenants
+        # (recompute with `hookline reports run`).
+        "options": {"expires": 3000.0},
     },
 }
