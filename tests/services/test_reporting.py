@@ -2,10 +2,11 @@
 
 from datetime import date
 
+import pytest
 from sqlalchemy import text
 
 from hookline.db import tenant_session
-from hookline.services.reporting import rollups
+from hookline.services.reporting import rollups, write_export
 from tests.support.reports import add_contacts, add_events, figures, rollup, zoned_tenant
 
 NOV_20, NOV_21 = date(2026, 11, 20), date(2026, 11, 21)
@@ -113,3 +114,9 @@ def test_a_roll_up_whose_table_is_missing_is_skipped_and_keeps_its_figures(tenan
 
     assert written is None
     assert figures(tenant.id) == {("2026-11-20", "leads", "facebook"): 1}
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b.csv", ".hidden.csv", ""])
+def test_an_export_name_that_is_not_a_plain_file_name_is_refused(name):
+    with pytest.raises(ValueError, match="plain file name"):
+        write_export(1, name, [("day",)])

@@ -47,6 +47,11 @@ def _tenant_and_range(slug: str, first: date, last: date):  # noqa: ANN202
 @click.group()
 def reports() -> None:
     """KPI roll-ups per tenant and local day; CSV exports of them."""
+    from hookline.workers.logs import configure_logging
+
+    # The service's info lines (a roll-up skipped, per day) are the workers' record; here the
+    # command says it once itself. Warnings and errors still reach stderr, as JSON.
+    configure_logging("WARNING")
 
 
 @reports.command("run")

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -52,9 +53,14 @@ def write_export(tenant_id: int, name: str, rows: Iterable[Sequence[Any]]) -> st
     key = f"{tenant_id}/reports/{name}"
     path = get_settings().var_dir / "storage" / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{name}.", delete=False, newline="") as file:
-        file.write(csv_text(rows))
-    os.replace(file.name, path)
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")
+    try:
+        with os.fdopen(descriptor, "w", newline="") as file:
+            file.write(csv_text(rows))
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)  # a failed export leaves no half-written file behind
+        raise
     return key
 
 
