@@ -28,15 +28,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('tenant_id', 'day', 'metric', 'dimension', name=op.f('pk_report_metrics'))
     )
     enable_tenant_isolation(op, 'report_metrics')
-    # A day's leads are found by range on the time the CRM says the contact was added (else when we
-    # stored it); without this, a day of a tenant with a million contacts reads all of them.
-    op.create_index('ix_contacts_tenant_id_added', 'contacts', ['tenant_id', sa.text('coalesce(date_added, created_at)')])
+    # A day's leads are found by range on when the CRM says the contact was added, else when we
+    # stored it; without these a day of a tenant with a million contacts reads all of them. Two
+    # plain columns, not one index on coalesce(date_added, created_at): under row-level security
+    # PostgreSQL will not use a condition on that expression in an index scan (it is not
+    # leakproof), so the roll-up asks for the two ranges (services/reporting/rollups.py).
+    op.create_index('ix_contacts_tenant_id_date_added', 'contacts', ['tenant_id', 'date_added'])
+    op.create_index('ix_contacts_tenant_id_created_at_undated', 'contacts', ['tenant_id', 'created_at'],
+                    postgresql_where=sa.text('date_added IS NULL'))
     # A day's webhook volume, by range on received_at (appended in order, so the index stays cheap to insert into).
     op.create_index('ix_webhook_events_tenant_id_received_at', 'webhook_events', ['tenant_id', 'received_at'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_webhook_events_tenant_id_received_at', table_name='webhook_events')
-    op.drop_index('ix_contacts_tenant_id_added', table_name='contacts')
+    op.drop_index('ix_contacts_tenant_id_created_at_undated', table_name='contacts')
+    op.drop_index('ix_contacts_tenant_id_date_added', table_name='contacts')
     disable_tenant_isolation(op, 'report_metrics')
     op.drop_table('report_metrics')

@@ -14,8 +14,10 @@ class Contact(Base):
     __tablename__ = "contacts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "provider", "external_id"),
-        # Reports count a day's leads by range on this expression (migration 0011).
-        Index("ix_contacts_tenant_id_added", "tenant_id", text("coalesce(date_added, created_at)")),
+        # Reports find a day's leads by range on date_added, else created_at (migration 0011).
+        Index("ix_contacts_tenant_id_date_added", "tenant_id", "date_added"),
+        Index("ix_contacts_tenant_id_created_at_undated", "tenant_id", "created_at",
+              postgresql_where=text("date_added IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
