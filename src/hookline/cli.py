@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from hookline.commands.connections import connections, forms
 from hookline.commands.email import email
 from hookline.commands.events import events
+from hookline.commands.reports import reports
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -202,3 +203,4 @@ main.add_command(events)
 main.add_command(email)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(reports)

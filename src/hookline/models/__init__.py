@@ -4,7 +4,8 @@ from hookline.models.base import Base
 from hookline.models.contacts import Contact
 from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.messaging import EmailMessage, EmailStatus
+from hookline.models.reports import ReportMetric
 from hookline.models.tenants import Connection, Tenant
 
-__all__ = ["Base", "Connection", "Contact", "EmailMessage", "EmailStatus", "EventStatus", "Tenant", "WebhookEvent"]
+__all__ = ["Base", "Connection", "Contact", "EmailMessage", "EmailStatus", "EventStatus", "ReportMetric", "Tenant", "WebhookEvent"]
 

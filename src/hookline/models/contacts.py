@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,7 +12,13 @@ from hookline.models.base import Base, tenant_column, utcnow_column
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "external_id"),
+        # Reports find a day's leads by range on date_added, else created_at (migration 0011).
+        Index("ix_contacts_tenant_id_date_added", "tenant_id", "date_added"),
+        Index("ix_contacts_tenant_id_created_at_undated", "tenant_id", "created_at",
+              postgresql_where=text("date_added IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = tenant_column()

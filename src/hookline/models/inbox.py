@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,7 +20,10 @@ class EventStatus(str, enum.Enum):
 
 class WebhookEvent(Base):
     __tablename__ = "webhook_events"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider", "dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "dedupe_key"),
+        Index("ix_webhook_events_tenant_id_received_at", "tenant_id", "received_at"),  # reports (migration 0011)
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     tenant_id: Mapped[int] = tenant_column()

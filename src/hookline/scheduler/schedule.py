@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from celery.schedules import crontab
+
 beat_schedule: dict[str, dict[str, Any]] = {
     # maintenance: publish inbox rows committed while the broker was unreachable.
     "relay-unpublished": {
@@ -14,5 +16,14 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "task": "hookline.tasks.maintenance.sweep_email_outbox",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # reports: every hour on the hour, a rollup_day for each tenant whose clock reads 04:xx, for
+    # its local yesterday (tasks/reports.NIGHTLY_LOCAL_HOUR): nightly, in each tenant's time zone.
+    "nightly-reports": {
+        "task": "hookline.tasks.reports.nightly_rollups",
+        "schedule": crontab(minute=0),
+        # Not started within 50 minutes: dropped rather than run for the wrong hour's tenants
+        # (recompute with `hookline reports run`).
+        "options": {"expires": 3000.0},
     },
 }

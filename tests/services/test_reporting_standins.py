@@ -1,0 +1,77 @@
+"""The roll-ups over tables other branches bring, checked against temporary stand-ins of them.
+
+appointments, opportunities, invoices and dunning_attempts do not exist on this branch: here each
+is a TEMPORARY table (dropped at commit) with only the columns the roll-up's SQL expects
+(services/reporting/rollups.py). This checks that SQL and its counting rules, not the real
+tables: once they land, seed them instead and delete these stand-ins.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from hookline.db import tenant_session
+from hookline.services import reporting
+
+STANDINS = """
+CREATE TEMPORARY TABLE appointments (tenant_id bigint, appointment_status text, start_time timestamptz,
+                                     date_added timestamptz, created_at timestamptz DEFAULT now()) ON COMMIT DROP;
+CREATE TEMPORARY TABLE opportunities (tenant_id bigint, status text, monetary_value numeric(14, 2),
+                                      last_status_change_at timestamptz) ON COMMIT DROP;
+CREATE TEMPORARY TABLE invoices (id bigint, tenant_id bigint, amount numeric(14, 2), currency text, status text,
+                                 paid_at timestamptz) ON COMMIT DROP;
+CREATE TEMPORARY TABLE dunning_attempts (tenant_id bigint, invoice_id bigint, step int) ON COMMIT DROP;
+"""
+
+
+SEED = """
+INSERT INTO appointments (tenant_id, appointment_status, start_time, date_added) VALUES
+  (:t, 'confirmed', '2026-11-25 10:00Z', '2026-11-20 09:00Z'),   -- set on the 20th
+  (:t, 'invalid',   '2026-11-25 10:00Z', '2026-11-20 09:00Z'),   -- not counted as set
+  (:t, 'showed',    '2026-11-20 23:30Z', '2026-11-01 09:00Z'),   -- held: 00:30 on the 21st in Berlin
+  (:t, 'showed',    '2026-11-20 10:00Z', '2026-11-01 09:00Z'),   -- held on the 20th
+  (:t, 'noshow',    '2026-11-20 15:00Z', '2026-11-20 08:00Z'),   -- set and no-show on the 20th
+  (:o, 'showed',    '2026-11-20 10:00Z', '2026-11-20 09:00Z');   -- another tenant's
+INSERT INTO opportunities (tenant_id, status, monetary_value, last_status_change_at) VALUES
+  (:t, 'won', 1200.50, '2026-11-20 12:00Z'), (:t, 'won', NULL, '2026-11-20 13:00Z'),
+  (:t, 'lost', 999, '2026-11-20 12:00Z'), (:t, 'won', 5000, '2026-11-21 12:00Z'),
+  (:o, 'won', 7, '2026-11-20 12:00Z');
+INSERT INTO invoices (id, tenant_id, amount, currency, status, paid_at) VALUES
+  (1, :t, 100.00, 'EUR', 'paid', '2026-11-20 12:00Z'),   -- recovered after a reminder
+  (2, :t, 50.00, 'EUR', 'paid', '2026-11-20 12:00Z'),    -- paid without dunning: not recovered
+  (3, :t, 30.00, 'CHF', 'paid', '2026-11-20 12:00Z'),
+  (4, :t, 70.00, 'EUR', 'open', NULL),
+  (5, :o, 10.00, 'EUR', 'paid', '2026-11-20 12:00Z');
+INSERT INTO dunning_attempts (tenant_id, invoice_id, step) VALUES
+  (:t, 1, 1), (:t, 1, 3), (:t, 3, 1), (:t, 4, 1), (:o, 5, 1);
+"""
+
+
+def seed_and_roll_up(tenant_id: int, other_id: int, day: date) -> tuple[reporting.RollupResult, dict]:
+    with tenant_session(tenant_id) as session:
+        for statement in filter(str.strip, (STANDINS + SEED).split(";")):
+            session.execute(text(statement), {"t": tenant_id, "o": other_id})
+        result = reporting.rollup(session, tenant_id, day)
+        rows = reporting.metric_rows(session, tenant_id, day, day)
+    return result, {(metric, dimension): (count, amount) for _, metric, dimension, count, amount in rows}
+
+
+def test_appointments_opportunities_and_dunning_roll_up_by_the_tenants_day(clean_tables):
+    from tests.support.reports import zoned_tenant
+
+    berlin = zoned_tenant("Nordlicht Berlin", "Europe/Berlin")
+    other = zoned_tenant("Hudson Solar", "Europe/Berlin")
+
+    result, figures = seed_and_roll_up(berlin.id, other.id, date(2026, 11, 20))
+    again, same = seed_and_roll_up(berlin.id, other.id, date(2026, 11, 20))
+
+    assert result.skipped == again.skipped == []
+    assert figures == same == {
+        ("appointments_set", ""): (2, None),
+        ("appointments_held", ""): (1, None),
+        ("appointments_no_show", ""): (1, None),
+        ("opportunities_won", ""): (2, Decimal("1200.50")),
+        ("dunning_recovered", "CHF"): (1, Decimal("30.00")),
+        ("dunning_recovered", "EUR"): (1, Decimal("100.00")),
+    }
