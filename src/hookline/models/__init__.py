@@ -4,6 +4,7 @@ from hookline.models.base import Base
 from hookline.models.contacts import Contact
 from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.tenants import Connection, Tenant
+from hookline.models.tokens import ConnectionToken
 
-__all__ = ["Base", "Connection", "Contact", "EventStatus", "Tenant", "WebhookEvent"]
+__all__ = ["Base", "Connection", "ConnectionToken", "Contact", "EventStatus", "Tenant", "WebhookEvent"]
 
