@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
@@ -148,7 +149,7 @@ class FakeGHL:
                 "X-RateLimit-Daily-Remaining": str(self.daily_limit - len(self.accepted[location]))}
 
     async def token(self, request: Request) -> Response:
-        form = await request.form()
+        form = dict(parse_qsl((await request.body()).decode()))  # x-www-form-urlencoded
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return JSONResponse({"error": "invalid_client"}, 401)
         if form.get("grant_type") != "refresh_token":
