@@ -103,8 +103,11 @@ class ApiClient:
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
         """A streamed response (not retried: the caller has seen part of the body); errors are raised first."""
         method = method.upper()
-        with self._send(method, path, kwargs, stream=True) as response:
+        response = self._send(method, path, kwargs, stream=True)
+        try:
             yield response
+        finally:
+            response.close()
 
     def _retrying(self, idempotent: bool, call: Callable[[], Any]) -> Any:
         if not idempotent:
