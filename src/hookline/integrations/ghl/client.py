@@ -127,15 +127,15 @@ class GHLClient(ApiClient):
 
     def get_appointment(self, event_id: str) -> r.Appointment:
         body = self._call("GET", f"/calendars/events/appointments/{event_id}", V_CALENDARS)
-        return r.Appointment.model_validate(body.get("appointment", body))
+        return r.Appointment.model_validate(body.get("event", body))  # a read wraps it in `event`
 
     def create_appointment(self, appointment: r.AppointmentIn) -> r.Appointment:
         body = self._call("POST", "/calendars/events/appointments", V_CALENDARS, json=appointment.body())
-        return r.Appointment.model_validate(body.get("appointment", body))
+        return r.Appointment.model_validate(body)
 
     def update_appointment(self, event_id: str, change: r.AppointmentUpdate) -> r.Appointment:
         body = self._call("PUT", f"/calendars/events/appointments/{event_id}", V_CALENDARS, json=change.body())
-        return r.Appointment.model_validate(body.get("appointment", body))
+        return r.Appointment.model_validate(body)
 
     def calendar_events(self, calendar_id: str, start_ms: int, end_ms: int) -> list[r.Appointment]:
         """`GET /calendars/events` for one calendar between two instants (ms since the epoch)."""

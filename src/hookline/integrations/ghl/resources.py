@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Read(BaseModel):
@@ -35,6 +35,14 @@ class Contact(Read):
     date_updated: str | None = Field(default=None, alias="dateUpdated")
 
 
+class CustomFieldIn(Write):
+    """A custom field value as writes send it; the published schema requires the field's `id`."""
+
+    id: str
+    key: str | None = None
+    field_value: Any = None
+
+
 class ContactIn(Write):
     """`POST /contacts/upsert` (the location's duplicate rule decides: email or phone). `tags` replaces all tags."""
 
@@ -56,7 +64,7 @@ class ContactIn(Write):
     assigned_to: str | None = Field(default=None, alias="assignedTo")
     dnd: bool | None = None
     tags: list[str] | None = None
-    custom_fields: list[dict[str, Any]] | None = Field(default=None, alias="customFields")  # [{id|key, field_value}]
+    custom_fields: list[CustomFieldIn] | None = Field(default=None, alias="customFields")
 
 
 class Upserted(Read):
@@ -78,6 +86,12 @@ class Pipeline(Read):
     id: str
     name: str | None = None
     stages: list[Stage] = Field(default_factory=list)
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stage_objects(cls, value: Any) -> Any:
+        # The published schema types stages as arrays (its example: [[]]); the API sends {id, name}.
+        return [stage for stage in value if isinstance(stage, dict)] if isinstance(value, list) else value
 
 
 Status = Literal["open", "won", "lost", "abandoned"]

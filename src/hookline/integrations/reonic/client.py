@@ -98,9 +98,14 @@ class ReonicClient(ApiClient):
     def get_project(self, project_id: str) -> r.ResidentialProject:
         return r.ResidentialProject.model_validate(self.json("GET", f"/residentialProjects/{project_id}"))
 
-    def list_projects(self, *, page: int = 1, per_page: int = PER_PAGE, **filters: Any) -> r.Page[r.ResidentialProject]:
-        """Filters as Reonic names them: stage, dealState, contactId, customerNumber, …"""
-        return self._page(r.ResidentialProject, "/residentialProjects", {"page": page, "itemsPerPage": per_page, **filters})
+    def list_projects(self, *, page: int = 1, per_page: int = PER_PAGE, stages: Sequence[str] = (),
+                      deal_states: Sequence[str] = (), contact_id: str | None = None,
+                      updated_after: str | None = None, sort: str | None = None) -> r.Page[r.ResidentialProject]:
+        """Residential projects; `stages` (request|offer|installation) and `deal_states` (Open|Won|Lost) are lists."""
+        params = {"page": page, "itemsPerPage": per_page, "stage": list(stages) or None,
+                  "dealState": list(deal_states) or None, "contactId": contact_id, "updatedAt.gt": updated_after,
+                  "sort": sort}
+        return self._page(r.ResidentialProject, "/residentialProjects", params)
 
     def iter_projects(self, **filters: Any) -> Iterator[r.ResidentialProject]:
         return self._all(lambda page: self.list_projects(page=page, **filters))
