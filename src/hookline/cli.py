@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hookline.commands.connections import connections, forms
+from hookline.commands.credentials import credentials
 from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
 
@@ -174,3 +175,4 @@ def _use_database() -> Settings:
 main.add_command(events)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(credentials)

@@ -48,6 +48,7 @@ class FakeGHL:
         self.accepted: dict[str, list[float]] = defaultdict(list)  # location → arrival times (monotonic)
         self.refused_429: dict[str, int] = defaultdict(int)
         self.refreshes = 0  # refresh_token grants that reached the server
+        self.codes: dict[str, str] = {}  # authorization code → location (one use each)
         self.ids = itertools.count(1)
 
     # -- helpers for tests --
@@ -152,12 +153,15 @@ class FakeGHL:
         form = dict(parse_qsl((await request.body()).decode()))  # x-www-form-urlencoded
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return JSONResponse({"error": "invalid_client"}, 401)
-        if form.get("grant_type") != "refresh_token":
+        if form.get("grant_type") not in ("refresh_token", "authorization_code"):
             return JSONResponse({"error": "unsupported_grant_type"}, 400)
-        given = str(form.get("refresh_token", ""))
+        given = str(form.get("refresh_token") or form.get("code") or "")
         with self.lock:
-            self.refreshes += 1
-            location = self.refresh.pop(given, None)  # rotation: a refresh token works once
+            if form["grant_type"] == "authorization_code":
+                location = self.codes.pop(given, None)
+            else:
+                self.refreshes += 1
+                location = self.refresh.pop(given, None)  # rotation: a refresh token works once
             if location is None:
                 return JSONResponse({"error": "invalid_grant", "error_description": "Invalid grant: refresh token is invalid"}, 400)
             self.used_refresh.add(given)

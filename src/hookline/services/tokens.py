@@ -12,7 +12,9 @@ from hookline.db import tenant_session
 from hookline.integrations.auth import TokenSet
 from hookline.integrations.errors import AuthExpired
 from hookline.models import ConnectionToken
-from hookline.secrets_box import reseal, seal, unseal
+from hookline.secrets_box import SecretBoxError, reseal, seal, unseal
+
+__all__ = ["DatabaseTokenStore", "SecretBoxError", "find", "load", "mark_needs_reauth", "reencrypt", "store"]
 
 NEEDS_REAUTH = "needs_reauth"
 
