@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+from cryptography.fernet import Fernet
 
 from tests.support import keys as test_keys
 
@@ -31,6 +32,7 @@ os.environ.update(
     HOOKLINE_BROKER_URL=REDIS_URL,
     HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY=str(KEY_DIR / "ghl_rsa.pem"),  # the path form
     HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY=test_keys.ed25519_public_pem(),  # the PEM-text form
+    HOOKLINE_SECRET_KEYS=Fernet.generate_key().decode(),  # tokens at rest; never the dev key file under var/
 )
 
 

@@ -10,6 +10,7 @@ import click
 
 from hookline.commands.connections import connections, forms
 from hookline.commands.email import email
+from hookline.commands.credentials import credentials
 from hookline.commands.events import events
 from hookline.commands.reports import reports
 from hookline.config import ConfigError, Settings, load_settings
@@ -204,3 +205,4 @@ main.add_command(email)
 main.add_command(connections)
 main.add_command(forms)
 main.add_command(reports)
+main.add_command(credentials)

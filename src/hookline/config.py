@@ -88,6 +88,22 @@ class Settings(BaseSettings):
     flower_basic_auth: SecretStr | None = None
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
+    # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).
+    secret_keys: SecretStr | None = None
+    # GoHighLevel Marketplace app (OAuth) and API; Reonic API v3.
+    ghl_client_id: str | None = None
+    ghl_client_secret: SecretStr | None = None
+    ghl_api_url: str = "https://services.leadconnectorhq.com"
+    ghl_burst_limit: int = Field(default=100, ge=1)
+    ghl_burst_window_seconds: float = Field(default=10.0, gt=0)
+    ghl_daily_limit: int = Field(default=200_000, ge=1)
+    reonic_api_url: str = "https://api.reonic.de/rest/v3"
+    reonic_cached_limit: int = Field(default=500, ge=1)
+    reonic_uncached_limit: int = Field(default=30, ge=1)
+    # Added to sliding windows: a request is counted when it leaves, the provider counts on arrival.
+    api_rate_slack_seconds: float = Field(default=0.5, ge=0)
+    # A worker waits this long at most for a rate-limit slot; beyond it the task retries with a countdown.
+    api_max_wait_seconds: float = Field(default=5.0, ge=0)
 
     # Email (docs/operations.md): which transport sends, and the From address every tenant shares
     # (each tenant has its own display name and Reply-To: `hookline tenants set-sender`).
@@ -143,6 +159,14 @@ class Settings(BaseSettings):
     @classmethod
     def _address(cls, value: str) -> str:
         return email_address(value)
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from hookline.secrets_box import parse_keys
+
+            parse_keys(value.get_secret_value())
+        return value
 
     @field_validator("flower_basic_auth")
     @classmethod

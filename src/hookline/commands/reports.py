@@ -10,7 +10,6 @@ import click
 from hookline.commands.connections import _tenant, _use_database
 from hookline.db import global_session, tenant_session
 from hookline.services import reporting
-from hookline.tasks.email import send_after_commit
 
 TENANT_HELP = "The tenant's slug (see `hookline tenants list`)."
 
@@ -84,6 +83,8 @@ def reports_export(slug: str, first: date, last: date, recipient: str) -> None:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", recipient):
         raise click.BadParameter(f"{recipient!r} is not an email address", param_hint="--email")
     tenant = _tenant_and_range(slug, first, last)
+    from hookline.tasks.email import send_after_commit  # the Celery app reads HOOKLINE_BROKER_URL on import
+
     with tenant_session(tenant.id) as session:
         export = reporting.export_report(session, tenant.id, first, last, recipient=recipient)
         send_after_commit(session, export.email)  # sent now, not when the outbox sweeper next looks

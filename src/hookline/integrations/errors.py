@@ -1,4 +1,9 @@
-"""Errors shared by every integration: callers branch on these, never on httpx or provider types."""
+"""Errors shared by every integration: callers branch on these, never on httpx or provider types.
+
+The five a caller meets from an API client: `Transient` (try again later), `RateLimited` (try
+again after `retry_after`), `Permanent` (give up), `NotFound` (give up: it is gone) and
+`AuthExpired` (give up until an operator reconnects the account).
+"""
 
 
 class IntegrationError(Exception):
@@ -15,6 +20,29 @@ class TransientError(IntegrationError):
 
 class RejectedError(IntegrationError):
     """The provider refused the request for good; retrying will not help."""
+
+
+Transient = TransientError
+Permanent = RejectedError
+
+
+class RateLimited(TransientError):
+    """Over a rate limit: retry after `retry_after` seconds (always set), e.g. `task.retry(countdown=…)`."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after: float = retry_after
+
+
+class NotFound(RejectedError):
+    """The object asked for does not exist (404)."""
+
+
+class AuthExpired(RejectedError):
+    """The credentials are refused and cannot be renewed here (revoked refresh token, bad API key).
+
+    The connection is marked `needs_reauth`; tasks must stop retrying until it is reconnected.
+    """
 
 
 class InvalidSignature(IntegrationError):

@@ -6,6 +6,8 @@ from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.messaging import EmailMessage, EmailStatus
 from hookline.models.reports import ReportMetric
 from hookline.models.tenants import Connection, Tenant
+from hookline.models.tokens import ConnectionToken
 
-__all__ = ["Base", "Connection", "Contact", "EmailMessage", "EmailStatus", "EventStatus", "ReportMetric", "Tenant", "WebhookEvent"]
+__all__ = ["Base", "Connection", "ConnectionToken", "Contact", "EmailMessage", "EmailStatus", "EventStatus",
+           "ReportMetric", "Tenant", "WebhookEvent"]
 

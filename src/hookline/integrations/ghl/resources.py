@@ -1,0 +1,180 @@
+"""GoHighLevel API v2 objects as typed models: what the client returns (reads) and sends (writes)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Read(BaseModel):
+    """An object as GoHighLevel returns it: unknown fields are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Write(BaseModel):
+    """A request body: our field names, GoHighLevel's camelCase on the wire, unset fields left out."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class Contact(Read):
+    id: str
+    location_id: str | None = Field(default=None, alias="locationId")
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    date_added: str | None = Field(default=None, alias="dateAdded")
+    date_updated: str | None = Field(default=None, alias="dateUpdated")
+
+
+class CustomFieldIn(Write):
+    """A custom field value as writes send it; the published schema requires the field's `id`."""
+
+    id: str
+    key: str | None = None
+    field_value: Any = None
+
+
+class ContactIn(Write):
+    """`POST /contacts/upsert` (the location's duplicate rule decides: email or phone). `tags` replaces all tags."""
+
+    location_id: str = Field(alias="locationId")
+    first_name: str | None = Field(default=None, alias="firstName")
+    last_name: str | None = Field(default=None, alias="lastName")
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = Field(default=None, alias="postalCode")
+    country: str | None = None
+    website: str | None = None
+    timezone: str | None = None
+    company_name: str | None = Field(default=None, alias="companyName")
+    source: str | None = None
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+    dnd: bool | None = None
+    tags: list[str] | None = None
+    custom_fields: list[CustomFieldIn] | None = Field(default=None, alias="customFields")
+
+
+class Upserted(Read):
+    new: bool = False
+    contact: Contact
+
+
+class ContactPage(Read):
+    contacts: list[Contact] = Field(default_factory=list)
+    total: int = 0
+
+
+class Stage(Read):
+    id: str
+    name: str | None = None
+
+
+class Pipeline(Read):
+    id: str
+    name: str | None = None
+    stages: list[Stage] = Field(default_factory=list)
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stage_objects(cls, value: Any) -> Any:
+        # The published schema types stages as arrays (its example: [[]]); the API sends {id, name}.
+        return [stage for stage in value if isinstance(stage, dict)] if isinstance(value, list) else value
+
+
+Status = Literal["open", "won", "lost", "abandoned"]
+
+
+class Opportunity(Read):
+    id: str
+    name: str | None = None
+    status: str | None = None
+    pipeline_id: str | None = Field(default=None, alias="pipelineId")
+    pipeline_stage_id: str | None = Field(default=None, alias="pipelineStageId")
+    contact_id: str | None = Field(default=None, alias="contactId")
+    monetary_value: float | None = Field(default=None, alias="monetaryValue")
+    updated_at: str | None = Field(default=None, alias="updatedAt")
+
+
+class OpportunityIn(Write):
+    location_id: str = Field(alias="locationId")
+    pipeline_id: str = Field(alias="pipelineId")
+    name: str
+    status: Status
+    contact_id: str = Field(alias="contactId")
+    pipeline_stage_id: str | None = Field(default=None, alias="pipelineStageId")
+    monetary_value: float | None = Field(default=None, alias="monetaryValue")
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+
+
+class OpportunityUpdate(Write):
+    name: str | None = None
+    pipeline_id: str | None = Field(default=None, alias="pipelineId")
+    pipeline_stage_id: str | None = Field(default=None, alias="pipelineStageId")
+    status: Status | None = None
+    monetary_value: float | None = Field(default=None, alias="monetaryValue")
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+
+
+class SearchMeta(Read):
+    total: int | None = None
+    start_after_id: str | None = Field(default=None, alias="startAfterId")
+    start_after: int | None = Field(default=None, alias="startAfter")
+    next_page: int | None = Field(default=None, alias="nextPage")
+
+
+class OpportunityPage(Read):
+    opportunities: list[Opportunity] = Field(default_factory=list)
+    meta: SearchMeta = Field(default_factory=SearchMeta)
+
+
+class Appointment(Read):
+    id: str
+    calendar_id: str | None = Field(default=None, alias="calendarId")
+    contact_id: str | None = Field(default=None, alias="contactId")
+    title: str | None = None
+    start_time: str | None = Field(default=None, alias="startTime")
+    end_time: str | None = Field(default=None, alias="endTime")
+    status: str | None = Field(default=None, alias="appointmentStatus")
+
+
+AppointmentStatus = Literal["new", "confirmed", "cancelled", "showed", "noshow", "invalid"]
+
+
+class AppointmentIn(Write):
+    calendar_id: str = Field(alias="calendarId")
+    location_id: str = Field(alias="locationId")
+    contact_id: str = Field(alias="contactId")
+    start_time: str = Field(alias="startTime")  # ISO 8601 with offset
+    end_time: str | None = Field(default=None, alias="endTime")
+    title: str | None = None
+    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+    ignore_free_slot_validation: bool | None = Field(default=None, alias="ignoreFreeSlotValidation")
+
+
+class AppointmentUpdate(Write):
+    title: str | None = None
+    start_time: str | None = Field(default=None, alias="startTime")
+    end_time: str | None = Field(default=None, alias="endTime")
+    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+
+
+class Note(Read):
+    id: str
+    body: str | None = None
+    contact_id: str | None = Field(default=None, alias="contactId")
+    date_added: str | None = Field(default=None, alias="dateAdded")

@@ -1,0 +1,76 @@
+"""Credentials encrypted at rest: Fernet (AES-CBC + HMAC-SHA256) under MultiFernet, so keys rotate.
+
+HOOKLINE_SECRET_KEYS is a comma-separated list of Fernet keys: the first encrypts, all decrypt.
+Rotation: put a new key first, run `hookline secrets reencrypt`, then drop the old key. When
+the setting is unset (the embedded dev default) a key is made once and kept in var/secret-key.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import structlog
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from hookline.config import get_settings
+
+log = structlog.get_logger(__name__)
+
+
+class SecretBoxError(Exception):
+    """A stored secret cannot be decrypted with any configured key (never includes the secret)."""
+
+
+def parse_keys(value: str) -> list[Fernet]:
+    """Fernet keys from a comma-separated list; ValueError names the bad position, not the key."""
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise ValueError("no key given")
+    fernets = []
+    for position, key in enumerate(keys, 1):
+        try:
+            fernets.append(Fernet(key.encode()))
+        except (ValueError, TypeError):
+            raise ValueError(f"key {position} is not a Fernet key (32 url-safe base64 bytes)") from None
+    return fernets
+
+
+def dev_key(var_dir: Path) -> str:
+    """The embedded default's key, made on first use and readable by the owner only."""
+    path = var_dir / "secret-key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(Fernet.generate_key().decode())
+        log.warning("secrets.dev_key_created", path=str(path))
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_box() -> MultiFernet:
+    settings = get_settings()
+    configured = settings.secret_keys.get_secret_value() if settings.secret_keys else dev_key(settings.var_dir)
+    return MultiFernet(parse_keys(configured))
+
+
+def seal(plaintext: str) -> str:
+    """Ciphertext (url-safe text, with a timestamp and a MAC) of `plaintext` under the first key."""
+    return get_box().encrypt(plaintext.encode()).decode()
+
+
+def unseal(ciphertext: str) -> str:
+    try:
+        return get_box().decrypt(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise SecretBoxError("a stored secret does not decrypt with any key in HOOKLINE_SECRET_KEYS") from None
+
+
+def reseal(ciphertext: str) -> str:
+    """The same secret encrypted under the first (newest) key."""
+    try:
+        return get_box().rotate(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise SecretBoxError("a stored secret does not decrypt with any key in HOOKLINE_SECRET_KEYS") from None

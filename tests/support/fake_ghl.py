@@ -1,0 +1,275 @@
+"""A fake GoHighLevel API v2 on loopback: keeps state, paginates, issues and rotates OAuth tokens,
+and answers 429 + Retry-After past its per-location limit while counting every request it accepts.
+
+Run with `serve(FakeGHL(...).app())` (uvicorn in a thread, port 0). Checks what the real API
+checks that our clients could get wrong: the bearer token, the `Version` header per area, the
+required search fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import secrets
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.support.processes import wait_for
+
+CRM, CALENDARS = "2021-07-28", "2021-04-15"
+RECORDING = b"RIFF" + bytes(range(256)) * 400  # 100 KiB of "audio/x-wav"
+
+
+class FakeGHL:
+    def __init__(self, *, client_id: str = "app-1", client_secret: str = "app-secret", limit: int = 100,
+                 window: float = 10.0, daily_limit: int = 200_000, token_ttl: int = 86_399,
+                 refresh_delay: float = 0.0) -> None:
+        self.client_id, self.client_secret = client_id, client_secret
+        self.limit, self.window, self.daily_limit = limit, window, daily_limit
+        self.token_ttl, self.refresh_delay = token_ttl, refresh_delay
+        self.lock = threading.Lock()
+        self.contacts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.opportunities: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.access: dict[str, tuple[str, float]] = {}  # token → (location, expires at)
+        self.refresh: dict[str, str] = {}  # live refresh token → location
+        self.used_refresh: set[str] = set()
+        self.accepted: dict[str, list[float]] = defaultdict(list)  # location → arrival times (monotonic)
+        self.refused_429: dict[str, int] = defaultdict(int)
+        self.refreshes = 0  # refresh_token grants that reached the server
+        self.codes: dict[str, str] = {}  # authorization code → location (one use each)
+        self.ids = itertools.count(1)
+
+    # -- helpers for tests --
+
+    def issue(self, location: str, *, expires_in: float | None = None) -> tuple[str, str]:
+        """A fresh (access, refresh) pair for `location`, as an install would give."""
+        access, refresh = f"at-{secrets.token_hex(8)}", f"rt-{secrets.token_hex(8)}"
+        with self.lock:
+            self.access[access] = (location, time.time() + (self.token_ttl if expires_in is None else expires_in))
+            self.refresh[refresh] = location
+        return access, refresh
+
+    def revoke(self, refresh_token: str) -> None:
+        with self.lock:
+            self.refresh.pop(refresh_token, None)
+
+    def max_in_window(self, location: str, window: float | None = None) -> int:
+        """The most requests accepted for `location` in any `window` seconds (sliding)."""
+        window = self.window if window is None else window
+        times = sorted(self.accepted[location])
+        best, start = 0, 0
+        for end, arrived in enumerate(times):
+            while arrived - times[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def add_contacts(self, location: str, count: int) -> None:
+        with self.lock:
+            for _ in range(count):
+                number = next(self.ids)
+                self.contacts[location][f"c{number}"] = {"id": f"c{number}", "locationId": location,
+                                                         "email": f"person{number}@example.com",
+                                                         "firstName": f"Person{number}"}
+
+    def add_opportunities(self, location: str, count: int) -> None:
+        with self.lock:
+            for _ in range(count):
+                number = next(self.ids)
+                self.opportunities[location][f"o{number}"] = {
+                    "id": f"o{number}", "name": f"Deal {number}", "status": "open", "pipelineId": "p1",
+                    "pipelineStageId": "s1", "contactId": "c1", "locationId": location,
+                    "createdAt": 1_700_000_000_000 + number}
+
+    # -- the app --
+
+    def app(self) -> Starlette:
+        api = [
+            ("/contacts/upsert", self.upsert_contact, ["POST"], CRM),
+            ("/contacts/search", self.search_contacts, ["POST"], CRM),
+            ("/contacts/{contact_id}", self.get_contact, ["GET"], CRM),
+            ("/contacts/{contact_id}/notes", self.notes, ["GET", "POST"], CRM),
+            ("/opportunities/pipelines", self.pipelines, ["GET"], CRM),
+            ("/opportunities/search", self.search_opportunities, ["GET"], CRM),
+            ("/opportunities/", self.create_opportunity, ["POST"], CRM),
+            ("/opportunities/{opp_id}", self.opportunity, ["GET", "PUT"], CRM),
+            ("/opportunities/{opp_id}/status", self.opportunity_status, ["PUT"], CRM),
+            ("/conversations/messages/{message_id}/locations/{location}/recording", self.recording, ["GET"], CALENDARS),
+        ]
+        routes = [Route("/oauth/token", self.token, methods=["POST"])]
+        routes += [Route(path, self._guarded(handler, version), methods=methods) for path, handler, methods, version in api]
+        return Starlette(routes=routes)
+
+    def _guarded(self, handler, version: str):  # noqa: ANN001, ANN202
+        async def endpoint(request: Request) -> Response:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            with self.lock:
+                location, expires = self.access.get(token, ("", 0.0))
+            if not location or expires < time.time():
+                return JSONResponse({"statusCode": 401, "message": "Invalid JWT"}, status_code=401)
+            if request.headers.get("version") != version:
+                return JSONResponse({"statusCode": 400, "message": f"Version header must be {version}"}, 400)
+            limited = self._count(location)
+            if limited is not None:
+                return limited
+            response = await handler(request, location)
+            response.headers.update(self._limit_headers(location))
+            return response
+        return endpoint
+
+    def _count(self, location: str) -> Response | None:
+        with self.lock:
+            now = time.monotonic()
+            recent = [t for t in self.accepted[location] if now - t < self.window]
+            if len(recent) >= self.limit:
+                self.refused_429[location] += 1
+                wait = max(1, math.ceil(recent[0] + self.window - now))
+                return JSONResponse({"statusCode": 429, "message": "Too many requests"}, 429,
+                                    headers={"Retry-After": str(wait), **self._limit_headers(location, now)})
+            self.accepted[location].append(now)
+        return None
+
+    def _limit_headers(self, location: str, now: float | None = None) -> dict[str, str]:
+        now = time.monotonic() if now is None else now
+        used = sum(1 for t in self.accepted[location] if now - t < self.window)
+        return {"X-RateLimit-Max": str(self.limit), "X-RateLimit-Remaining": str(max(0, self.limit - used)),
+                "X-RateLimit-Interval-Milliseconds": str(int(self.window * 1000)),
+                "X-RateLimit-Limit-Daily": str(self.daily_limit),
+                "X-RateLimit-Daily-Remaining": str(self.daily_limit - len(self.accepted[location]))}
+
+    async def token(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))  # x-www-form-urlencoded
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return JSONResponse({"error": "invalid_client"}, 401)
+        if form.get("grant_type") not in ("refresh_token", "authorization_code"):
+            return JSONResponse({"error": "unsupported_grant_type"}, 400)
+        given = str(form.get("refresh_token") or form.get("code") or "")
+        with self.lock:
+            if form["grant_type"] == "authorization_code":
+                location = self.codes.pop(given, None)
+            else:
+                self.refreshes += 1
+                location = self.refresh.pop(given, None)  # rotation: a refresh token works once
+            if location is None:
+                return JSONResponse({"error": "invalid_grant", "error_description": "Invalid grant: refresh token is invalid"}, 400)
+            self.used_refresh.add(given)
+        await asyncio.sleep(self.refresh_delay)  # widens the window in which a racing refresher would show
+        access, refresh = self.issue(location)
+        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": self.token_ttl,
+                             "refresh_token": refresh, "scope": "contacts.readonly", "userType": "Location",
+                             "locationId": location})
+
+    # -- contacts --
+
+    async def get_contact(self, request: Request, location: str) -> Response:
+        contact = self.contacts[location].get(request.path_params["contact_id"])
+        if contact is None:
+            return JSONResponse({"statusCode": 404, "message": "Contact not found"}, 404)
+        return JSONResponse({"contact": contact})
+
+    async def upsert_contact(self, request: Request, location: str) -> Response:
+        body = await request.json()
+        if body.get("locationId") != location:
+            return JSONResponse({"statusCode": 422, "message": ["locationId must match the token"]}, 422)
+        with self.lock:
+            found = next((c for c in self.contacts[location].values()
+                          if body.get("email") and c.get("email") == body["email"]), None)
+            contact = found or {"id": f"c{next(self.ids)}", "locationId": location}
+            contact.update({key: value for key, value in body.items() if key != "locationId"})
+            self.contacts[location][contact["id"]] = contact
+        return JSONResponse({"new": found is None, "contact": contact, "traceId": "t"})
+
+    async def search_contacts(self, request: Request, location: str) -> Response:
+        body = await request.json()
+        if body.get("locationId") != location or not body.get("pageLimit"):
+            return JSONResponse({"statusCode": 422, "message": ["locationId and pageLimit are required"]}, 422)
+        limit, page = int(body["pageLimit"]), int(body.get("page", 1))
+        contacts = sorted(self.contacts[location].values(), key=lambda c: int(c["id"][1:]))
+        return JSONResponse({"contacts": contacts[(page - 1) * limit: page * limit], "total": len(contacts)})
+
+    async def notes(self, request: Request, location: str) -> Response:
+        contact = self.contacts[location].get(request.path_params["contact_id"])
+        if contact is None:
+            return JSONResponse({"statusCode": 404}, 404)
+        if request.method == "GET":
+            return JSONResponse({"notes": contact.get("_notes", [])})
+        note = {"id": f"n{next(self.ids)}", "body": (await request.json())["body"], "contactId": contact["id"]}
+        contact.setdefault("_notes", []).append(note)
+        return JSONResponse({"note": note}, 201)
+
+    # -- opportunities --
+
+    async def pipelines(self, request: Request, location: str) -> Response:
+        return JSONResponse({"pipelines": [{"id": "p1", "name": "Sales", "stages": [{"id": "s1", "name": "New"}]}]})
+
+    async def search_opportunities(self, request: Request, location: str) -> Response:
+        query = request.query_params
+        if query.get("location_id") != location:
+            return JSONResponse({"statusCode": 422, "message": ["location_id is required"]}, 422)
+        limit = min(int(query.get("limit", 20)), 100)
+        items = sorted(self.opportunities[location].values(), key=lambda o: (o["createdAt"], o["id"]))
+        if query.get("startAfterId"):
+            cursor = (int(query.get("startAfter", 0)), query["startAfterId"])
+            items = [o for o in items if (o["createdAt"], o["id"]) > cursor]
+        page = items[:limit]
+        last = page[-1] if page and len(items) > limit else None
+        meta = {"total": len(self.opportunities[location]), "startAfterId": last["id"] if last else None,
+                "startAfter": last["createdAt"] if last else None, "nextPageUrl": None}
+        return JSONResponse({"opportunities": page, "meta": meta})
+
+    async def create_opportunity(self, request: Request, location: str) -> Response:
+        body = await request.json()
+        missing = [f for f in ("pipelineId", "locationId", "name", "status", "contactId") if f not in body]
+        if missing:
+            return JSONResponse({"statusCode": 422, "message": [f"{f} is required" for f in missing]}, 422)
+        opportunity = {**body, "id": f"o{next(self.ids)}", "createdAt": int(time.time() * 1000)}
+        self.opportunities[location][opportunity["id"]] = opportunity
+        return JSONResponse({"opportunity": opportunity}, 201)
+
+    async def opportunity(self, request: Request, location: str) -> Response:
+        opportunity = self.opportunities[location].get(request.path_params["opp_id"])
+        if opportunity is None:
+            return JSONResponse({"statusCode": 404}, 404)
+        if request.method == "PUT":
+            opportunity.update(await request.json())
+        return JSONResponse({"opportunity": opportunity})
+
+    async def opportunity_status(self, request: Request, location: str) -> Response:
+        opportunity = self.opportunities[location].get(request.path_params["opp_id"])
+        if opportunity is None:
+            return JSONResponse({"statusCode": 404}, 404)
+        opportunity["status"] = (await request.json())["status"]
+        return JSONResponse({"succeded": True})
+
+    async def recording(self, request: Request, location: str) -> Response:
+        if request.path_params["location"] != location:
+            return JSONResponse({"statusCode": 403}, 403)
+        chunks = (RECORDING[i: i + 8192] for i in range(0, len(RECORDING), 8192))
+        return StreamingResponse(chunks, media_type="audio/x-wav")
+
+
+@contextmanager
+def serve(app: Starlette) -> Iterator[str]:
+    """uvicorn on 127.0.0.1, port 0, in a thread; yields the base URL; stops it at the end."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, timeout=10, what="fake server")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
