@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
@@ -78,6 +79,18 @@ class Settings(BaseSettings):
     flower_basic_auth: SecretStr | None = None
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
+    # Where recordings go: "local" (a directory, the embedded default) or "s3" (any S3-compatible store).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None  # local backend; None: <var_dir>/storage
+    s3_endpoint_url: str | None = None  # None: AWS S3; R2, MinIO, GCS (storage.googleapis.com) name theirs
+    s3_bucket: str | None = None
+    s3_region: str | None = None  # R2 wants "auto"
+    s3_access_key_id: SecretStr | None = None  # None: boto3's own chain (environment, instance role)
+    s3_secret_access_key: SecretStr | None = None
+    # Multipart part size: the most one upload holds in memory at once. S3's minimum is 5 MiB.
+    s3_part_size_mb: int = Field(default=8, ge=5, le=512)
+    # First wait before retrying a download that failed for a passing reason (5xx, timeout); doubles each time.
+    audio_retry_backoff_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -120,6 +133,16 @@ class Settings(BaseSettings):
     def _ed25519_key(cls, value: str | None) -> str | None:
         return None if not value else read_pem(value, ed25519.Ed25519PublicKey)
 
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError(f"{ENV_PREFIX}STORAGE_BACKEND=s3 needs {ENV_PREFIX}S3_BUCKET")
+        return self
+
+    @property
+    def storage_root(self) -> Path:
+        return self.storage_dir or self.var_dir / "storage"
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url is None:
@@ -150,7 +173,9 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in exc.errors()]
+        # A check across settings (model_validator) has no location; its message names the variables.
+        lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+                 for err in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 

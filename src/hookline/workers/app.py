@@ -14,7 +14,7 @@ from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
 
-TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.maintenance"]
+TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.ghl_sync", "hookline.tasks.maintenance"]
 
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
