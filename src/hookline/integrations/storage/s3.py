@@ -72,9 +72,10 @@ class S3Storage:
     def _send_parts(self, key: str, upload_id: str, chunks: Iterable[bytes]) -> tuple[list[dict], list[bytes]]:
         parts: list[dict[str, Any]] = []
         digests: list[bytes] = []
-        buffer = bytearray()
+        # One buffer, filled and sent over and over: no per-part allocation, no copies of a part.
+        part, filled = bytearray(self.part_size), 0
 
-        def send(body: bytes) -> None:
+        def send(body: bytes | bytearray) -> None:
             sha = hashlib.sha256(body).digest()
             # The store recomputes each part's SHA-256 and refuses a part that does not match.
             answer = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
@@ -84,12 +85,16 @@ class S3Storage:
             digests.append(sha)
 
         for chunk in chunks:
-            buffer += chunk
-            while len(buffer) >= self.part_size:
-                send(bytes(buffer[: self.part_size]))
-                del buffer[: self.part_size]
-        if buffer or not parts:  # the last part may be short (or empty, for an empty file)
-            send(bytes(buffer))
+            view = memoryview(chunk)
+            while view:
+                taken = min(len(view), self.part_size - filled)
+                part[filled:filled + taken] = view[:taken]
+                filled, view = filled + taken, view[taken:]
+                if filled == self.part_size:
+                    send(part)
+                    filled = 0
+        if filled or not parts:  # the last part may be short (or empty, for an empty file)
+            send(bytes(part[:filled]))
         return parts, digests
 
     def _verify(self, key: str, digest: Digest, part_digests: list[bytes]) -> None:
