@@ -8,16 +8,17 @@ import httpx
 import psutil
 import pytest
 
-from hookline.db import tenant_session
+from hookline.db import global_session, tenant_session
 from hookline.integrations.storage.s3 import S3Storage
 from hookline.services import recordings
+from hookline.services.tenants import add_connection
 from hookline.tasks.audio_upload import upload_recording
 from hookline.workers.app import app
 from tests.support.ingress import BIN
 from tests.support.processes import running, wait_for
 from tests.support.s3 import pending_uploads, s3_server
 from tests.support.sources import RecordingSource, sha256_of
-from tests.support.webhooks import encode, ghl_headers, shared
+from tests.support.webhooks import encode, ghl_headers, shared, zoom_headers
 
 MIB = 1024 * 1024
 PART_MB = 8
@@ -157,3 +158,28 @@ def test_a_ghl_call_webhook_ends_as_a_stored_recording(audio_worker, ingress_url
     assert (row.source, row.contact_external_id, row.content_type, row.sha256) == (
         "ghl", "gblakL5aYQC4glDtP1r2t3", "audio/x-wav", sha256_of(3 * MIB + 11))
     assert s3.client().head_object(Bucket=bucket, Key=row.object_key)["ContentLength"] == 3 * MIB + 11
+
+
+def test_a_zoom_recording_webhook_stores_every_file_with_the_download_token(
+        audio_worker, ingress_url, tenant, source, s3, bucket):
+    with global_session() as session:
+        add_connection(session, tenant.id, "zoom", "zoom-acct-e2e", secrets={"webhook_secret": "zoom-e2e-secret"})
+    body = shared("zoom_recording.completed.json")
+    body["payload"]["account_id"] = "zoom-acct-e2e"
+    for number, file in enumerate(body["payload"]["object"]["recording_files"]):
+        file["download_url"] = source.add(f"/zoom/{number}", MIB * (number + 1), token=body["download_token"])
+    raw = encode(body)
+
+    answer = httpx.post(f"{ingress_url}/webhooks/zoom", content=raw,
+                        headers=zoom_headers(raw, secret="zoom-e2e-secret"), timeout=10)
+
+    assert answer.status_code == 202
+
+    def all_stored():
+        with tenant_session(tenant.id) as session:
+            rows = [r for r in recordings.recent(session, tenant.id) if r.source == "zoom"]
+        return rows if len(rows) == 2 and all(r.status == "stored" for r in rows) else None
+
+    rows = sorted(wait_for(all_stored, timeout=60, what="both Zoom files stored"), key=lambda r: r.size_bytes)
+    assert [(r.extension, r.size_bytes, r.sha256) for r in rows] == [
+        ("m4a", MIB, sha256_of(MIB)), ("mp4", 2 * MIB, sha256_of(2 * MIB))]
