@@ -10,6 +10,7 @@ import click
 
 from hookline.commands.connections import connections, forms
 from hookline.commands.events import events
+from hookline.commands.recordings import recordings
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -174,3 +175,4 @@ def _use_database() -> Settings:
 main.add_command(events)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(recordings)

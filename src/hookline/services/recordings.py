@@ -88,6 +88,19 @@ def start_upload(session: Session, tenant_id: int, recording_id: int) -> Recordi
     return recording
 
 
+def reset_for_retry(session: Session, tenant_id: int, recording_id: int) -> str | None:
+    """Make a failed or pending recording pending again (attempts kept); returns its status before, None if absent."""
+    recording = session.scalars(
+        select(Recording).where(Recording.tenant_id == tenant_id, Recording.id == recording_id).with_for_update()
+    ).one_or_none()
+    if recording is None:
+        return None
+    before = recording.status
+    if before in RETRYABLE:
+        recording.status, recording.last_error = RecordingStatus.PENDING.value, None
+    return before
+
+
 def _finish(session: Session, tenant_id: int, recording_id: int, **values: Any) -> None:
     session.execute(update(Recording).where(Recording.tenant_id == tenant_id, Recording.id == recording_id).values(**values))
 
