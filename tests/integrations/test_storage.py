@@ -113,3 +113,19 @@ def test_local_storage_refuses_a_key_outside_its_directory(tmp_path):
 
     with pytest.raises(ValueError, match="leaves the storage directory"):
         storage.write("../escape.m4a", generated(10), content_type="audio/mp4")
+
+
+def test_settings_choose_the_backend_and_s3_needs_a_bucket(monkeypatch, tmp_path):
+    from hookline.config import ConfigError, Settings, load_settings
+    from hookline.integrations.storage import make_storage
+
+    monkeypatch.setenv("HOOKLINE_STORAGE_BACKEND", "s3")
+    monkeypatch.delenv("HOOKLINE_S3_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="HOOKLINE_STORAGE_BACKEND=s3 needs HOOKLINE_S3_BUCKET"):
+        load_settings()
+
+    local = make_storage(Settings(storage_backend="local", var_dir=tmp_path))
+    s3 = make_storage(Settings(storage_backend="s3", s3_bucket="recs", s3_endpoint_url="http://127.0.0.1:1",
+                               s3_region="auto", s3_part_size_mb=16))
+    assert (type(local).__name__, local.root) == ("LocalStorage", (tmp_path / "storage").resolve())
+    assert (type(s3).__name__, s3.bucket, s3.part_size) == ("S3Storage", "recs", 16 * MIB)
