@@ -52,8 +52,9 @@ def audio_worker(database, redis_client, s3, bucket, tmp_path_factory):
                "--loglevel", "INFO"]
     env = {**s3.env(bucket), "HOOKLINE_S3_PART_SIZE_MB": str(PART_MB), "HOOKLINE_AUDIO_RETRY_BACKOFF_SECONDS": "0.5"}
     with running(command, log=log, env=env) as process:
+        # A generous wait: first in the suite, on a busy machine, a cold worker can take over 30 s to start.
         wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
-                 what=f"worker {name}")
+                 timeout=120, what=f"worker {name}")
         assert process.poll() is None, log.read_text()
         yield process
     redis_client.delete("audio_upload")

@@ -140,6 +140,20 @@ def test_a_server_error_is_retried_and_then_stored(tenant, source, s3, bucket, c
     assert pending_uploads(s3.client(), bucket) == []
 
 
+def test_a_body_cut_short_is_retried_and_leaves_one_whole_object(tenant, source, s3, bucket, configure):
+    configure(HOOKLINE_AUDIO_RETRY_BACKOFF_SECONDS=0)
+    url = source.add("/calls/cut.mp3", 12 * MIB, hold_after=7 * MIB)
+    source.routes["/calls/cut.mp3"].release.set()  # hang up at once: fewer bytes than Content-Length
+    [recording_id] = registered(tenant.id, ghl_call(url))
+
+    upload(tenant.id, recording_id).get()
+
+    row = recording(tenant.id, recording_id)
+    assert (row.status, row.attempts, row.sha256) == ("stored", 2, sha256_of(12 * MIB))
+    assert audio_upload.storage().keys(f"{tenant.id}/") == [row.object_key]
+    assert pending_uploads(s3.client(), bucket) == []
+
+
 def test_a_source_that_always_fails_ends_failed_after_the_last_retry(tenant, source, local_dir, configure):
     configure(HOOKLINE_AUDIO_RETRY_BACKOFF_SECONDS=0)
     [recording_id] = registered(tenant.id, ghl_call(source.add("/calls/down.mp3", MIB, statuses=[502] * 20)))

@@ -24,7 +24,6 @@ TYPES_BY_EXTENSION = {"m4a": "audio/mp4", "mp4": "video/mp4", "wav": "audio/wav"
 @dataclass(frozen=True)
 class Download:
     content_type: str
-    content_length: int | None
     chunks: Iterator[bytes]
 
 
@@ -54,10 +53,7 @@ def stream(url: str, *, bearer: str | None, extension: str, client: httpx.Client
     try:
         with http.stream("GET", url, headers=headers) as response:
             _raise_for_status(response, url)
-            length = response.headers.get("content-length")
-            yield Download(content_type_for(response.headers.get("content-type"), extension),
-                           int(length) if length and length.isdigit() else None,
-                           _chunks(response, url))
+            yield Download(content_type_for(response.headers.get("content-type"), extension), _chunks(response, url))
     except httpx.TransportError as exc:  # connect errors, timeouts, a body cut short
         raise TransientError(f"download {shown(url)}: {type(exc).__name__}") from None
     finally:
