@@ -96,6 +96,17 @@ def test_a_recording_is_streamed_to_s3_with_its_checksum_type_and_duration(tenan
     assert row.object_key == f"{tenant.id}/recordings/2024/05/{recording_id}.wav"
 
 
+def test_a_ghl_recording_given_a_token_is_fetched_with_it(tenant, source, local_dir):
+    url = source.add("/calls/private.wav", MIB, token="location-token")
+    with tenant_session(tenant.id) as session:
+        [recording_id] = recordings.register_from_ghl_message(session, tenant.id, ghl_call(url), token="location-token")
+
+    upload(tenant.id, recording_id).get()
+
+    assert recording(tenant.id, recording_id).status == "stored"
+    assert source.routes["/calls/private.wav"].requests == 1
+
+
 def test_zoom_downloads_send_the_download_token_as_bearer(tenant, source, local_dir):
     body = shared("zoom_recording.completed.json")
     files = body["payload"]["object"]["recording_files"]

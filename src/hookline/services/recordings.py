@@ -52,12 +52,14 @@ def register(session: Session, tenant_id: int, files: list[RemoteRecording], *, 
     return ids
 
 
-def register_from_ghl_message(session: Session, tenant_id: int, payload: dict[str, Any]) -> list[int]:
+def register_from_ghl_message(session: Session, tenant_id: int, payload: dict[str, Any], *,
+                              token: str | None = None) -> list[int]:
     """InboundMessage / OutboundMessage: a row per recording URL of a call; nothing for other types.
 
-    Raises pydantic.ValidationError for a body that does not parse.
+    `token`: a bearer token for the download, when the URLs need one (GoHighLevel's attachment
+    URLs are fetched without one today). Raises pydantic.ValidationError for a body that does not parse.
     """
-    return register(session, tenant_id, MessageEvent.model_validate(payload).recordings())
+    return register(session, tenant_id, MessageEvent.model_validate(payload).recordings(), token=token)
 
 
 def register_from_zoom_event(session: Session, tenant_id: int, event_type: str, payload: dict[str, Any]) -> list[int]:
