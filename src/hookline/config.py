@@ -133,6 +133,18 @@ class Settings(BaseSettings):
     # long (well past the send task's hard time limit) is resolved as failed, outcome unknown.
     email_requeue_after_seconds: int = Field(default=300, ge=1)
     email_stuck_sending_seconds: int = Field(default=900, ge=60)
+    # Where recordings go: "local" (a directory, the embedded default) or "s3" (any S3-compatible store).
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None  # local backend; None: <var_dir>/storage
+    s3_endpoint_url: str | None = None  # None: AWS S3; R2, MinIO, GCS (storage.googleapis.com) name theirs
+    s3_bucket: str | None = None
+    s3_region: str | None = None  # R2 wants "auto"
+    s3_access_key_id: SecretStr | None = None  # None: boto3's own chain (environment, instance role)
+    s3_secret_access_key: SecretStr | None = None
+    # Multipart part size: the most one upload holds in memory at once. S3's minimum is 5 MiB.
+    s3_part_size_mb: int = Field(default=8, ge=5, le=512)
+    # First wait before retrying a download that failed for a passing reason (5xx, timeout); doubles each time.
+    audio_retry_backoff_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -194,6 +206,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{ENV_PREFIX}EMAIL_TRANSPORT=postmark needs {ENV_PREFIX}POSTMARK_SERVER_TOKEN")
         return self
 
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError(f"{ENV_PREFIX}STORAGE_BACKEND=s3 needs {ENV_PREFIX}S3_BUCKET")
+        return self
+
+    @property
+    def storage_root(self) -> Path:
+        return self.storage_dir or self.var_dir / "storage"
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url is None:
@@ -224,7 +246,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        # A check across settings has no single variable; its message names them.
+        # A check across settings (model_validator) has no location; its message names the variables.
         lines = [f"{ENV_PREFIX}{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" if err["loc"] else err["msg"]
                  for err in exc.errors()]
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -4,10 +4,11 @@ from hookline.models.base import Base
 from hookline.models.contacts import Contact
 from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.messaging import EmailMessage, EmailStatus
+from hookline.models.recordings import Recording, RecordingStatus
 from hookline.models.reports import ReportMetric
 from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = ["Base", "Connection", "ConnectionToken", "Contact", "EmailMessage", "EmailStatus", "EventStatus",
-           "ReportMetric", "Tenant", "WebhookEvent"]
+           "Recording", "RecordingStatus", "ReportMetric", "Tenant", "WebhookEvent"]
 

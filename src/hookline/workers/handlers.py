@@ -15,9 +15,16 @@ class Handler:
     schema: type[BaseModel] | None = None  # checked at the door: a body that cannot parse is a 422
 
 
+REGISTER_RECORDINGS = "hookline.tasks.audio_upload.register_recordings"
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ghl", "ContactCreate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
     ("ghl", "ContactUpdate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
+    # Calls and voicemails carry recording URLs; other message types are marked processed and ignored.
+    ("ghl", "InboundMessage"): Handler(REGISTER_RECORDINGS),
+    ("ghl", "OutboundMessage"): Handler(REGISTER_RECORDINGS),
+    ("zoom", "recording.completed"): Handler(REGISTER_RECORDINGS),
+    ("zoom", "phone.recording_completed"): Handler(REGISTER_RECORDINGS),
 }
 
 

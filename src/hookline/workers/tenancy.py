@@ -7,14 +7,20 @@ from typing import Any
 import structlog
 from celery import Task
 from celery.exceptions import Reject
+from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
 from hookline.workers.limits import refuse_long_delay
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
+__all__ = ["RETRY_ON_DATABASE_ERRORS", "MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
 
+
+# Task options for "PostgreSQL restarting or unreachable: try again later", with backoff.
+RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
+    "autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 8,
+}
 
 SECRET_WORDS = ("secret", "token", "password", "passwd", "authorization", "api_key", "apikey", "credential")
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hookline.integrations.download import RemoteRecording, safe_extension, url_extension
+
 
 class Envelope(BaseModel):
     """The top level of a GoHighLevel webhook: its type, its location, its delivery id.
@@ -70,3 +72,38 @@ class ContactEvent(BaseModel):
     tags: list[str] = Field(default_factory=list)
     custom_fields: list[CustomFieldValue] = Field(default_factory=list, alias="customFields")
     date_added: datetime | None = Field(default=None, alias="dateAdded")
+
+
+class MessageEvent(BaseModel):
+    """InboundMessage / OutboundMessage. Calls and voicemails are `messageType: "CALL"`, with the
+    recording URLs in `attachments[]` (a voicemail is a CALL with `status: "voicemail"`)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    message_type: str | None = Field(default=None, alias="messageType")
+    message_id: str | None = Field(default=None, alias="messageId", max_length=100)
+    contact_id: str | None = Field(default=None, alias="contactId", max_length=100)
+    attachments: list[str] = Field(default_factory=list)
+    call_duration: int | None = Field(default=None, alias="callDuration")
+    date_added: datetime | None = Field(default=None, alias="dateAdded")
+
+    @property
+    def is_call(self) -> bool:
+        return (self.message_type or "").upper() == "CALL"
+
+    def recordings(self) -> list[RemoteRecording]:
+        """One RemoteRecording per attachment URL of a call; none for other message types.
+
+        GoHighLevel's recording endpoint serves audio/x-wav, so a URL without a suffix is taken as wav.
+        """
+        if not self.is_call or not self.message_id:
+            return []
+        return [
+            RemoteRecording(
+                source="ghl", external_id=f"{self.message_id}:{index}", url=url,
+                extension=safe_extension(url_extension(url), default="wav"), parent_external_id=self.message_id,
+                recorded_at=self.date_added, duration_seconds=self.call_duration, contact_external_id=self.contact_id,
+            )
+            for index, url in enumerate(self.attachments)
+            if url.startswith(("https://", "http://"))
+        ]

@@ -1,0 +1,127 @@
+"""Tasks on the audio_upload queue: register the recordings a webhook names, stream each to storage."""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+import structlog
+from celery.exceptions import SoftTimeLimitExceeded
+from pydantic import ValidationError
+
+from hookline.config import get_settings
+from hookline.db import tenant_session
+from hookline.integrations import download
+from hookline.integrations.errors import RejectedError, TransientError
+from hookline.integrations.storage import Storage, StoredObject, make_storage
+from hookline.models import WebhookEvent
+from hookline.services import inbox, recordings
+from hookline.workers.app import app
+from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
+
+log = structlog.get_logger(__name__)
+
+MAX_RETRIES = RETRY_ON_DATABASE_ERRORS["max_retries"]
+LONGEST_BACKOFF = 1800  # seconds; well inside the broker's longest safe delay (workers/limits.py)
+
+
+@lru_cache(maxsize=1)
+def storage() -> Storage:
+    """One backend per worker process (boto3 clients are thread-safe and costly to build)."""
+    return make_storage(get_settings())
+
+
+def _register(session, tenant_id: int, event: WebhookEvent) -> list[int]:  # noqa: ANN001 - a Session
+    if event.provider == "ghl":
+        return recordings.register_from_ghl_message(session, tenant_id, event.payload)
+    return recordings.register_from_zoom_event(session, tenant_id, event.event_type, event.payload)
+
+
+@app.task(base=TenantTask, name="hookline.tasks.audio_upload.register_recordings", **RETRY_ON_DATABASE_ERRORS)
+def register_recordings(*, tenant_id: int, event_id: int) -> None:
+    """Zoom recording events and GoHighLevel messages: a row per file, then one upload task each.
+
+    GoHighLevel messages that are not calls register nothing and are marked processed.
+    """
+    try:
+        with tenant_session(tenant_id) as session:
+            event = inbox.claim(session, tenant_id, event_id)
+            if event is None:  # already processed, or a twin delivery holds it: at-least-once
+                log.info("audio.event.skipped", event_id=event_id)
+                return
+            recording_ids = _register(session, tenant_id, event)
+            inbox.mark_processed(session, event)
+    except ValidationError as exc:  # will never parse: keep it for an operator, do not retry
+        with tenant_session(tenant_id) as session:
+            inbox.mark_failed(session, tenant_id, event_id, f"invalid recording payload: {exc}")
+        log.error("audio.event.invalid_payload", event_id=event_id, errors=exc.error_count())
+        return
+    # After the commit, so an upload task never looks for a row that is not there yet. A crash
+    # right here leaves pending rows with no task: `hookline events replay` queues them again.
+    for recording_id in recording_ids:
+        upload_recording.apply_async(kwargs={"tenant_id": tenant_id, "recording_id": recording_id})
+    log.info("audio.event.registered", event_id=event_id, recordings=len(recording_ids))
+
+
+def backoff(retries: int) -> float:
+    """Exponential, with full jitter on its upper half, from HOOKLINE_AUDIO_RETRY_BACKOFF_SECONDS."""
+    ceiling = min(LONGEST_BACKOFF, get_settings().audio_retry_backoff_seconds * 2**retries)
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def transfer(target: Storage, *, url: str, token: str | None, key: str, extension: str) -> tuple[StoredObject, str]:
+    """Stream the source into storage, chunk by chunk; leftovers of an earlier, killed attempt go first."""
+    dropped = target.discard_partial(key)
+    if dropped:
+        log.info("audio.upload.partial_discarded", key=key, pieces=dropped)
+    with download.stream(url, bearer=token, extension=extension) as source:
+        # A body shorter than its Content-Length raises inside the stream (httpx), so the write aborts.
+        stored = target.write(key, source.chunks, content_type=source.content_type)
+    return stored, source.content_type
+
+
+@app.task(
+    base=TenantTask,
+    bind=True,
+    name="hookline.tasks.audio_upload.upload_recording",
+    **RETRY_ON_DATABASE_ERRORS,
+    # A large recording from a slow source takes a while; the hard limit stays at the longest allowed.
+    soft_time_limit=3300,
+    time_limit=3600,
+)
+def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
+    """Source URL → object storage; the row is `stored` only once the object is complete and checked.
+
+    4xx from the source (an expired Zoom token) fails the row for good; 5xx, timeouts and storage
+    errors retry with backoff. A worker killed mid-upload is redelivered (late ack) and starts over
+    on the same key after discarding the partial upload.
+    """
+    with tenant_session(tenant_id) as session:
+        recording = recordings.start_upload(session, tenant_id, recording_id)
+        if recording is None:
+            log.info("audio.upload.skipped", recording_id=recording_id)
+            return
+        url, token, key, extension = recording.source_url, recording.source_token, recording.object_key, recording.extension
+    try:
+        stored, content_type = transfer(storage(), url=url, token=token, key=key, extension=extension)
+    except RejectedError as exc:
+        _fail(tenant_id, recording_id, str(exc))
+        return
+    except (TransientError, SoftTimeLimitExceeded) as exc:
+        error = str(exc) or "soft time limit exceeded"
+        if self.request.retries >= MAX_RETRIES:
+            _fail(tenant_id, recording_id, f"gave up after {MAX_RETRIES + 1} attempts: {error}")
+            return
+        with tenant_session(tenant_id) as session:
+            recordings.mark_retrying(session, tenant_id, recording_id, error)
+        log.warning("audio.upload.retrying", recording_id=recording_id, error=error, retries=self.request.retries)
+        raise self.retry(countdown=backoff(self.request.retries)) from None
+    with tenant_session(tenant_id) as session:
+        recordings.mark_stored(session, tenant_id, recording_id, stored, content_type)
+    log.info("audio.upload.stored", recording_id=recording_id, key=key, size=stored.size, sha256=stored.sha256)
+
+
+def _fail(tenant_id: int, recording_id: int, error: str) -> None:
+    with tenant_session(tenant_id) as session:
+        recordings.mark_failed(session, tenant_id, recording_id, error)
+    log.error("audio.upload.failed", recording_id=recording_id, error=error)
