@@ -9,4 +9,10 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
     },
+    # maintenance: task-run history older than HOOKLINE_TASK_RUNS_RETENTION_DAYS.
+    "prune-task-runs": {
+        "task": "hookline.tasks.maintenance.prune_task_runs",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }

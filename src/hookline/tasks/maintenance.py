@@ -1,15 +1,16 @@
-"""Tasks on the maintenance queue: the relay that publishes inbox rows the ingress could not."""
+"""Tasks on the maintenance queue: the relay that publishes inbox rows the ingress could not; pruning."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import structlog
 from sqlalchemy import select
 
+from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant
-from hookline.services import inbox
+from hookline.services import inbox, taskruns
 from hookline.workers.app import app
 from hookline.workers.handlers import handler_for
 from hookline.workers.publish import publish
@@ -45,3 +46,24 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     if relayed:
         log.info("relay.published", count=relayed)
     return relayed
+
+
+@app.task(name="hookline.tasks.maintenance.prune_task_runs")
+def prune_task_runs(retention_days: float | None = None, batch: int = 10_000) -> int:
+    """Delete task_runs rows older than the retention (HOOKLINE_TASK_RUNS_RETENTION_DAYS), tenant by tenant.
+
+    In batches of `batch` rows, each its own short transaction, so pruning never holds locks long.
+    """
+    days = get_settings().task_runs_retention_days if retention_days is None else retention_days
+    before = datetime.now(timezone.utc) - timedelta(days=days)
+    pruned = 0
+    for tenant_id in tenant_ids():
+        while True:
+            with tenant_session(tenant_id) as session:
+                deleted = taskruns.prune(session, tenant_id, before=before, limit=batch)
+            pruned += deleted
+            if deleted < batch:
+                break
+    if pruned:
+        log.info("task_runs.pruned", count=pruned, before=before.isoformat())
+    return pruned
