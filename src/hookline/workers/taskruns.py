@@ -1,7 +1,7 @@
 """Task-run history in PostgreSQL, written from the worker's signals; never fails the task.
 
 Two autocommitted statements per run, one round trip each, on a connection kept per worker
-thread: `hookline_task_run_start` when the task starts (so a running task, or one whose worker
+thread, with synchronous_commit off (bench/task_runs.py measures it): `hookline_task_run_start` when the task starts (so a running task, or one whose worker
 died, is visible as `started`) and `hookline_task_run_finish` when it ends. Each sets the tenant
 for row-level security inside its own transaction. A write that fails is logged and counted
 (`hookline_worker_task_run_write_failures_total`), the task goes on; after a failure the
@@ -76,8 +76,11 @@ class Recorder:
     def _connection(self) -> psycopg.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None or connection.closed:
+            # synchronous_commit off: a commit does not wait for its WAL flush (~5 ms here, twice per
+            # task). A database crash may lose the last fraction of a second of history, never a task's data.
             connection = psycopg.connect(libpq_url(get_settings().database_url or ""), autocommit=True,
-                                         connect_timeout=2, application_name="hookline-task-runs")
+                                         connect_timeout=2, application_name="hookline-task-runs",
+                                         options="-c synchronous_commit=off")
             self._local.connection = connection
         return connection
 
