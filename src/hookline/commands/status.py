@@ -25,11 +25,15 @@ def _ago(seconds: float | None) -> str:
               help="Seconds to wait for workers to answer the ping.")
 def status(timeout: float) -> None:
     """Queue depths, workers, beat leader, inbox backlog, dead letters, failures in the last hour."""
-    from hookline.cli import _require_urls, _settings
-    from hookline.workers.app import app
+    from hookline import embedded
+    from hookline.cli import _settings
+
+    settings = _settings()
+    if settings.database_url is None or settings.broker_url is None:  # the embedded servers of `hookline dev`
+        embedded.fill_in(settings, broker=True)
+    from hookline.workers.app import app  # reads the broker URL on import
     from hookline.workers.backlog import queue_states, tenant_health
 
-    _require_urls(_settings())
     trouble = []
 
     click.echo(f"{'queue':<14}{'depth':>7}  oldest")

@@ -71,7 +71,8 @@ def _stamp_message(body=None, headers=None, **_) -> None:
     if isinstance(body, (tuple, list)) and len(body) >= 2 and isinstance(body[1], dict):
         headers["kwargsrepr"] = saferepr(redacted(body[1]))
     # When it was published: the age of a queue's oldest message is read from it (workers/backlog.py).
-    headers.setdefault("published_at", time.time())
+    # Always this publish's time: a retry re-sends its request's headers, the first publish's included.
+    headers["published_at"] = time.time()
     # A task published while another runs (or from a request) carries that request id on: one
     # grep follows a webhook through every task it causes.
     if "request_id" not in headers:
