@@ -230,3 +230,14 @@ def test_a_webhook_without_a_usable_request_id_gets_a_new_one(tenant, tmp_path):
     assert len(made) == 32 and made.isalnum()
     assert [line["event"] for line in json_lines(tmp_path / "ingress.log") if line.get("request_id") == made] == [
         "webhook.accepted"]
+
+
+def test_a_task_published_by_a_task_carries_its_request_id_on(probe_worker, tenant):
+    probe_tasks.publish_next.apply_async(kwargs={"tenant_id": tenant.id, "event_id": 77}, queue="maintenance",
+                                         headers={"request_id": "req-chain-7"})
+
+    [parent] = wait_for(lambda: finished(tenant.id, "tests.probe.publish_next"), what="the first task")
+    [child] = wait_for(lambda: finished(tenant.id, "tests.probe.succeed"), what="the task it published")
+
+    assert (parent.request_id, child.request_id) == ("req-chain-7", "req-chain-7")
+    assert child.task_id != parent.task_id and child.event_id == 77

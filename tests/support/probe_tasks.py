@@ -22,3 +22,9 @@ def fail(*, tenant_id: int, event_id: int | None = None) -> None:
 def retry_once(self, *, tenant_id: int, event_id: int | None = None) -> None:
     if self.request.retries == 0:
         raise self.retry(countdown=0)
+
+
+@app.task(base=TenantTask, name="tests.probe.publish_next")
+def publish_next(*, tenant_id: int, event_id: int | None = None) -> None:
+    """A task that causes another, as an event's handler may: the second must carry the request id on."""
+    succeed.apply_async(kwargs={"tenant_id": tenant_id, "event_id": event_id}, queue="maintenance")
