@@ -14,6 +14,7 @@ from hookline.commands.credentials import credentials
 from hookline.commands.events import events
 from hookline.commands.reports import reports
 from hookline.commands.recordings import recordings
+from hookline.commands.status import status
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -66,6 +67,27 @@ def flower() -> None:
     # The credentials go through Flower's environment, not argv, which any local user can read in `ps`.
     env = {**os.environ, "FLOWER_BASIC_AUTH": settings.flower_basic_auth.get_secret_value()}
     os.execve(celery, argv, env)
+
+
+@main.command("metrics-exporter")
+def metrics_exporter() -> None:
+    """Serve the workers' Prometheus metrics, queue depths and inbox backlog on HOOKLINE_METRICS_PORT."""
+    import threading
+
+    from prometheus_client import start_http_server
+
+    settings = _settings()
+    _require_urls(settings)
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory or not Path(directory).is_dir():
+        raise click.ClickException("PROMETHEUS_MULTIPROC_DIR must name an existing directory, the same one the "
+                                   "workers write to (see docs/operations.md)")
+    from hookline.workers.app import app
+    from hookline.workers.exporter import registry
+
+    start_http_server(settings.metrics_port, settings.metrics_address, registry=registry(app, directory))
+    click.echo(f"metrics on http://{settings.metrics_address}:{settings.metrics_port}/metrics")
+    threading.Event().wait()
 
 
 @main.group()
@@ -208,3 +230,4 @@ main.add_command(forms)
 main.add_command(reports)
 main.add_command(credentials)
 main.add_command(recordings)
+main.add_command(status)

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower_basic_auth: SecretStr | None = None
+    # task_runs rows older than this are deleted by maintenance.prune_task_runs (beat, hourly).
+    task_runs_retention_days: float = Field(default=14, gt=0)
+    # `hookline metrics-exporter`: where it serves the workers' /metrics.
+    metrics_address: str = "127.0.0.1"
+    metrics_port: int = 9808
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
     # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).

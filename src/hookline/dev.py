@@ -31,10 +31,15 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
     # The Procfile names `hookline` and `celery`: find them beside this interpreter even when the
     # virtualenv is not activated (e.g. `.venv/bin/hookline dev`).
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    # Workers count into prometheus-client's multiprocess files and the exporter serves their sum;
+    # only they get the directory, or the ingress's and Flower's own figures would be summed in too.
+    counting = {**env, "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(get_settings()))}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     manager = Manager(Printer(sys.stdout))
     for name, command in processes.items():
         if not only or name in only:
-            manager.add_process(name, command, env=env, cwd=str(procfile.parent))
+            counts = " worker " in command or "metrics-exporter" in command
+            manager.add_process(name, command, env=counting if counts else env, cwd=str(procfile.parent))
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
     return manager.returncode or 0
 
@@ -50,3 +55,12 @@ def _flower_credentials(settings: Settings) -> None:
     os.environ[f"{ENV_PREFIX}FLOWER_BASIC_AUTH"] = path.read_text().strip()
     print(f"hookline dev: Flower on http://127.0.0.1:{settings.flower_port}, login in {path}", flush=True)
     get_settings.cache_clear()
+
+
+def _metrics_dir(settings: Settings) -> Path:
+    """The workers' prometheus-client multiprocess files, emptied before any process starts."""
+    path = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.var_dir / "metrics").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # the last run's figures: counters start again from zero
+        stale.unlink()
+    return path

@@ -19,7 +19,7 @@ from tests.support.webhooks import encode, ghl_headers, payload
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 # New on every message: the task id (which Celery copies into root_id and correlation_id) and
 # kombu's delivery tag. Protocol 2 without eta/expires carries no timestamp.
-FRESH = {"headers": {"id", "root_id"}, "properties": {"correlation_id", "delivery_tag"}}
+FRESH = {"headers": {"id", "root_id", "published_at"}, "properties": {"correlation_id", "delivery_tag"}}
 
 
 def celery_at(broker_url: str, **changes) -> Celery:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 
 import click
@@ -111,21 +112,26 @@ def events_replay(event_id: int | None, failed: bool, since: datetime | None, sl
     from hookline.workers.handlers import handler_for
 
     replayed, skipped, unpublished = 0, 0, 0
-    for tenant, event in targets:
-        handler = handler_for(event.provider, event.event_type)
-        if handler is None:
-            click.echo(f"event {event.id} ({tenant.slug}): no handler for {event.provider} {event.event_type}, skipped")
-            skipped += 1
-            continue
-        with tenant_session(tenant.id) as session:
-            inbox.reset_for_replay(session, tenant.id, event.id)
-        replayed += 1
-        # After one failed publish, leave the rest to the relay too rather than wait on the broker each time.
-        if unpublished or not _publish(handler.task, tenant.id, event.id):
-            unpublished += 1
-            click.echo(f"event {event.id} ({tenant.slug}): pending, not published")
-        else:
-            click.echo(f"event {event.id} ({tenant.slug}): published to {handler.task}")
+    # One line per event for one ID; a bulk replay shows a progress bar (stderr, on a terminal only)
+    # and names only the events that need a look, so thousands of replays stay readable.
+    bulk = event_id is None
+    with click.progressbar(targets, label="replaying", file=sys.stderr, show_pos=True) as bar:
+        for tenant, event in bar:
+            handler = handler_for(event.provider, event.event_type)
+            if handler is None:
+                _note(f"event {event.id} ({tenant.slug}): no handler for {event.provider} {event.event_type}, skipped",
+                      bulk)
+                skipped += 1
+                continue
+            with tenant_session(tenant.id) as session:
+                inbox.reset_for_replay(session, tenant.id, event.id)
+            replayed += 1
+            # After one failed publish, leave the rest to the relay too rather than wait on the broker each time.
+            if unpublished or not _publish(handler.task, tenant.id, event.id):
+                unpublished += 1
+                _note(f"event {event.id} ({tenant.slug}): pending, not published", bulk)
+            elif not bulk:
+                click.echo(f"event {event.id} ({tenant.slug}): published to {handler.task}")
 
     notes = []
     if skipped:
@@ -135,6 +141,11 @@ def events_replay(event_id: int | None, failed: bool, since: datetime | None, sl
     click.echo(f"replayed {replayed} event{'' if replayed == 1 else 's'}" + (f" ({', '.join(notes)})" if notes else ""))
     if event_id is not None and not replayed:
         click.get_current_context().exit(1)
+
+
+def _note(line: str, bulk: bool) -> None:
+    """A line about one event; during a bulk replay it starts on a fresh line, after the progress bar."""
+    click.echo(("\n" if bulk and sys.stderr.isatty() else "") + line)
 
 
 def _publish(task: str, tenant_id: int, event_id: int) -> bool:

@@ -7,6 +7,8 @@ PostgreSQL is down, metrics and the one log line per delivery — lives here, on
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -31,6 +33,14 @@ log = structlog.get_logger(__name__)
 # The inbox cannot be written: connection refused or lost, or no pooled connection came free
 # (SQLAlchemy's for the connection lookup, psycopg's for the insert; PoolTimeout is one of these).
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
+# A caller's X-Request-Id is kept if it looks like an id (it goes into logs and message headers).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id_of(request: Request) -> str:
+    """The caller's X-Request-Id if it is a plain id, else a new one."""
+    given = request.headers.get("x-request-id")
+    return given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -76,18 +86,22 @@ class WebhookEndpoint:
         self.inbox, self.publisher = inbox, publisher
 
     async def handle(self, request: Request) -> Response:
-        try:
-            response = await self._handle(request)
-        except WebhookRejected as exc:
-            if exc.status == 429:
-                await self.source.on_retry_requested(request)
-            response = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
-        except DATABASE_DOWN as exc:
-            response = await self._unavailable(request, exc)
+        request_id = request_id_of(request)
+        # Every line this request logs carries its id; the published task carries it on (a header).
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                response = await self._handle(request, request_id)
+            except WebhookRejected as exc:
+                if exc.status == 429:
+                    await self.source.on_retry_requested(request)
+                response = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+            except DATABASE_DOWN as exc:
+                response = await self._unavailable(request, exc)
+        response.headers["x-request-id"] = request_id
         REQUESTS.labels(self.source.path, str(response.status_code)).inc()
         return response
 
-    async def _handle(self, request: Request) -> Response:
+    async def _handle(self, request: Request, request_id: str) -> Response:
         body = await read_body(request, self.max_bytes, self.source.media_types)
         delivery = await self.source.delivery(request, body)
         if isinstance(delivery, Response):
@@ -95,7 +109,7 @@ class WebhookEndpoint:
         await self.rate_limit.check(delivery.tenant_id)
         stored, task = await self.inbox.store(delivery)
         if task is not None:  # committed: publishing happens after the answer (ingress/publisher.py)
-            self.publisher.submit(Job(task, delivery.tenant_id, stored.event_id, delivery.provider))
+            self.publisher.submit(Job(task, delivery.tenant_id, stored.event_id, delivery.provider, request_id))
         duplicate = not stored.created
         log.info("webhook.accepted", provider=delivery.provider, tenant_id=delivery.tenant_id,
                  event_type=delivery.event_type, event_id=stored.event_id, status=stored.status, duplicate=duplicate)

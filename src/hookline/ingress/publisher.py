@@ -42,10 +42,15 @@ class Job:
     tenant_id: int
     event_id: int
     provider: str
+    request_id: str | None = None  # the webhook's, so the worker's log lines carry it too
 
     @property
     def kwargs(self) -> dict[str, int]:
         return {"tenant_id": self.tenant_id, "event_id": self.event_id}
+
+    @property
+    def headers(self) -> dict[str, object]:
+        return tenant_headers(self.tenant_id, {"request_id": self.request_id} if self.request_id else None)
 
 
 def sends_batches(producer: Producer) -> bool:
@@ -73,7 +78,7 @@ def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job]) -> None:
         for job in jobs:
             # As send_task does: a task registered in this process lends its execution options
             # (e.g. its time limits); routing comes after.
-            options: dict[str, Any] = {**registered_options(app, job.task), "headers": tenant_headers(job.tenant_id)}
+            options: dict[str, Any] = {**registered_options(app, job.task), "headers": job.headers}
             limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit", "expires")}
             options.pop("ignore_result", None)
             options = app.amqp.router.route(options, job.task, None, job.kwargs)
@@ -150,7 +155,7 @@ class Publisher:
                     published = jobs
                 else:
                     for job in jobs:
-                        app.send_task(job.task, kwargs=job.kwargs, headers=tenant_headers(job.tenant_id),
+                        app.send_task(job.task, kwargs=job.kwargs, headers=job.headers,
                                       producer=producer, retry=False)
                         published.append(job)
         except Exception as exc:  # broker unreachable: the rest of the batch is the relay's

@@ -6,9 +6,10 @@ from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.messaging import EmailMessage, EmailStatus
 from hookline.models.recordings import Recording, RecordingStatus
 from hookline.models.reports import ReportMetric
+from hookline.models.taskruns import RunState, TaskRun
 from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = ["Base", "Connection", "ConnectionToken", "Contact", "EmailMessage", "EmailStatus", "EventStatus",
-           "Recording", "RecordingStatus", "ReportMetric", "Tenant", "WebhookEvent"]
+           "Recording", "RecordingStatus", "ReportMetric", "RunState", "TaskRun", "Tenant", "WebhookEvent"]
 

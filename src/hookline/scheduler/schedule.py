@@ -26,4 +26,10 @@ beat_schedule: dict[str, dict[str, Any]] = {
         # (recompute with `hookline reports run`).
         "options": {"expires": 3000.0},
     },
+    # maintenance: task-run history older than HOOKLINE_TASK_RUNS_RETENTION_DAYS.
+    "prune-task-runs": {
+        "task": "hookline.tasks.maintenance.prune_task_runs",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }

@@ -1,8 +1,8 @@
-"""Tasks on the maintenance queue: the relay (inbox rows the ingress could not publish), the email sweeper."""
+"""Tasks on the maintenance queue: the relay (inbox rows the ingress could not publish), the email sweeper, pruning."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import structlog
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant
-from hookline.services import inbox, messaging
+from hookline.services import inbox, messaging, taskruns
 from hookline.tasks.email import SEND
 from hookline.workers.app import app
 from hookline.workers.handlers import handler_for
@@ -77,3 +77,24 @@ def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_s
     if counts["republished"]:
         log.info("email.republished", count=counts["republished"])
     return counts
+
+
+@app.task(name="hookline.tasks.maintenance.prune_task_runs")
+def prune_task_runs(retention_days: float | None = None, batch: int = 10_000) -> int:
+    """Delete task_runs rows older than the retention (HOOKLINE_TASK_RUNS_RETENTION_DAYS), tenant by tenant.
+
+    In batches of `batch` rows, each its own short transaction, so pruning never holds locks long.
+    """
+    days = get_settings().task_runs_retention_days if retention_days is None else retention_days
+    before = datetime.now(timezone.utc) - timedelta(days=days)
+    pruned = 0
+    for tenant_id in tenant_ids():
+        while True:
+            with tenant_session(tenant_id) as session:
+                deleted = taskruns.prune(session, tenant_id, before=before, limit=batch)
+            pruned += deleted
+            if deleted < batch:
+                break
+    if pruned:
+        log.info("task_runs.pruned", count=pruned, before=before.isoformat())
+    return pruned

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from celery.utils.saferepr import saferepr
 from celery import Celery, signals
@@ -9,7 +11,7 @@ from celery import Celery, signals
 from hookline.config import get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
-from hookline.workers import limits
+from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
@@ -62,22 +64,19 @@ def _fresh_pool(**_) -> None:
     reset_engine()
 
 
-@signals.task_prerun.connect
-def _bind_task_context(task_id=None, task=None, kwargs=None, **_) -> None:
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(
-        task_id=task_id, task=getattr(task, "name", None), tenant_id=(kwargs or {}).get("tenant_id")
-    )
-
-
-@signals.task_postrun.connect
-def _clear_task_context(**_) -> None:
-    # Runs after Celery's own "succeeded"/"failed" line, so that line carries the tenant too.
-    structlog.contextvars.clear_contextvars()
-
-
 @signals.before_task_publish.connect
-def _redact_kwargsrepr(body=None, headers=None, **_) -> None:
+def _stamp_message(body=None, headers=None, **_) -> None:
+    if headers is None:
+        return
     # Flower and the workers' events show a task's arguments from `kwargsrepr`: never a secret.
-    if headers is not None and isinstance(body, (tuple, list)) and len(body) >= 2 and isinstance(body[1], dict):
+    if isinstance(body, (tuple, list)) and len(body) >= 2 and isinstance(body[1], dict):
         headers["kwargsrepr"] = saferepr(redacted(body[1]))
+    # When it was published: the age of a queue's oldest message is read from it (workers/backlog.py).
+    # Always this publish's time: a retry re-sends its request's headers, the first publish's included.
+    headers["published_at"] = time.time()
+    # A task published while another runs (or from a request) carries that request id on: one
+    # grep follows a webhook through every task it causes.
+    if "request_id" not in headers:
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:
+            headers["request_id"] = request_id

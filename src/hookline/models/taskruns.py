@@ -1,0 +1,38 @@
+"""Task-run history: one row per task run (attempt), written by the worker's signals (workers/taskruns.py)."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hookline.models.base import Base, utcnow_column
+
+
+class RunState(str, enum.Enum):
+    STARTED = "started"  # still running, or its worker died (the row stays so: look at started_at)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETRIED = "retried"  # this attempt ended in a retry; the next attempt is its own row
+    REJECTED = "rejected"  # refused without running (tenant header and argument disagree)
+    IGNORED = "ignored"  # the task raised Ignore: it chose to do nothing
+
+
+class TaskRun(Base):
+    __tablename__ = "task_runs"
+    __table_args__ = (Index("ix_task_runs_tenant_id_started_at", "tenant_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # No index of its own: (tenant_id, started_at) serves every read.
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"))
+    task: Mapped[str] = mapped_column(String(200))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    task_id: Mapped[str] = mapped_column(String(64), index=True)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = utcnow_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    runtime_seconds: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,18 @@
+"""deploy/prometheus/alerts.yml only names metrics that Hookline exposes."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_metric_in_the_alert_rules_is_defined_in_the_code():
+    rules = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    source = "\n".join(path.read_text() for path in (ROOT / "src/hookline").rglob("*.py"))
+    defined = set(re.findall(r'"(hookline_[a-z_]+)"', source))
+
+    used = set(re.findall(r"\b(hookline_[a-z_]+)", rules))
+
+    assert used, "no metric found in the rules"
+    # A counter is exposed with _total as defined; a histogram adds _count/_sum/_bucket.
+    assert {name for name in used if name not in defined} == set()
