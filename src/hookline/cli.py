@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, dead-letters, worker-check."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hookline.commands.connections import connections, forms
+from hookline.commands.dead_letters import dead_letters_group
 from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
 
@@ -62,6 +63,24 @@ def flower() -> None:
     # The credentials go through Flower's environment, not argv, which any local user can read in `ps`.
     env = {**os.environ, "FLOWER_BASIC_AUTH": settings.flower_basic_auth.get_secret_value()}
     os.execve(celery, argv, env)
+
+
+@main.command("worker-check")
+@click.option("--name", required=True, help="The worker's node name, e.g. sync@$(hostname) (see the Procfile).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 300),
+              help="Seconds the worker has to answer a ping and run the canary task.")
+def worker_check(name: str, timeout: float) -> None:
+    """Exit 0 if worker NAME answers a ping and runs a canary task in time, else 1 (a healthcheck)."""
+    settings = _settings()
+    if settings.broker_url is None:
+        raise click.ClickException("HOOKLINE_BROKER_URL is not set")
+    from hookline.workers.liveness import WorkerUnhealthy, check
+
+    try:
+        ping, canary = check(name, timeout=timeout)
+    except WorkerUnhealthy as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"worker {name}: ok (ping {ping * 1000:.0f} ms, canary {canary * 1000:.0f} ms)")
 
 
 @main.group()
@@ -174,3 +193,4 @@ def _use_database() -> Settings:
 main.add_command(events)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(dead_letters_group)

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower_basic_auth: SecretStr | None = None
+    # The sweeper publishes again an inbox event still pending this long after it was published.
+    sweep_after_seconds: float = Field(default=600, ge=1)
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
 

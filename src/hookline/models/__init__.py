@@ -2,8 +2,9 @@
 
 from hookline.models.base import Base
 from hookline.models.contacts import Contact
+from hookline.models.dead_letters import DeadLetter, DeadLetterStatus
 from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.tenants import Connection, Tenant
 
-__all__ = ["Base", "Connection", "Contact", "EventStatus", "Tenant", "WebhookEvent"]
+__all__ = ["Base", "Connection", "Contact", "DeadLetter", "DeadLetterStatus", "EventStatus", "Tenant", "WebhookEvent"]
 

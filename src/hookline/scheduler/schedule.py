@@ -9,4 +9,10 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
     },
+    # maintenance: publish again inbox rows still pending long after they were published (lost messages).
+    "sweep-stale": {
+        "task": "hookline.tasks.maintenance.sweep_stale",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
