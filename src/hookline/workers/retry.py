@@ -21,7 +21,7 @@ PERMANENT: tuple[type[BaseException], ...] = (RejectedError,)  # listed for the 
 
 BASE_DELAY = 2.0  # seconds before the first retry (at most)
 MAX_DELAY = 600.0  # the cap: no backoff step waits longer than this
-MAX_RETRIES = 8  # about 17 minutes of retries in all, then dead letters
+MAX_RETRIES = 8  # 4 to 9 minutes of retries in all (2 s, 4 s, … 256 s, jittered), then dead letters
 
 
 class InvalidArguments(ValueError):
