@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from hookline.commands.connections import connections, forms
 from hookline.commands.email import email
 from hookline.commands.credentials import credentials
+from hookline.commands.dead_letters import dead_letters_group
 from hookline.commands.events import events
 from hookline.commands.reports import reports
 from hookline.commands.recordings import recordings
@@ -88,6 +89,24 @@ def metrics_exporter() -> None:
     start_http_server(settings.metrics_port, settings.metrics_address, registry=registry(app, directory))
     click.echo(f"metrics on http://{settings.metrics_address}:{settings.metrics_port}/metrics")
     threading.Event().wait()
+
+
+@main.command("worker-check")
+@click.option("--name", required=True, help="The worker's node name, e.g. sync@$(hostname) (see the Procfile).")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.5, 300),
+              help="Seconds the worker has to answer a ping and run the canary task.")
+def worker_check(name: str, timeout: float) -> None:
+    """Exit 0 if worker NAME answers a ping and runs a canary task in time, else 1 (a healthcheck)."""
+    settings = _settings()
+    if settings.broker_url is None:
+        raise click.ClickException("HOOKLINE_BROKER_URL is not set")
+    from hookline.workers.liveness import WorkerUnhealthy, check
+
+    try:
+        ping, canary = check(name, timeout=timeout)
+    except WorkerUnhealthy as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"worker {name}: ok (ping {ping * 1000:.0f} ms, canary {canary * 1000:.0f} ms)")
 
 
 @main.group()
@@ -231,3 +250,4 @@ main.add_command(reports)
 main.add_command(credentials)
 main.add_command(recordings)
 main.add_command(status)
+main.add_command(dead_letters_group)

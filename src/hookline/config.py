@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # `hookline metrics-exporter`: where it serves the workers' /metrics.
     metrics_address: str = "127.0.0.1"
     metrics_port: int = 9808
+    # The sweeper publishes again an inbox event still pending this long after it was published.
+    sweep_after_seconds: float = Field(default=600, ge=1)
     # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
     redis_url: str | None = None
     # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).

@@ -6,9 +6,12 @@ import json
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
 from hookline.models import EventStatus, Tenant, WebhookEvent
@@ -32,12 +35,8 @@ def events() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def events_list(slug: str | None, status: str | None, provider: str | None, limit: int) -> None:
     """The newest events first."""
-    rows: list[tuple[Tenant, WebhookEvent]] = []
-    for tenant in _tenants(slug):  # each tenant's newest `limit`, merged: the newest `limit` of all
-        with tenant_session(tenant.id) as session:
-            found = inbox.recent(session, tenant.id, status=status, provider=provider, limit=limit)
-        rows += [(tenant, event) for event in found]
-    rows.sort(key=lambda row: (row[1].received_at, row[1].id), reverse=True)
+    rows = newest(slug, lambda session, tenant_id: inbox.recent(session, tenant_id, status=status, provider=provider,
+                                                                limit=limit), "received_at")
     if not rows:
         click.echo("no events" + (f" for {slug}" if slug else ""))
         return
@@ -54,17 +53,32 @@ def events_list(slug: str | None, status: str | None, provider: str | None, limi
 def events_show(event_id: int, slug: str | None) -> None:
     """Every column of event ID, and its payload as JSON."""
     tenant, event = _find(event_id, slug)
-    for column in WebhookEvent.__table__.columns:
-        if column.key == "payload":
+    echo_columns(tenant, event, skip=("payload",))
+    click.echo("payload:")
+    click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
+
+
+def newest(slug: str | None, fetch: Callable[[Session, int], list[Any]], moment: str) -> list[tuple[Tenant, Any]]:
+    """Each tenant's rows from `fetch` (its newest few), merged newest first by the column `moment`."""
+    rows: list[tuple[Tenant, Any]] = []
+    for tenant in _tenants(slug):
+        with tenant_session(tenant.id) as session:
+            rows += [(tenant, row) for row in fetch(session, tenant.id)]
+    rows.sort(key=lambda pair: (getattr(pair[1], moment), pair[1].id), reverse=True)
+    return rows
+
+
+def echo_columns(tenant: Tenant, row: Any, *, skip: tuple[str, ...] = (), width: int = 14) -> None:
+    """One `column: value` line per column of a tenant's row, times in UTC, the tenant by slug."""
+    for column in row.__table__.columns:
+        if column.key in skip:
             continue
-        value = getattr(event, column.key)
+        value = getattr(row, column.key)
         if column.key == "tenant_id":
             value = f"{tenant.slug} ({tenant.id})"
         elif isinstance(value, datetime):
             value = _utc(value)
-        click.echo(f"{column.key + ':':<14}{'-' if value is None else value}")
-    click.echo("payload:")
-    click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
+        click.echo(f"{column.key + ':':<{width}}{'-' if value is None else value}")
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

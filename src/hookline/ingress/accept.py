@@ -79,12 +79,31 @@ def _storable(payload: Any) -> None:
                 raise ValueError("strings may not contain unpaired surrogates") from None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: with a duplicate, senders and parsers disagree on the value."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate[:50]!r}")
+    return obj
+
+
+def _utf8(body: bytes, what: str) -> str:
+    # JSON on the wire is UTF-8 (RFC 8259 §8.1); json.loads(bytes) would also guess UTF-16/32.
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebhookRejected(400, f"invalid_{what}", f"body is not UTF-8 (byte {exc.start})") from None
+
+
 def parse_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object that PostgreSQL can store, else 400."""
+    text = _utf8(body, "json")
     try:
-        payload = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+        payload = json.loads(text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_unique_keys)
         _storable(payload)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+    except (ValueError, RecursionError) as exc:
         raise WebhookRejected(400, "invalid_json", f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(payload, dict):
         raise WebhookRejected(400, "invalid_json", "body must be a JSON object")
@@ -93,8 +112,9 @@ def parse_object(body: bytes) -> dict[str, Any]:
 
 def parse_form(body: bytes) -> dict[str, Any]:
     """An urlencoded form as an object: single values as strings, repeated fields as lists."""
+    text = _utf8(body, "form")
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
         payload = {key: values[0] if len(values) == 1 else values for key, values in fields.items()}
         _storable(payload)
     except ValueError as exc:

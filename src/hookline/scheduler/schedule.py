@@ -32,4 +32,10 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # maintenance: publish again inbox rows still pending long after they were published (lost messages).
+    "sweep-stale": {
+        "task": "hookline.tasks.maintenance.sweep_stale",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

@@ -57,11 +57,13 @@ async def store_now(conn: AsyncConnection, tenant_id: int, **event: Any) -> Stor
     return Stored(*await cursor.fetchone())
 
 
-def mark_published(session: Session, tenant_id: int, *event_ids: int) -> None:
+def mark_published(session: Session, tenant_id: int, *event_ids: int, again: bool = False) -> None:
+    """Stamp `published_at` on rows never published, or (`again`: the sweeper) on every one of them."""
+    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))
+    if not again:
+        statement = statement.where(WebhookEvent.published_at.is_(None))
     session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids), WebhookEvent.published_at.is_(None))
-        .values(published_at=func.now()),
+        statement.values(published_at=func.now()),
         # No ORM bookkeeping: the publisher stamps batches and holds none of these rows in a session.
         execution_options={"synchronize_session": False},
     )
@@ -94,11 +96,16 @@ def mark_processed(session: Session, event: WebhookEvent) -> None:
     event.last_error = None
 
 
-def mark_failed(session: Session, tenant_id: int, event_id: int, error: str) -> None:
-    """Record a permanent failure; the event is kept, with the reason, for an operator."""
+def mark_failed(session: Session, tenant_id: int, event_id: int, error: str, *, only_pending: bool = False) -> None:
+    """Record a permanent failure; the event is kept, with the reason, for an operator.
+
+    `only_pending`: leave an event that is processed (or failed, or ignored) as it is.
+    """
+    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+    if only_pending:
+        statement = statement.where(WebhookEvent.status == EventStatus.PENDING.value)
     session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+        statement
         .values(
             status=EventStatus.FAILED.value,
             last_error=error[:2000],
@@ -108,20 +115,28 @@ def mark_failed(session: Session, tenant_id: int, event_id: int, error: str) -> 
 
 
 def unpublished(session: Session, tenant_id: int, *, older_than: timedelta, limit: int) -> list[WebhookEvent]:
-    """Pending events committed more than `older_than` ago and never published, locked for this transaction.
+    """Pending events committed more than `older_than` ago and never published, locked for this transaction."""
+    return _pending(session, tenant_id, limit, WebhookEvent.published_at.is_(None),
+                    WebhookEvent.received_at < func.now() - older_than)
 
-    SKIP LOCKED here (unlike claim): a row locked by another relay or by the ingress stamping it
-    is being published already.
+
+def stale(session: Session, tenant_id: int, *, older_than: timedelta, limit: int) -> list[WebhookEvent]:
+    """Pending events published more than `older_than` ago, locked for this transaction.
+
+    Their message was lost (a broker that restarted without its queues, a queue purged), or is
+    still waiting behind a long backlog; publishing again is safe either way, as `claim` hands
+    a pending row out once.
     """
+    return _pending(session, tenant_id, limit, WebhookEvent.published_at < func.now() - older_than)
+
+
+def _pending(session: Session, tenant_id: int, limit: int, *conditions: Any) -> list[WebhookEvent]:
+    # SKIP LOCKED here (unlike claim): a row locked by another relay, by the ingress stamping it,
+    # or by a worker processing it is being taken care of already.
     return list(
         session.scalars(
             select(WebhookEvent)
-            .where(
-                WebhookEvent.tenant_id == tenant_id,
-                WebhookEvent.status == EventStatus.PENDING.value,
-                WebhookEvent.published_at.is_(None),
-                WebhookEvent.received_at < func.now() - older_than,
-            )
+            .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.status == EventStatus.PENDING.value, *conditions)
             .order_by(WebhookEvent.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
 from hookline.db import tenant_session
 from hookline.services import contacts, inbox
@@ -14,14 +13,8 @@ from hookline.workers.tenancy import TenantTask
 log = structlog.get_logger(__name__)
 
 
-@app.task(
-    base=TenantTask,
-    name="hookline.tasks.ghl_sync.upsert_contact",
-    autoretry_for=(OperationalError,),  # PostgreSQL restarting or unreachable: try again later
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=8,
-)
+# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py).
+@app.task(base=TenantTask, name="hookline.tasks.ghl_sync.upsert_contact")
 def upsert_contact(*, tenant_id: int, event_id: int) -> None:
     """ContactCreate / ContactUpdate: upsert the contact, mark the inbox row processed."""
     try:

@@ -42,6 +42,8 @@ app.conf.update(
     worker_max_memory_per_child=limits.MAX_MEMORY_PER_CHILD_KIB,
     worker_prefetch_multiplier=4,
     worker_hijack_root_logger=False,
+    # Each worker also consumes its own queue, so `hookline worker-check` can reach that worker alone.
+    worker_direct=True,
     # Flower shows tasks from the workers' events (received, started, succeeded, with kwargs and so
     # the tenant id). No "task-sent" event from publishers: it was a second Redis write per publish
     # on the ingress's hot path, and only added the SENT state before "received".

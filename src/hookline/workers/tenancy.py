@@ -1,4 +1,9 @@
-"""The tenant-tagged base task: no tenant id, no task; the id rides in headers and every log line."""
+"""The tenant-tagged base task: no tenant id, no task; the id rides in headers and every log line.
+
+Every task inherits the failure handling too: arguments checked against the signature, the
+shared retry policy (workers/retry.py), dead letters when a task fails for good, and quarantine
+of a message whose runs keep killing their worker (workers/deliveries.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from celery.exceptions import Reject
 from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
+from hookline.workers import arguments, deliveries, retry
 from hookline.workers.limits import refuse_long_delay
 
 log = structlog.get_logger(__name__)
@@ -23,11 +29,12 @@ RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
 }
 
 SECRET_WORDS = ("secret", "token", "password", "passwd", "authorization", "api_key", "apikey", "credential")
+REDACTED = "***"
 
 
 def redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Task keyword arguments as operators may see them: values of secret-looking keys masked."""
-    return {key: "***" if any(word in str(key).lower() for word in SECRET_WORDS) else value
+    return {key: REDACTED if any(word in str(key).lower() for word in SECRET_WORDS) else value
             for key, value in kwargs.items()}
 
 
@@ -40,6 +47,7 @@ class TenantTask(Task):
     """Base for every Hookline task. Tasks take keyword arguments, `tenant_id` first."""
 
     abstract = True
+    max_retries = retry.MAX_RETRIES
 
     def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
         if args:
@@ -63,4 +71,56 @@ class TenantTask(Task):
         if header_tenant is not None and header_tenant != tenant_id:
             log.error("task.refused.tenant_mismatch", task=self.name, header_tenant=header_tenant)
             raise Reject("tenant_id header and argument disagree", requeue=False)
-        return super().__call__(*args, **kwargs)
+        if self.request.called_directly:  # a plain function call (tests, a shell): no broker, no policy
+            return super().__call__(*args, **kwargs)
+        runs = deliveries.started(tenant_id, self.request.id)
+        if runs > deliveries.POISON_DELIVERIES:
+            self._quarantine(tenant_id, kwargs, runs)
+            return None  # acknowledged: the message never blocks its queue again
+        arguments.check(self.name, self.run, kwargs)
+        try:
+            return super().__call__(*args, **kwargs)
+        except retry.TRANSIENT as exc:
+            if not retry.is_transient(exc):
+                raise
+            countdown = retry.backoff(self.request.retries, retry_after=getattr(exc, "retry_after", None))
+            log.warning("task.retry", error=repr(exc)[:300], retries=self.request.retries, countdown=round(countdown, 1))
+            raise self.retry(exc=exc, countdown=countdown) from exc
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        # The run came back (success, failure, retry): it did not kill its worker.
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("tenant_id"), int) and task_id:
+            deliveries.finished(kwargs["tenant_id"], task_id)
+        super().after_return(status, retval, task_id, args, kwargs, einfo)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        # Called once the task has failed for good: retries exhausted, or an error not worth retrying.
+        if isinstance(exc, retry.InvalidArguments):
+            reason = "invalid_arguments"
+        elif retry.is_transient(exc):
+            reason = "retries_exhausted"
+        else:
+            reason = "permanent"
+        self._bury(kwargs.get("tenant_id"), task_id, kwargs, reason, f"{type(exc).__name__}: {exc}",
+                   str(einfo) if einfo is not None else None)
+
+    def _quarantine(self, tenant_id: int, kwargs: dict[str, Any], runs: int) -> None:
+        error = (f"poison message: delivered {runs} times; each of the previous {runs - 1} runs ended with "
+                 "its worker process dying (killed, crashed or out of memory)")
+        self._bury(tenant_id, self.request.id, kwargs, "poison", error, None)
+
+    def _bury(self, tenant_id: Any, task_id: str, kwargs: dict[str, Any], reason: str, error: str,
+              traceback: str | None) -> None:
+        from hookline.db import tenant_session
+        from hookline.services import dead_letters
+
+        try:
+            with tenant_session(tenant_id) as session:
+                letter = dead_letters.record(session, tenant_id, task=self.name, task_id=task_id,
+                                             kwargs=redacted(kwargs), reason=reason, error=error, traceback=traceback)
+        except Exception as exc:  # the database is down too: the log line is all that is left
+            log.error("task.dead_letter.not_recorded", task=self.name, task_id=task_id, reason=reason,
+                      error=error[:300], cause=repr(exc)[:300])
+            return
+        log.error("task.dead_lettered", task=self.name, task_id=task_id, reason=reason, dead_letter_id=letter.id,
+                  attempts=letter.attempts, error=error[:300])

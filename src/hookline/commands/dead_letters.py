@@ -1,0 +1,105 @@
+"""`hookline dead-letters`: tasks that failed for good — list, show, replay, discard; one tenant at a time."""
+
+from __future__ import annotations
+
+import json
+import click
+
+from hookline.commands.events import TENANT_HELP, _shorten, _tenants, _utc, echo_columns, newest
+from hookline.db import tenant_session
+from hookline.models import DeadLetter, DeadLetterStatus, Tenant
+from hookline.services import dead_letters, inbox
+from hookline.workers.tenancy import REDACTED
+
+
+@click.group("dead-letters")
+def dead_letters_group() -> None:
+    """Tasks whose retries ran out, that failed for good, or that kept killing their worker."""
+
+
+@dead_letters_group.command("list")
+@click.option("--tenant", "slug", help=TENANT_HELP)
+@click.option("--status", type=click.Choice([status.value for status in DeadLetterStatus]),
+              help="Only this status (default: every status).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+def dead_letters_list(slug: str | None, status: str | None, limit: int) -> None:
+    """The most recently failed first."""
+    rows = newest(slug, lambda session, tenant_id: dead_letters.recent(session, tenant_id, status=status, limit=limit),
+                  "last_failed_at")
+    if not rows:
+        click.echo("no dead letters" + (f" for {slug}" if slug else ""))
+        return
+    click.echo(f"{'id':>5}  {'tenant':<20} {'task':<42} {'reason':<17} {'status':<9} {'att':>3}  "
+               f"{'last_failed_at':<20} error")
+    for tenant, letter in rows[:limit]:
+        click.echo(f"{letter.id:>5}  {tenant.slug:<20} {letter.task:<42} {letter.reason:<17} {letter.status:<9} "
+                   f"{letter.attempts:>3}  {_utc(letter.last_failed_at):<20} {_shorten(letter.error)}")
+
+
+@dead_letters_group.command("show")
+@click.argument("letter_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--tenant", "slug", help=TENANT_HELP)
+def dead_letters_show(letter_id: int, slug: str | None) -> None:
+    """Every column of dead letter ID; its arguments as stored (secret-looking values masked)."""
+    tenant, letter = _find(letter_id, slug)
+    echo_columns(tenant, letter, skip=("kwargs", "traceback", "error"), width=17)
+    click.echo(f"{'error:':<17}{letter.error}")
+    click.echo("kwargs:")
+    click.echo(json.dumps(letter.kwargs, indent=2, ensure_ascii=False))
+    click.echo("traceback:")
+    click.echo(letter.traceback or "-")
+
+
+@dead_letters_group.command("replay")
+@click.argument("letter_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--tenant", "slug", help=TENANT_HELP)
+def dead_letters_replay(letter_id: int, slug: str | None) -> None:
+    """Publish the task of dead letter ID again with its arguments, and mark the row replayed.
+
+    An inbox event the task worked on is set back to pending first, so the task takes it anew.
+    """
+    tenant, letter = _find(letter_id, slug)
+    if letter.status != DeadLetterStatus.DEAD.value:
+        raise click.ClickException(f"dead letter {letter_id} is {letter.status}; only dead ones can be replayed")
+    masked = sorted(key for key, value in letter.kwargs.items() if value == REDACTED)
+    if masked:
+        raise click.ClickException(f"dead letter {letter_id} cannot be replayed: argument(s) {', '.join(masked)} "
+                                   "were masked as secrets; publish the task again by hand")
+    kwargs = {key: value for key, value in letter.kwargs.items() if key != "tenant_id"}
+    with tenant_session(tenant.id) as session:
+        if isinstance(kwargs.get("event_id"), int):
+            inbox.reset_for_replay(session, tenant.id, kwargs["event_id"])
+        dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.REPLAYED)
+    try:
+        from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
+
+        publish(letter.task, tenant_id=tenant.id, **kwargs)
+    except Exception as exc:  # broker down or unset: leave the row dead, to be replayed later
+        with tenant_session(tenant.id) as session:
+            dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.DEAD)
+        raise click.ClickException(f"could not publish {letter.task} ({exc}); dead letter {letter_id} stays dead"
+                                   + ("; its inbox event is pending again, and the relay will publish it"
+                                      if "event_id" in kwargs else "")) from None
+    click.echo(f"dead letter {letter_id} ({tenant.slug}): {letter.task} published again, marked replayed")
+
+
+@dead_letters_group.command("discard")
+@click.argument("letter_id", metavar="ID", type=click.IntRange(min=1))
+@click.option("--tenant", "slug", help=TENANT_HELP)
+def dead_letters_discard(letter_id: int, slug: str | None) -> None:
+    """Mark dead letter ID discarded: looked at, needs no further work (the row is kept)."""
+    tenant, letter = _find(letter_id, slug)
+    if letter.status != DeadLetterStatus.DEAD.value:
+        raise click.ClickException(f"dead letter {letter_id} is {letter.status} already")
+    with tenant_session(tenant.id) as session:
+        dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.DISCARDED)
+    click.echo(f"dead letter {letter_id} ({tenant.slug}): discarded")
+
+
+def _find(letter_id: int, slug: str | None) -> tuple[Tenant, DeadLetter]:
+    for tenant in _tenants(slug):
+        with tenant_session(tenant.id) as session:
+            letter = dead_letters.get(session, tenant.id, letter_id)
+        if letter is not None:
+            return tenant, letter
+    raise click.ClickException(f"no dead letter {letter_id}" + (f" for tenant {slug}" if slug else ""))

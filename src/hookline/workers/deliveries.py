@@ -1,0 +1,57 @@
+"""How many times a task id was handed to a worker without finishing: the poison-message counter.
+
+A task that kills its worker child (a segfault in a C extension, the OOM killer, os._exit) never
+reaches its failure handler: with late acknowledgement and reject-on-worker-lost its message
+goes back to the queue and comes again, for ever. TenantTask counts each start of a task id in
+Redis and forgets it when the run returns (success, failure or retry); a count that keeps
+growing means every run died. Past POISON_DELIVERIES the message is quarantined.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import redis
+import structlog
+
+from hookline.config import get_settings, redis_client_url
+
+log = structlog.get_logger(__name__)
+
+POISON_DELIVERIES = 3  # runs that died before the next delivery is quarantined, not run
+COUNT_TTL = 24 * 3600  # a counter nobody finished is dropped after a day
+
+
+@lru_cache(maxsize=1)
+def redis_client() -> redis.Redis | None:
+    """Redis for the workers' own counters (HOOKLINE_REDIS_URL, else the broker if it is Redis)."""
+    url = redis_client_url(get_settings())
+    return None if url is None else redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _key(tenant_id: int, task_id: str) -> str:
+    return f"hookline:t{tenant_id}:deliveries:{task_id}"
+
+
+def started(tenant_id: int, task_id: str) -> int:
+    """Count one more start of `task_id`; the count so far (0 when it cannot be counted)."""
+    client = redis_client()
+    if client is None:
+        return 0
+    try:
+        with client.pipeline() as pipe:
+            count, _ = pipe.incr(_key(tenant_id, task_id)).expire(_key(tenant_id, task_id), COUNT_TTL).execute()
+        return int(count)
+    except redis.RedisError as exc:  # no counter: run the task rather than refuse real work
+        log.warning("task.deliveries.unavailable", error=repr(exc))
+        return 0
+
+
+def finished(tenant_id: int, task_id: str) -> None:
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        client.delete(_key(tenant_id, task_id))
+    except redis.RedisError as exc:  # the key expires on its own
+        log.warning("task.deliveries.unavailable", error=repr(exc))

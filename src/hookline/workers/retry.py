@@ -1,0 +1,44 @@
+"""The one retry policy: transient errors retry with jittered exponential backoff and a cap; others never.
+
+TenantTask applies it to every task, so a task body simply raises. Which errors are transient
+is decided here, once: the provider said "later" (TransientError: timeouts, 5xx, 429), or
+PostgreSQL is restarting or unreachable. Everything else — a provider's refusal (RejectedError),
+a payload that does not validate, a bug — would fail the same way again: it goes straight to
+dead letters, where an operator can replay it once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from hookline.integrations.errors import RejectedError, TransientError
+
+TRANSIENT: tuple[type[BaseException], ...] = (TransientError, OperationalError, InterfaceError, PoolTimeout)
+PERMANENT: tuple[type[BaseException], ...] = (RejectedError,)  # listed for the docs; not retried like any other
+
+BASE_DELAY = 2.0  # seconds before the first retry (at most)
+MAX_DELAY = 600.0  # the cap: no backoff step waits longer than this
+MAX_RETRIES = 8  # 4 to 9 minutes of retries in all (2 s, 4 s, … 256 s, jittered), then dead letters
+
+
+class InvalidArguments(ValueError):
+    """A task's keyword arguments do not match its signature: no retry can fix that."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) and not isinstance(exc, PERMANENT)
+
+
+def backoff(retries: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number `retries + 1`.
+
+    Exponential, capped at MAX_DELAY, with "equal jitter" (half fixed, half random) so that
+    tasks failing together do not come back together, and none comes back at once. A
+    provider's `Retry-After` is a floor.
+    """
+    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(retries, 0))
+    delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    return max(delay, retry_after or 0.0)

@@ -1,0 +1,58 @@
+"""Tasks that fail on purpose, registered on Hookline's real Celery app (`celery -A tests.support.failing_tasks`).
+
+Their names have no `hookline.tasks.<queue>.` prefix, so they route to the default queue
+(`webhooks`). Each is a TenantTask and inherits the retry policy, dead letters and quarantine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import redis
+
+from hookline.integrations.errors import RejectedError, TransientError
+from hookline.workers.app import app
+from hookline.workers.deliveries import redis_client
+from hookline.workers.tenancy import TenantTask
+
+__all__ = ["app"]
+
+
+def runs(tenant_id: int, key: str) -> int:
+    """How often the task run `key` started so far (a Redis counter the tests read back)."""
+    client: redis.Redis = redis_client()
+    return int(client.get(f"hookline:t{tenant_id}:test-runs:{key}") or 0)
+
+
+def _count(tenant_id: int, key: str) -> int:
+    return redis_client().incr(f"hookline:t{tenant_id}:test-runs:{key}")
+
+
+@app.task(base=TenantTask, name="tests.refused_by_provider")
+def refused_by_provider(*, tenant_id: int, key: str, api_token: str = "") -> None:
+    _count(tenant_id, key)
+    raise RejectedError("the provider refused the request: 422 unknown pipeline")
+
+
+@app.task(base=TenantTask, name="tests.always_unavailable", max_retries=2)
+def always_unavailable(*, tenant_id: int, key: str) -> None:
+    _count(tenant_id, key)
+    raise TransientError("the provider answered 503")
+
+
+@app.task(base=TenantTask, name="tests.unavailable_once")
+def unavailable_once(*, tenant_id: int, key: str) -> str:
+    if _count(tenant_id, key) == 1:
+        raise TransientError("the provider answered 503", retry_after=0.5)
+    return "done"
+
+
+@app.task(base=TenantTask, name="tests.takes_an_event")
+def takes_an_event(*, tenant_id: int, key: str, event_id: int) -> None:
+    _count(tenant_id, key)
+
+
+@app.task(base=TenantTask, name="tests.kills_its_worker")
+def kills_its_worker(*, tenant_id: int, key: str) -> None:
+    _count(tenant_id, key)
+    os._exit(1)  # no exception, no failure handler: the child process is simply gone

@@ -1,0 +1,31 @@
+"""A real Celery worker process for a test module, on Hookline's app or an app module that extends it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.ingress import BIN
+from tests.support.processes import running, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def celery_worker(log: Path, *, queues: str, app_module: str = "hookline.workers.app", concurrency: int = 2,
+                  **env: str) -> Iterator[str]:
+    """Start a worker consuming `queues`; yield its node name once it answers a ping."""
+    from hookline.workers.app import app
+
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    command = [str(BIN / "celery"), "-A", app_module, "worker", "-n", name, "-Q", queues,
+               "--concurrency", str(concurrency), "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    with running(command, log=log, env={"PYTHONPATH": pythonpath, **env}) as process:
+        wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
+                 timeout=120, what=f"worker {name}")  # a loaded CI box starts Celery slowly
+        assert process.poll() is None, log.read_text()
+        yield name
