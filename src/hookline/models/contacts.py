@@ -3,21 +3,17 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hookline.models.base import Base, tenant_column, utcnow_column
+from hookline.models.base import Base, SyncedRecord, provider_key
 
 
-class Contact(Base):
+class Contact(SyncedRecord, Base):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider", "external_id"),)
+    __table_args__ = (provider_key(),)
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = tenant_column()
-    provider: Mapped[str] = mapped_column(String(32))
-    external_id: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(50))
     first_name: Mapped[str | None] = mapped_column(String(200))
@@ -32,9 +28,9 @@ class Contact(Base):
     country: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(500))
     dnd: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Per channel (SMS, Call, Email, …): {"status": "active"|"inactive", "message", "code"}.
+    dnd_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     custom_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
     date_added: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = utcnow_column()
-    updated_at: Mapped[datetime] = utcnow_column()
