@@ -1,6 +1,6 @@
 """CRM records mirrored from GoHighLevel: deals with pipelines and stages, appointments with
-calendars, notes, CRM tasks; contacts get a version, a tombstone and DND settings. Row-level
-security on every new table.
+calendars, notes, CRM tasks; from Reonic: residential projects and their offers; contacts get a
+version, a tombstone and DND settings. Row-level security on every new table.
 
 Revision ID: 0005
 Revises: 0002
@@ -14,7 +14,8 @@ from sqlalchemy.dialects import postgresql
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
 
 # In creation order: a table's references come before it.
-RLS_TABLES = ("pipelines", "pipeline_stages", "deals", "calendars", "appointments", "notes", "crm_tasks")
+RLS_TABLES = ("pipelines", "pipeline_stages", "deals", "calendars", "appointments", "notes", "crm_tasks",
+              "residential_projects", "residential_offers")
 
 revision = '0005'
 down_revision = '0002'
@@ -77,6 +78,20 @@ def upgrade() -> None:
                  text('assigned_to', 100), instant('due_date'),
                  sa.Column('completed', sa.Boolean(), server_default='false', nullable=False),
                  instant('date_added'), indexed=('contact_external_id',))
+    synced_table('residential_projects', text('name', 400), text('stage', 32), text('contact_external_id', 100),
+                 text('customer_number', 100), text('kanban_board_id', 100), text('kanban_column_id', 100),
+                 text('lead_source_id', 100), text('key_account_manager_id', 100),
+                 sa.Column('tag_ids', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
+                 text('deal_state', 16), instant('deal_decided_at'), text('lost_reason', 100),
+                 text('primary_variant_id', 100), sa.Column('total_price', sa.Numeric(14, 2)),
+                 sa.Column('address', postgresql.JSONB(astext_type=sa.Text())), instant('project_created_at'),
+                 instant('archived_at'), indexed=('contact_external_id',))
+    synced_table('residential_offers', text('project_external_id', 100), text('status', 32),
+                 sa.Column('variant_ids', postgresql.JSONB(astext_type=sa.Text()), server_default='[]',
+                           nullable=False),
+                 text('signed_variant_id', 100), text('signed_payment_option_id', 100), instant('requested_at'),
+                 instant('expires_at'), instant('signed_at'), instant('withdrawn_at'), instant('revoked_at'),
+                 indexed=('project_external_id',))
     op.add_column('contacts', sa.Column('dnd_settings', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column('contacts', instant('source_version'))
     op.add_column('contacts', instant('deleted_at'))

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hookline.integrations.ghl import schemas as ghl
-from hookline.models import Contact, CrmTask, Note
+from hookline.integrations.reonic.records import ReonicRecord
+from hookline.models import Contact, CrmTask, Note, ResidentialOffer, ResidentialProject
 from hookline.models.base import SyncedRecord
 from hookline.services import appointments, deals, records
 
@@ -31,6 +32,8 @@ APPLIERS: dict[str, Applier] = {
     "appointment": appointments.apply,
     "note": _rows_of(Note),
     "task": _rows_of(CrmTask),
+    "project": _rows_of(ResidentialProject),
+    "offer": _rows_of(ResidentialOffer),
 }
 
 
@@ -40,7 +43,7 @@ class NotHandled(ValueError):
 
 @dataclass(frozen=True)
 class Outcome:
-    record: str  # contact, deal, appointment, note, task
+    record: str  # a key of APPLIERS
     external_id: str
     row_id: int | None  # None: dropped as older than the row, or a duplicate
     version: datetime
@@ -68,3 +71,15 @@ def apply_ghl(session: Session, tenant_id: int, event_type: str, payload: dict[s
     record, change = ghl_change(event_type, payload, received_at=received_at)
     row_id = APPLIERS[record](session, tenant_id, change)
     return Outcome(record, change.external_id, row_id, change.version)
+
+
+def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outcome:
+    """Apply a Reonic object as its API returned it (Reonic webhooks carry ids only).
+
+    Its version is its own `updatedAt` (integrations/reonic/records.py); a `deletedAt` makes it a delete.
+    """
+    deleted_at = record.deleted_at
+    change = records.Change(provider="reonic", external_id=record.id, version=deleted_at or record.version,
+                            values=record.values(), delete=deleted_at is not None)
+    row_id = APPLIERS[record.RECORD](session, tenant_id, change)
+    return Outcome(record.RECORD, change.external_id, row_id, change.version)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from hookline.integrations.fields import Id, Instant
 
 
 class Envelope(BaseModel):
@@ -45,15 +47,6 @@ class CustomFieldValue(BaseModel):
 
     id: str
     value: Any = None  # webhooks and reads carry {id, value}; writes send {id|key, field_value}
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-# GoHighLevel writes ISO 8601 with a zone ("…Z", "+05:30"); a time without one is taken as UTC.
-Instant = Annotated[datetime, AfterValidator(_utc)]
-Id = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class RecordEvent(BaseModel):
