@@ -42,7 +42,7 @@ def _apply_event(*, tenant_id: int, event_id: int) -> None:
             inbox.mark_failed(session, tenant_id, event_id, reason)
         log.error("ghl.event.failed", event_id=event_id, reason=reason[:200])
         return
-    log.info("ghl.event.applied" if outcome.row_id else "ghl.event.stale", event_id=event_id, record=outcome.record,
+    log.info("ghl.event.applied" if outcome.row_id else "ghl.event.dropped", event_id=event_id, record=outcome.record,
              external_id=outcome.external_id, row_id=outcome.row_id, version=outcome.version.isoformat())
 
 
