@@ -273,3 +273,13 @@ def test_a_deleted_contact_is_left_out_of_the_latest(tenant):
 def test_an_event_type_without_a_handler_is_refused():
     with pytest.raises(crm.NotHandled, match="CampaignStatusUpdate"):
         crm.ghl_change("CampaignStatusUpdate", shared("ghl_CampaignStatusUpdate.json"), received_at=RECEIVED)
+
+
+def test_two_different_events_of_the_same_instant_both_apply_in_turn(tenant):
+    body = documented("NoteUpdate", timestamp=at(7), body="first")
+
+    apply(tenant.id, "NoteUpdate", body)
+    second = apply(tenant.id, "NoteUpdate", {**body, "body": "second"})
+
+    assert second.row_id is not None
+    assert row(tenant.id, Note, body["id"]).body == "second"
