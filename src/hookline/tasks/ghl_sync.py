@@ -37,10 +37,11 @@ def _apply_event(*, tenant_id: int, event_id: int) -> None:
             outcome = crm.apply_ghl(session, tenant_id, event.event_type, event.payload, received_at=event.received_at)
             inbox.mark_processed(session, event)
     except (ValidationError, crm.NotHandled) as exc:  # will never parse, or no longer handled: keep it for an operator
-        reason = f"invalid payload: {exc}" if isinstance(exc, ValidationError) else str(exc)
+        invalid = isinstance(exc, ValidationError)
         with tenant_session(tenant_id) as session:
-            inbox.mark_failed(session, tenant_id, event_id, reason)
-        log.error("ghl.event.failed", event_id=event_id, reason=reason[:200])
+            inbox.mark_failed(session, tenant_id, event_id, f"invalid payload: {exc}" if invalid else str(exc))
+        # The reason, with the body's values in it, stays in the inbox row: no contact data in logs.
+        log.error("ghl.event.failed", event_id=event_id, why="invalid_payload" if invalid else "no_handler")
         return
     log.info("ghl.event.applied" if outcome.row_id else "ghl.event.dropped", event_id=event_id, record=outcome.record,
              external_id=outcome.external_id, row_id=outcome.row_id, version=outcome.version.isoformat())
