@@ -30,20 +30,6 @@ APP_ROLE = "hookline_bench_app"
 DAY = date(2026, 6, 15)  # a mid-year day: the seed spreads rows over all of 2026
 SOURCES = "ARRAY['facebook', 'google', 'website', 'referral', 'phone', 'trade-fair', 'partner', 'email']"
 
-# BENCH STAND-IN: the opportunities table comes with the CRM branch. Until it is merged, the bench
-# creates this minimal one (only the columns the roll-up reads, services/reporting/rollups.py) with
-# the index that roll-up needs; CREATE … IF NOT EXISTS leaves the real table alone once it exists.
-OPPORTUNITIES_STANDIN = """
-CREATE TABLE IF NOT EXISTS opportunities (
-    id bigserial PRIMARY KEY,
-    tenant_id bigint NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
-    status varchar(16) NOT NULL,
-    monetary_value numeric(14, 2),
-    last_status_change_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS ix_opportunities_tenant_id_status_change ON opportunities (tenant_id, last_status_change_at)
-"""
-
 SEED = {
     "contacts": """
         INSERT INTO contacts (tenant_id, provider, external_id, source, date_added, created_at, updated_at)
@@ -58,9 +44,9 @@ SEED = {
                CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'processed' END,
                timestamptz '2026-01-01 00:00Z' + (i::bigint * 365 / %(n)s) * interval '1 day' + (i::bigint * 104729 %% 86400) * interval '1 second'
         FROM generate_series(1, %(n)s) AS i""",
-    "opportunities": """
-        INSERT INTO opportunities (tenant_id, status, monetary_value, last_status_change_at)
-        SELECT %(tenant)s, (ARRAY['won', 'open', 'lost', 'abandoned'])[1 + i %% 4], (i %% 5000) + 0.5,
+    "deals": """
+        INSERT INTO deals (tenant_id, provider, external_id, status, monetary_value, source_version)
+        SELECT %(tenant)s, 'ghl', 'op-' || i, (ARRAY['won', 'open', 'lost', 'abandoned'])[1 + i %% 4], (i %% 5000) + 0.5,
                timestamptz '2026-01-01 00:00Z' + (i::bigint * 365 / %(n)s) * interval '1 day' + (i::bigint * 7919 %% 86400) * interval '1 second'
         FROM generate_series(1, %(n)s) AS i""",
 }
@@ -110,12 +96,9 @@ def main() -> None:
         upgrade(url)
         with global_session() as session:
             tenant_id = add_tenant(session, "Bench Solar", timezone="Europe/Berlin").id
-        with psycopg.connect(url, autocommit=True) as conn:  # the owner creates the stand-in, as a migration would
-            for statement in filter(str.strip, OPPORTUNITIES_STANDIN.split(";")):
-                conn.execute(statement)
         print("seeding (INSERT … SELECT generate_series):")
         for table, count in (("contacts", args.contacts), ("webhook_events", args.events),
-                             ("opportunities", args.opportunities)):
+                             ("deals", args.opportunities)):
             timed(f"{count:>9,} {table}", lambda: admin(SEED[table], {"tenant": tenant_id, "n": count}, dbname=name))
         admin("VACUUM ANALYZE", dbname=name)
 

@@ -116,7 +116,7 @@ def test_replay_of_a_failed_event_publishes_it_as_pending(tenant, queue):
     assert (after.status, after.last_error, after.attempts) == ("pending", None, 1)
     assert after.published_at is not None
     assert [(h["task"], h["tenant_id"], h["kwargsrepr"]) for h in queue()] == [
-        ("hookline.tasks.ghl_sync.upsert_contact", tenant.id, repr({"tenant_id": tenant.id, "event_id": event_id}))
+        ("hookline.tasks.ghl_sync.apply_event", tenant.id, repr({"tenant_id": tenant.id, "event_id": event_id}))
     ]
 
 
@@ -167,14 +167,14 @@ def test_replay_failed_of_one_tenant_since_an_iso_time(tenant, other_tenant, que
 
 
 def test_an_event_with_no_handler_is_skipped_with_a_message(tenant, queue):
-    note = seed(tenant, "note", event_type="NoteCreate", error="no handler then either")
+    note = seed(tenant, "note", event_type="CampaignStatusUpdate", error="no handler then either")
     contact = seed(tenant, "contact", error="boom")
 
     by_id = hookline("events", "replay", str(note))
     by_status = hookline("events", "replay", "--failed")
 
     assert by_id.returncode == 1
-    assert f"event {note} (sunny-solar): no handler for ghl NoteCreate, skipped" in by_id.stdout
+    assert f"event {note} (sunny-solar): no handler for ghl CampaignStatusUpdate, skipped" in by_id.stdout
     assert by_id.stdout.splitlines()[-1] == "replayed 0 events (1 skipped: no handler)"
     assert by_status.returncode == 0, by_status.stderr
     assert by_status.stdout.splitlines()[-1] == "replayed 1 event (1 skipped: no handler)"

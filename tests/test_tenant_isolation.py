@@ -14,8 +14,9 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Connection, ConnectionToken, Contact, DeadLetter, EmailMessage, Recording, ReportMetric,
-                             TaskRun, WebhookEvent)
+from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmTask, DeadLetter, Deal,
+                             EmailMessage, Note, Pipeline, PipelineStage, Recording, ReportMetric, ResidentialOffer,
+                             ResidentialProject, TaskRun, WebhookEvent)
 from tests.conftest import ADMIN_URL, DATABASE
 
 # Tenant-owned tables deliberately left without row-level security, and why.
@@ -56,6 +57,11 @@ ROWS = {
     "task_runs": Row(lambda s, tenant_id, n: TaskRun(
         tenant_id=tenant_id, task="hookline.tasks.ghl_sync.apply_event", task_id=f"task-{n}", state="started")),
     "connection_tokens": Row(_token, key="connection_id"),
+    # The CRM mirror (migration 0005): every table keyed by (tenant, provider, external id).
+    **{model.__tablename__: Row(lambda s, tenant_id, n, model=model: model(
+        tenant_id=tenant_id, provider="ghl", external_id=f"{model.__tablename__}-{n}"))
+       for model in (Pipeline, PipelineStage, Deal, Calendar, Appointment, Note, CrmTask, ResidentialProject,
+                     ResidentialOffer)},
 }
 
 

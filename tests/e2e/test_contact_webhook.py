@@ -89,7 +89,7 @@ def test_every_log_line_of_the_task_carries_the_tenant(ingress_url, worker, tena
         return [json.loads(line) for line in worker.lines() if line.startswith("{")]
 
     def upserted():  # the newest upsert of this event (ids restart per test, so take the last)
-        return [r for r in records() if r["event"] == "ghl.contact.upserted" and r["event_id"] == event_id][-1:]
+        return [r for r in records() if r["event"] == "ghl.event.applied" and r["event_id"] == event_id][-1:]
 
     [mine] = wait_for(upserted, what="the upsert log line")
     lines = [r for r in records() if r.get("task_id") == mine["task_id"] or mine["task_id"] in r["event"]]

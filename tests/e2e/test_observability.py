@@ -215,7 +215,7 @@ def test_one_request_id_follows_a_webhook_from_the_ingress_into_the_worker(probe
     [accepted] = [line for line in json_lines(tmp_path / "ingress.log") if line.get("request_id") == "req-follow-me-1"]
     assert (accepted["event"], accepted["tenant_id"], accepted["event_id"]) == ("webhook.accepted", tenant.id, event_id)
     worker_lines = [line for line in json_lines(probe_worker) if line.get("request_id") == "req-follow-me-1"]
-    [upserted] = [line for line in worker_lines if line["event"] == "ghl.contact.upserted"]
+    [upserted] = [line for line in worker_lines if line["event"] == "ghl.event.applied"]
     assert (upserted["tenant_id"], upserted["event_id"], upserted["task_id"]) == (tenant.id, event_id, run.task_id)
     assert run.request_id == "req-follow-me-1" and run.event_id == event_id
 

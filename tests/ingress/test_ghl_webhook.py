@@ -3,7 +3,7 @@
 import pytest
 
 from tests.ingress.conftest import count_all_events, events
-from tests.support.webhooks import encode, ghl_headers, payload
+from tests.support.webhooks import encode, ghl_headers, payload, shared
 
 
 def post(client, body, scheme="rsa", headers=None):
@@ -32,7 +32,7 @@ def test_signed_contact_create_is_stored_and_published(client, tenant, queue, sc
     assert event.payload["email"] == "ana.lindqvist@example.com"
     assert event.published_at is not None
     assert message["headers"]["tenant_id"] == tenant.id
-    assert message["headers"]["task"] == "hookline.tasks.ghl_sync.upsert_contact"
+    assert message["headers"]["task"] == "hookline.tasks.ghl_sync.apply_event"
 
 
 def test_a_duplicate_delivery_is_answered_with_the_same_event_and_not_published_again(client, tenant, queue):
@@ -57,7 +57,7 @@ def test_without_a_webhook_id_the_body_hash_dedupes(client, tenant, queue):
 
 
 def test_an_event_without_a_handler_is_stored_as_ignored_and_not_published(client, tenant, queue):
-    response = post(client, payload("ghl/NoteCreate.json"))
+    response = post(client, {**shared("ghl_CampaignStatusUpdate.json"), "locationId": "loc-sunny-001"})
 
     assert response.status_code == 202
     assert response.json()["status"] == "ignored"
@@ -83,6 +83,13 @@ def test_events_land_with_the_tenant_of_their_location(client, tenant, other_ten
         (lambda c: post(c, payload("ghl/ContactCreate.json", locationId=None)), 422, "no_location"),
         (lambda c: post(c, payload("ghl/ContactCreate.json", id=None)), 422, "invalid_payload"),
         (lambda c: post(c, payload("ghl/ContactCreate.json", tags="not-a-list")), 422, "invalid_payload"),
+        (lambda c: post(c, payload("ghl/OpportunityCreate.json", monetaryValue="lots")), 422, "invalid_payload"),
+        (lambda c: post(c, payload("ghl/OpportunityStageUpdate.json", id="")), 422, "invalid_payload"),
+        (lambda c: post(c, {"type": "AppointmentUpdate", "locationId": "loc-sunny-001", "id": "ap-1"}), 422,
+         "invalid_payload"),
+        (lambda c: post(c, payload("ghl/NoteCreate.json", dateAdded="yesterday")), 422, "invalid_payload"),
+        (lambda c: post(c, {**shared("ghl_TaskComplete.json"), "locationId": "loc-sunny-001", "id": 17}), 422,
+         "invalid_payload"),
         (lambda c: post(c, {"type": "ContactCreate", "locationId": "loc-sunny-001", "x": "y" * 1_100_000}), 413,
          "payload_too_large"),
         (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json")),
@@ -99,7 +106,8 @@ def test_events_land_with_the_tenant_of_their_location(client, tenant, other_ten
          "invalid_signature"),
     ],
     ids=["truncated-json", "json-array", "not-utf8", "unknown-location", "no-location", "contact-without-id",
-         "bad-field-type", "too-large", "unsigned", "text-plain", "no-content-type", "rsa-forged", "ed25519-forged"],
+         "bad-field-type", "deal-value-not-a-number", "stage-update-empty-id", "appointment-not-nested",
+         "note-bad-date", "task-id-not-a-string", "too-large", "unsigned", "text-plain", "no-content-type", "rsa-forged", "ed25519-forged"],
 )
 def test_bad_deliveries_get_a_clear_4xx_and_nothing_is_stored(client, tenant, other_tenant, queue, make_request,
                                                              status, error):

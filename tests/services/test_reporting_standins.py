@@ -1,9 +1,8 @@
-"""The roll-ups over tables other branches bring, checked against temporary stand-ins of them.
+"""The roll-ups over the CRM tables (appointments, deals) and billing.
 
-appointments, opportunities, invoices and dunning_attempts do not exist on this branch: here each
+The CRM tables are real (migration 0005). invoices and dunning_attempts do not exist yet: each
 is a TEMPORARY table (dropped at commit) with only the columns the roll-up's SQL expects
-(services/reporting/rollups.py). This checks that SQL and its counting rules, not the real
-tables: once they land, seed them instead and delete these stand-ins.
+(services/reporting/rollups.py); once billing lands, seed it instead and delete the stand-ins.
 """
 
 from datetime import date
@@ -15,10 +14,6 @@ from hookline.db import tenant_session
 from hookline.services import reporting
 
 STANDINS = """
-CREATE TEMPORARY TABLE appointments (tenant_id bigint, appointment_status text, start_time timestamptz,
-                                     date_added timestamptz, created_at timestamptz DEFAULT now()) ON COMMIT DROP;
-CREATE TEMPORARY TABLE opportunities (tenant_id bigint, status text, monetary_value numeric(14, 2),
-                                      last_status_change_at timestamptz) ON COMMIT DROP;
 CREATE TEMPORARY TABLE invoices (id bigint, tenant_id bigint, amount numeric(14, 2), currency text, status text,
                                  paid_at timestamptz) ON COMMIT DROP;
 CREATE TEMPORARY TABLE dunning_attempts (tenant_id bigint, invoice_id bigint, step int) ON COMMIT DROP;
@@ -26,17 +21,19 @@ CREATE TEMPORARY TABLE dunning_attempts (tenant_id bigint, invoice_id bigint, st
 
 
 SEED = """
-INSERT INTO appointments (tenant_id, appointment_status, start_time, date_added) VALUES
-  (:t, 'confirmed', '2026-11-25 10:00Z', '2026-11-20 09:00Z'),   -- set on the 20th
-  (:t, 'invalid',   '2026-11-25 10:00Z', '2026-11-20 09:00Z'),   -- not counted as set
-  (:t, 'showed',    '2026-11-20 23:30Z', '2026-11-01 09:00Z'),   -- held: 00:30 on the 21st in Berlin
-  (:t, 'showed',    '2026-11-20 10:00Z', '2026-11-01 09:00Z'),   -- held on the 20th
-  (:t, 'noshow',    '2026-11-20 15:00Z', '2026-11-20 08:00Z'),   -- set and no-show on the 20th
-  (:o, 'showed',    '2026-11-20 10:00Z', '2026-11-20 09:00Z');   -- another tenant's
-INSERT INTO opportunities (tenant_id, status, monetary_value, last_status_change_at) VALUES
-  (:t, 'won', 1200.50, '2026-11-20 12:00Z'), (:t, 'won', NULL, '2026-11-20 13:00Z'),
-  (:t, 'lost', 999, '2026-11-20 12:00Z'), (:t, 'won', 5000, '2026-11-21 12:00Z'),
-  (:o, 'won', 7, '2026-11-20 12:00Z');
+DELETE FROM appointments;
+DELETE FROM deals;
+INSERT INTO appointments (tenant_id, provider, external_id, status, start_time, date_added, deleted_at) VALUES
+  (:t, 'ghl', 'a1', 'confirmed', '2026-11-25 10:00Z', '2026-11-20 09:00Z', NULL),   -- set on the 20th
+  (:t, 'ghl', 'a2', 'invalid',   '2026-11-25 10:00Z', '2026-11-20 09:00Z', NULL),   -- not counted as set
+  (:t, 'ghl', 'a3', 'showed',    '2026-11-20 23:30Z', '2026-11-01 09:00Z', NULL),   -- held: 00:30 on the 21st in Berlin
+  (:t, 'ghl', 'a4', 'showed',    '2026-11-20 10:00Z', '2026-11-01 09:00Z', NULL),   -- held on the 20th
+  (:t, 'ghl', 'a5', 'noshow',    '2026-11-20 15:00Z', '2026-11-20 08:00Z', NULL),   -- set and no-show on the 20th
+  (:t, 'ghl', 'a6', 'showed',    '2026-11-20 11:00Z', '2026-11-20 08:00Z', '2026-11-20 12:00Z');  -- deleted
+INSERT INTO deals (tenant_id, provider, external_id, status, monetary_value, source_version, deleted_at) VALUES
+  (:t, 'ghl', 'd1', 'won', 1200.50, '2026-11-20 12:00Z', NULL), (:t, 'ghl', 'd2', 'won', NULL, '2026-11-20 13:00Z', NULL),
+  (:t, 'ghl', 'd3', 'lost', 999, '2026-11-20 12:00Z', NULL), (:t, 'ghl', 'd4', 'won', 5000, '2026-11-21 12:00Z', NULL),
+  (:t, 'ghl', 'd5', 'won', 7, '2026-11-20 12:00Z', '2026-11-20 14:00Z');
 INSERT INTO invoices (id, tenant_id, amount, currency, status, paid_at) VALUES
   (1, :t, 100.00, 'EUR', 'paid', '2026-11-20 12:00Z'),   -- recovered after a reminder
   (2, :t, 50.00, 'EUR', 'paid', '2026-11-20 12:00Z'),    -- paid without dunning: not recovered

@@ -44,7 +44,7 @@ def test_the_relay_publishes_each_tenants_unpublished_rows_once(tenant, other_te
 
 
 def test_the_relay_skips_ignored_and_processed_rows(tenant, queue):
-    store(tenant.id, "ignored", event_type="NoteCreate", status=EventStatus.IGNORED)
+    store(tenant.id, "ignored", event_type="CampaignStatusUpdate", status=EventStatus.IGNORED)
     done = store(tenant.id, "done")
     with tenant_session(tenant.id) as session:
         inbox.mark_processed(session, inbox.claim(session, tenant.id, done))

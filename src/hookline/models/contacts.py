@@ -3,27 +3,23 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import Boolean, DateTime, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hookline.models.base import Base, tenant_column, utcnow_column
+from hookline.models.base import Base, SyncedRecord, provider_key
 
 
-class Contact(Base):
+class Contact(SyncedRecord, Base):
     __tablename__ = "contacts"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "provider", "external_id"),
+        provider_key(),
         # Reports find a day's leads by range on date_added, else created_at (migration 0011).
         Index("ix_contacts_tenant_id_date_added", "tenant_id", "date_added"),
         Index("ix_contacts_tenant_id_created_at_undated", "tenant_id", "created_at",
               postgresql_where=text("date_added IS NULL")),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = tenant_column()
-    provider: Mapped[str] = mapped_column(String(32))
-    external_id: Mapped[str] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(50))
     first_name: Mapped[str | None] = mapped_column(String(200))
@@ -38,9 +34,9 @@ class Contact(Base):
     country: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(500))
     dnd: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Per channel (SMS, Call, Email, …): {"status": "active"|"inactive", "message", "code"}.
+    dnd_settings: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     assigned_to: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     custom_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
     date_added: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = utcnow_column()
-    updated_at: Mapped[datetime] = utcnow_column()

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hookline.integrations.ghl.schemas import ContactEvent
 from hookline.models import Contact
+from hookline.services import records
 
 
 class ContactData(BaseModel):
@@ -42,20 +43,18 @@ class ContactData(BaseModel):
     def from_ghl(cls, payload: dict[str, Any]) -> ContactData:
         """Raises pydantic.ValidationError when the payload is not a contact event."""
         event = ContactEvent.model_validate(payload)
-        fields = event.model_dump(exclude={"id", "location_id", "custom_fields"})
-        return cls(
-            provider="ghl",
-            external_id=event.id,
-            custom_fields=[field.model_dump() for field in event.custom_fields],
-            **fields,
-        )
+        return cls(provider="ghl", external_id=event.external_id, **event.values())
 
     def as_row(self) -> dict[str, Any]:
         return self.model_dump(exclude={"provider", "external_id"})
 
 
 def upsert(session: Session, tenant_id: int, contact: ContactData) -> Contact:
-    """Insert or update by (tenant_id, provider, external_id); safe to run twice."""
+    """Insert or update by (tenant_id, provider, external_id); safe to run twice.
+
+    Unconditional: for a source that has no versions of its own. Provider events go through
+    services/crm.py, which keeps their order.
+    """
     row = contact.as_row()
     statement = insert(Contact).values(
         tenant_id=tenant_id, provider=contact.provider, external_id=contact.external_id, **row
@@ -68,9 +67,5 @@ def upsert(session: Session, tenant_id: int, contact: ContactData) -> Contact:
 
 
 def latest(session: Session, tenant_id: int, limit: int = 20) -> list[Contact]:
-    """The tenant's most recently updated contacts."""
-    return list(
-        session.scalars(
-            select(Contact).where(Contact.tenant_id == tenant_id).order_by(Contact.updated_at.desc()).limit(limit)
-        )
-    )
+    """The tenant's most recently updated contacts, deleted ones left out."""
+    return records.live(session, tenant_id, Contact, limit)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from hookline.integrations.ghl.schemas import ContactEvent
+from hookline.integrations.ghl.schemas import EVENTS as GHL_EVENTS
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,9 @@ class Handler:
 REGISTER_RECORDINGS = "hookline.tasks.audio_upload.register_recordings"
 
 HANDLERS: dict[tuple[str, str], Handler] = {
-    ("ghl", "ContactCreate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
-    ("ghl", "ContactUpdate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
+    # Every GoHighLevel contact, opportunity, appointment, note and task event: one task applies them all.
+    **{("ghl", event_type): Handler("hookline.tasks.ghl_sync.apply_event", kind.schema)
+       for event_type, kind in GHL_EVENTS.items()},
     # Calls and voicemails carry recording URLs; other message types are marked processed and ignored.
     ("ghl", "InboundMessage"): Handler(REGISTER_RECORDINGS),
     ("ghl", "OutboundMessage"): Handler(REGISTER_RECORDINGS),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookline.integrations.download import RemoteRecording, safe_extension, url_extension
+from hookline.integrations.fields import Id, Instant
 
 
 class Envelope(BaseModel):
@@ -47,13 +50,41 @@ class CustomFieldValue(BaseModel):
     value: Any = None  # webhooks and reads carry {id, value}; writes send {id|key, field_value}
 
 
-class ContactEvent(BaseModel):
-    """ContactCreate / ContactUpdate: the contact fields sit flat beside `type` and `locationId`."""
+class RecordEvent(BaseModel):
+    """An event that carries one CRM record: its id, its fields, and when it changed.
+
+    Field names are Hookline's column names (aliases give GoHighLevel's); `values()` is the
+    record's columns. The version is the record's `dateUpdated` when the body has one, else the
+    signed delivery's `timestamp` (documented examples have neither; the caller falls back).
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    NOT_COLUMNS: ClassVar[frozenset[str]] = frozenset({"id", "location_id", "timestamp", "date_updated"})
 
-    id: str = Field(min_length=1, max_length=100)
+    id: Id
     location_id: str = Field(alias="locationId")
+    timestamp: Instant | None = None
+    date_updated: Instant | None = Field(default=None, alias="dateUpdated")
+
+    @property
+    def record(self) -> BaseModel:
+        return self
+
+    @property
+    def external_id(self) -> str:
+        return self.record.id
+
+    @property
+    def version(self) -> datetime | None:
+        return self.record.date_updated or self.timestamp
+
+    def values(self) -> dict[str, Any]:
+        return self.record.model_dump(exclude=set(self.NOT_COLUMNS))
+
+
+class ContactEvent(RecordEvent):
+    """ContactCreate / Update / Delete / TagUpdate / DndUpdate: the contact sits flat beside `type`."""
+
     email: str | None = None
     phone: str | None = None
     first_name: str | None = Field(default=None, alias="firstName")
@@ -68,11 +99,11 @@ class ContactEvent(BaseModel):
     country: str | None = None
     website: str | None = None
     dnd: bool = False
+    dnd_settings: dict[str, Any] | None = Field(default=None, alias="dndSettings")
     assigned_to: str | None = Field(default=None, alias="assignedTo")
     tags: list[str] = Field(default_factory=list)
     custom_fields: list[CustomFieldValue] = Field(default_factory=list, alias="customFields")
-    date_added: datetime | None = Field(default=None, alias="dateAdded")
-
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
 
 class MessageEvent(BaseModel):
     """InboundMessage / OutboundMessage. Calls and voicemails are `messageType: "CALL"`, with the
@@ -107,3 +138,110 @@ class MessageEvent(BaseModel):
             for index, url in enumerate(self.attachments)
             if url.startswith(("https://", "http://"))
         ]
+
+
+class OpportunityEvent(RecordEvent):
+    """Opportunity*: flat; the pipeline and stage are named by id only."""
+
+    name: str | None = None
+    status: str | None = None
+    monetary_value: Decimal | None = Field(default=None, alias="monetaryValue")
+    source: str | None = None
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    pipeline_id: str | None = Field(default=None, alias="pipelineId")
+    stage_id: str | None = Field(default=None, alias="pipelineStageId")
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
+
+
+class Appointment(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: Id
+    calendar_id: str | None = Field(default=None, alias="calendarId")
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    title: str | None = None
+    status: str | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+    users: list[str] = Field(default_factory=list)
+    address: str | None = None
+    notes: str | None = None
+    source: str | None = None
+    group_id: str | None = Field(default=None, alias="groupId")
+    start_time: Instant | None = Field(default=None, alias="startTime")
+    end_time: Instant | None = Field(default=None, alias="endTime")
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
+    date_updated: Instant | None = Field(default=None, alias="dateUpdated")
+
+
+class AppointmentEvent(RecordEvent):
+    """Appointment*: the one family that nests its record (under `appointment`) and has `dateUpdated`."""
+
+    id: str | None = None  # type: ignore[assignment]  # not in the body: the id is the appointment's
+    appointment: Appointment
+
+    @property
+    def record(self) -> Appointment:
+        return self.appointment
+
+
+class NoteEvent(RecordEvent):
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    body: str | None = None
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
+
+
+class TaskEvent(RecordEvent):
+    """TaskCreate / Complete / Delete: a to-do in the CRM. TaskComplete says so by its type only."""
+
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    title: str | None = None
+    body: str | None = None
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+    due_date: Instant | None = Field(default=None, alias="dueDate")
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """What one GoHighLevel event type does to which record.
+
+    `fields`: a partial event (a tag, stage or status change) updates only these columns of an
+    existing row; None: all of them. `sets`: columns the type itself implies (TaskComplete).
+    """
+
+    schema: type[RecordEvent]
+    record: str  # contact, deal, appointment, note, task
+    delete: bool = False
+    fields: frozenset[str] | None = None
+    sets: dict[str, Any] = field(default_factory=dict)
+
+
+def _family(schema: type[RecordEvent], record: str, prefix: str, verbs: tuple[str, ...] = ("Create", "Update"),
+            **partial: EventKind) -> dict[str, EventKind]:
+    """{prefix}{verb} for each verb, {prefix}Delete, and the family's partial events."""
+    kinds = {f"{prefix}{verb}": EventKind(schema, record) for verb in verbs}
+    return {**kinds, f"{prefix}Delete": EventKind(schema, record, delete=True), **partial}
+
+
+def _partial(schema: type[RecordEvent], record: str, *fields: str, **sets: Any) -> EventKind:
+    return EventKind(schema, record, fields=frozenset(fields), sets=sets)
+
+
+# Every documented contact, opportunity, appointment, note and task event (INTEGRATIONS.md, §1
+# Webhooks). InboundMessage / OutboundMessage (call recordings) are handled elsewhere.
+EVENTS: dict[str, EventKind] = {
+    **_family(ContactEvent, "contact", "Contact",
+              ContactTagUpdate=_partial(ContactEvent, "contact", "tags"),
+              ContactDndUpdate=_partial(ContactEvent, "contact", "dnd", "dnd_settings")),
+    **_family(OpportunityEvent, "deal", "Opportunity",
+              OpportunityStageUpdate=_partial(OpportunityEvent, "deal", "pipeline_id", "stage_id"),
+              OpportunityStatusUpdate=_partial(OpportunityEvent, "deal", "status"),
+              OpportunityMonetaryValueUpdate=_partial(OpportunityEvent, "deal", "monetary_value"),
+              OpportunityAssignedToUpdate=_partial(OpportunityEvent, "deal", "assigned_to")),
+    **_family(AppointmentEvent, "appointment", "Appointment"),
+    **_family(NoteEvent, "note", "Note"),
+    # GoHighLevel documents no TaskUpdate: TaskCreate, TaskComplete, TaskDelete.
+    **_family(TaskEvent, "task", "Task", ("Create",),
+              TaskComplete=_partial(TaskEvent, "task", "completed", completed=True)),
+}

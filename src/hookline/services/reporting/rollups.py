@@ -5,12 +5,11 @@ INSERT … SELECT … GROUP BY, in the caller's transaction: run twice, the same
 is [midnight, next midnight) in the tenant's time zone (`Window`), so source rows are found by a
 range on their timestamp (index-friendly) and grouped by `(ts AT TIME ZONE tz)::date`.
 
-Roll-ups over tables that other parts of Hookline bring (appointments, opportunities, billing)
-check that their tables exist first and are skipped with a log line when they do not. Their SQL
-is written against the columns those tables are expected to have, named after GoHighLevel's
-fields as `contacts` is (dateAdded → date_added):
-  appointments(tenant_id, appointment_status, start_time, date_added, created_at)
-  opportunities(tenant_id, status, monetary_value, last_status_change_at)
+Roll-ups over tables that other parts of Hookline bring check that their tables exist first and
+are skipped with a log line when they do not. The CRM tables (migration 0005) are mirrored from
+GoHighLevel: a deleted record is a tombstone (`deleted_at`) and is not counted, and
+`source_version` is the provider's time of the last change applied (for a won deal: when it was
+won, as far as its events tell). Billing is expected as
   invoices(tenant_id, id, amount, currency, status, paid_at), dunning_attempts(tenant_id, invoice_id)
 """
 
@@ -114,25 +113,27 @@ def appointments(session: Session, days: Window) -> int | None:
         SELECT :tenant, day, metric, '', count(*)
         FROM (SELECT {LOCAL_DAY.format(ts=ADDED)} AS day, 'appointments_set' AS metric
               FROM appointments
-              WHERE tenant_id = :tenant AND {ADDED_IN_WINDOW} AND appointment_status <> 'invalid'
+              WHERE tenant_id = :tenant AND {ADDED_IN_WINDOW} AND deleted_at IS NULL
+                AND coalesce(status, '') <> 'invalid'
               UNION ALL
               SELECT {LOCAL_DAY.format(ts="start_time")},
-                     CASE appointment_status WHEN 'showed' THEN 'appointments_held' ELSE 'appointments_no_show' END
+                     CASE status WHEN 'showed' THEN 'appointments_held' ELSE 'appointments_no_show' END
               FROM appointments
-              WHERE tenant_id = :tenant AND {IN_WINDOW.format(ts="start_time")}
-                AND appointment_status IN ('showed', 'noshow')) AS happened
+              WHERE tenant_id = :tenant AND {IN_WINDOW.format(ts="start_time")} AND deleted_at IS NULL
+                AND status IN ('showed', 'noshow')) AS happened
         GROUP BY day, metric""", requires=("appointments",))
 
 
 def opportunities_won(session: Session, days: Window) -> int | None:
-    """Opportunities won per day, and their value, by when their status last changed."""
+    """Opportunities (deals) won per day, and their value, by the time of their last applied change."""
     return replace(session, days, ("opportunities_won",), f"""
         INSERT INTO report_metrics (tenant_id, day, metric, dimension, count, amount)
-        SELECT :tenant, {LOCAL_DAY.format(ts="last_status_change_at")}, 'opportunities_won', '',
+        SELECT :tenant, {LOCAL_DAY.format(ts="source_version")}, 'opportunities_won', '',
                count(*), coalesce(sum(monetary_value), 0)
-        FROM opportunities
-        WHERE tenant_id = :tenant AND status = 'won' AND {IN_WINDOW.format(ts="last_status_change_at")}
-        GROUP BY 2""", requires=("opportunities",))
+        FROM deals
+        WHERE tenant_id = :tenant AND status = 'won' AND deleted_at IS NULL
+          AND {IN_WINDOW.format(ts="source_version")}
+        GROUP BY 2""", requires=("deals",))
 
 
 def dunning_recovered(session: Session, days: Window) -> int | None:

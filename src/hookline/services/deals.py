@@ -1,0 +1,24 @@
+"""Deals (opportunities), placed in their pipeline and stage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from hookline.models import Deal, Pipeline, PipelineStage
+from hookline.services import records
+
+
+def apply(session: Session, tenant_id: int, change: records.Change) -> int | None:
+    """records.apply for a deal whose values name its pipeline and stage by the provider's ids.
+
+    The pipeline and stage rows are made bare when first named (webhooks carry no names).
+    """
+    values = dict(change.values)
+    if not change.delete and "pipeline_id" in values:
+        values["pipeline_id"] = records.reference(session, tenant_id, Pipeline, change.provider, values["pipeline_id"])
+    if not change.delete and "stage_id" in values:
+        values["stage_id"] = records.reference(session, tenant_id, PipelineStage, change.provider, values["stage_id"],
+                                               pipeline_id=values.get("pipeline_id"))
+    return records.apply(session, tenant_id, Deal, replace(change, values=values))

@@ -1,0 +1,88 @@
+"""Rows mirrored from a provider, and the ordering rule that keeps them right when events come
+out of order or twice: the newer version wins, a delete leaves a tombstone, a duplicate writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from hookline.models.base import SyncedRecord
+
+RecordT = TypeVar("RecordT", bound=SyncedRecord)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One provider event about one record, in Hookline's column names."""
+
+    provider: str
+    external_id: str
+    version: datetime  # the provider's time of this change (services/crm.py says which)
+    values: dict[str, Any]  # every column the event knows; what a new row is made of
+    fields: frozenset[str] | None = None  # a partial event updates only these columns; None: all of values
+    delete: bool = False
+
+
+def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: Change) -> int | None:
+    """Insert or update the row (tenant_id, provider, external_id) if `change` is newer than it.
+
+    Returns the row's id, or None when the change was dropped: older than the row's
+    `source_version`, no newer than its delete, or identical to what is stored (a duplicate).
+    One statement, so two workers applying events of one record serialise on the row.
+    A delete keeps the row as a tombstone (`deleted_at`), which is what a late create finds.
+    """
+    table = model.__table__
+    row = {} if change.delete else dict(change.values)
+    deleted_at = change.version if change.delete else None
+    statement = insert(model).values(tenant_id=tenant_id, provider=change.provider, external_id=change.external_id,
+                                     source_version=change.version, deleted_at=deleted_at, **row)
+    new = statement.excluded
+    columns = ["source_version", "deleted_at"]
+    if not change.delete:
+        columns += sorted(change.fields if change.fields is not None else row)
+    stored_version = table.c.source_version
+    if change.delete:  # a delete wins a tie: an update at the same instant is not proof of life
+        newer = new.source_version >= stored_version
+    else:
+        newer = or_(new.source_version > stored_version,
+                    and_(new.source_version == stored_version, table.c.deleted_at.is_(None)))
+    changed = tuple_(*(table.c[c] for c in columns)).is_distinct_from(tuple_(*(new[c] for c in columns)))
+    statement = statement.on_conflict_do_update(
+        index_elements=[model.tenant_id, model.provider, model.external_id],
+        set_={**{c: new[c] for c in columns}, "updated_at": func.now()},
+        where=and_(or_(stored_version.is_(None), newer), changed),
+    )
+    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+
+
+def reference(session: Session, tenant_id: int, model: type[SyncedRecord], provider: str, external_id: str | None,
+              **values: Any) -> int | None:
+    """The id of the row a record points at (a pipeline, a calendar), made bare if it is not there yet."""
+    if external_id is None:
+        return None
+    key = {"tenant_id": tenant_id, "provider": provider, "external_id": external_id}
+    session.execute(insert(model).values(**key, **values).on_conflict_do_nothing(
+        index_elements=[model.tenant_id, model.provider, model.external_id]))
+    return session.scalars(select(model.id).filter_by(**key)).one()
+
+
+def find(session: Session, tenant_id: int, model: type[RecordT], external_id: str, *,
+         provider: str = "ghl") -> RecordT | None:
+    """The row, tombstone or not (`deleted_at` says which)."""
+    return session.scalars(select(model).where(
+        model.tenant_id == tenant_id, model.provider == provider, model.external_id == external_id
+    )).one_or_none()
+
+
+def live(session: Session, tenant_id: int, model: type[RecordT], limit: int = 100) -> list[RecordT]:
+    """The tenant's rows that are not deleted, most recently changed first."""
+    return list(session.scalars(
+        select(model).where(model.tenant_id == tenant_id, model.deleted_at.is_(None))
+        .order_by(model.updated_at.desc(), model.id.desc()).limit(limit)
+    ))
