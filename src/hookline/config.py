@@ -76,7 +76,10 @@ class Settings(BaseSettings):
     flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     flower_basic_auth: SecretStr | None = None
-    # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
+    # Beat's leader lock lives this long unless its holder renews it (every third of it); a standby
+    # takes over at most this (plus a third) after the leader died.
+    beat_lock_ttl_seconds: float = Field(default=30.0, ge=1)
+    # Redis for the rate limiter, retry grace and beat's leader lock; None: the broker, when it is Redis.
     redis_url: str | None = None
 
     @field_validator("database_url")

@@ -14,7 +14,7 @@ from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
 
-TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.maintenance"]
+TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.dunning", "hookline.tasks.maintenance"]
 
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
@@ -46,6 +46,8 @@ app.conf.update(
     task_send_sent_event=False,
     broker_connection_retry_on_startup=True,
     beat_schedule=beat_schedule,
+    # One leader among any number of beats; last runs in PostgreSQL (scheduler/beat.py).
+    beat_scheduler="hookline.scheduler.beat:LeaderScheduler",
     timezone="UTC",
 )
 

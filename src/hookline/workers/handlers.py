@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from hookline.integrations.ghl.schemas import ContactEvent
+from hookline.integrations.payments.schemas import ChargeEvent, InvoiceEvent
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,9 @@ class Handler:
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ghl", "ContactCreate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
     ("ghl", "ContactUpdate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
+    ("payments", "invoice.paid"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
+    ("payments", "invoice.payment_failed"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
+    ("payments", "charge.refunded"): Handler("hookline.tasks.dunning.apply_payment_event", ChargeEvent),
 }
 
 
