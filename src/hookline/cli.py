@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, billing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from hookline.commands.billing import billing_group
 from hookline.commands.connections import connections, forms
 from hookline.commands.events import events
 from hookline.config import ConfigError, Settings, load_settings
@@ -174,3 +175,4 @@ def _use_database() -> Settings:
 main.add_command(events)
 main.add_command(connections)
 main.add_command(forms)
+main.add_command(billing_group, name="billing")

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hookline.integrations.payments.schemas import decimal_places
-from hookline.models import Customer, DunningPolicy, Invoice, InvoiceStatus, Payment, Subscription
+from hookline.models import Customer, DunningAttempt, DunningPolicy, Invoice, InvoiceStatus, Payment, Subscription
 from hookline.services.rows import insert_new
 
 DEFAULT_REMINDER_DAYS = (1, 3, 7, 14)
@@ -193,6 +193,16 @@ def _reinstate(session: Session, tenant_id: int, subscription_id: int | None) ->
         Invoice.status == InvoiceStatus.OPEN.value, Invoice.suspended_at.is_not(None)))
     if not still_suspended:
         session.get(Subscription, subscription_id).status = "active"
+
+
+def invoices_with_steps(session: Session, tenant_id: int) -> list[tuple[Invoice, list[int]]]:
+    """Every invoice of the tenant, oldest due first, with the dunning steps done for it."""
+    rows = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id).order_by(Invoice.due_date, Invoice.id))
+    steps: dict[int, list[int]] = {}
+    for invoice_id, step in session.execute(select(DunningAttempt.invoice_id, DunningAttempt.step)
+                                            .where(DunningAttempt.tenant_id == tenant_id).order_by(DunningAttempt.step)):
+        steps.setdefault(invoice_id, []).append(step)
+    return [(invoice, steps.get(invoice.id, [])) for invoice in rows]
 
 
 def get_policy(session: Session, tenant_id: int) -> Policy:
