@@ -48,7 +48,7 @@ def sends(log, entry: str) -> int:
             record = json.loads(line)
         except ValueError:
             continue
-        count += record.get("event") == "beat.send" and record.get("entry") == entry
+        count += record.get("event") == "beat.sent" and record.get("entry") == entry
     return count
 
 
@@ -73,7 +73,9 @@ def test_two_beats_send_each_run_once_and_a_missed_daily_tick_once(beats, redis_
     assert sends(started[standby][1], "relay-unpublished") == 0
     assert sends(started[standby][1], "dunning-daily") == 0
     assert tasks.count("hookline.tasks.maintenance.fan_out") == 1  # three missed days of hourly ticks: one run
-    assert tasks.count("hookline.tasks.maintenance.relay_unpublished") == sends(started[leader][1], "relay-unpublished")
+    # Every relay message was sent by the leader (SIGTERM may land between a publish and its log line).
+    logged = sends(started[leader][1], "relay-unpublished")
+    assert logged <= tasks.count("hookline.tasks.maintenance.relay_unpublished") <= logged + 1
     with global_session() as session:
         assert session.get(BeatRun, "relay-unpublished").sent_by == leader
 
@@ -96,5 +98,5 @@ def test_a_killed_leader_is_replaced_by_the_standby_within_the_bound(beats, redi
     wait_for(lambda: sends(started[standby][1], "relay-unpublished") >= 1, timeout=30, what="the new leader's send")
 
     assert took_over <= TTL + TTL / 3 + 5, f"takeover took {took_over:.1f}s"  # 5 s of slack for a loaded machine
-    with global_session() as session:
+    with global_session() as session:  # "beat.sent" is logged after the commit
         assert session.get(BeatRun, "relay-unpublished").sent_by == standby

@@ -7,7 +7,8 @@ and tests (a run for any date: the ladder is decided by the date given, never th
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,7 +18,8 @@ from hookline.services.billing import BillingError, Policy
 from hookline.services.tenants import get_by_slug
 
 
-def _tenant_id(slug: str) -> int:
+def _tenant(slug: str) -> tuple[int, str]:
+    """The tenant's id and time zone."""
     from hookline.cli import _use_database
 
     _use_database()
@@ -25,12 +27,17 @@ def _tenant_id(slug: str) -> int:
         tenant = get_by_slug(session, slug)
     if tenant is None:
         raise click.ClickException(f"no tenant with slug {slug!r} (see `hookline tenants list`)")
-    return tenant.id
+    return tenant.id, tenant.timezone
 
 
-def _day(value: str | None, param: str) -> date:
+def _tenant_id(slug: str) -> int:
+    return _tenant(slug)[0]
+
+
+def _day(value: str | None, param: str, zone: str = "UTC") -> date:
+    """A YYYY-MM-DD option; unset: today in the tenant's time zone."""
     try:
-        return date.fromisoformat(value) if value else date.today()
+        return date.fromisoformat(value) if value else datetime.now(ZoneInfo(zone)).date()
     except ValueError:
         raise click.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=param) from None
 
@@ -95,11 +102,12 @@ def add_invoice(slug: str, customer: str, number: str, amount: str, currency: st
 @tenant_option
 @click.option("--invoice", "number", required=True, help="The invoice number.")
 @click.option("--amount", required=True, help="Exact decimal amount received.")
-@click.option("--on", "received", help="Date received, YYYY-MM-DD (default: today).")
+@click.option("--on", "received", help="Date received, YYYY-MM-DD (default: the tenant's today).")
 @click.option("--reference", help="The payment's own id; the same reference twice is recorded once.")
 def pay(slug: str, number: str, amount: str, received: str | None, reference: str | None) -> None:
     """Record a payment; an invoice paid in full stops its dunning and lifts a suspension."""
-    tenant_id, received_on = _tenant_id(slug), _day(received, "--on")
+    tenant_id, zone = _tenant(slug)
+    received_on = _day(received, "--on", zone)
     try:
         with tenant_session(tenant_id) as session:
             invoice = billing.find_invoice(session, tenant_id, number=number, lock=True)
@@ -142,10 +150,11 @@ def _suspend_days(value: str) -> int | None:
 
 @billing_group.command("run")
 @tenant_option
-@click.option("--date", "day", help="The tenant's local date to run for, YYYY-MM-DD (default: today).")
+@click.option("--date", "day", help="The tenant's local date to run for, YYYY-MM-DD (default: its today).")
 def run(slug: str, day: str | None) -> None:
     """Run the dunning ladder for one date; running it again for that date does nothing."""
-    tenant_id, today = _tenant_id(slug), _day(day, "--date")
+    tenant_id, zone = _tenant(slug)
+    today = _day(day, "--date", zone)
     with tenant_session(tenant_id) as session:
         done = dunning.run(session, tenant_id, today)
     for step in done:

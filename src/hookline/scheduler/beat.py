@@ -126,7 +126,6 @@ class LeaderScheduler(Scheduler):
                     log.warning("beat.run_taken_by_another_beat", entry=entry.name)
                     self.leading = False  # adopt the other beat's record on the next tick
                     return
-                log.info("beat.send", entry=entry.name, task=entry.task)
                 self.apply_async(entry, producer=producer, advance=False)
         except Exception as exc:  # noqa: BLE001 - the claim rolled back with the failed send: try again soon
             log.error("beat.send_failed", entry=entry.name, error=repr(exc))
@@ -135,6 +134,7 @@ class LeaderScheduler(Scheduler):
             self._paused_until = time.monotonic() + self.retry_pause
             return
         self._seen[entry.name] = now
+        log.info("beat.sent", entry=entry.name, task=entry.task)  # published and recorded (committed)
 
     def close(self) -> None:
         try:
