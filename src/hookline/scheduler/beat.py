@@ -83,21 +83,22 @@ class LeaderScheduler(Scheduler):
         super().__init__(*args, **kwargs)
 
     def tick(self, *args, **kwargs) -> float:
-        pause = self._paused_until - time.monotonic()
-        if pause > 0:
-            return min(pause, self.lock.renew_every)
         try:
-            leading = self.lock.hold()
+            leading = self.lock.hold()  # renewed even while paused: a pause is not a reason to hand over
         except RedisError as exc:  # cannot prove we lead: send nothing
             log.error("beat.leader.redis_unavailable", error=repr(exc))
             leading = False
+        pause = self._paused_until - time.monotonic()
+        if pause > 0:
+            self.leading = self.leading and leading
+            return min(pause, self.lock.renew_every)
         if leading and not self.leading:
             try:
                 self._adopt_last_runs()
             except SQLAlchemyError as exc:
                 log.error("beat.last_runs_unavailable", error=repr(exc))
                 self._paused_until = time.monotonic() + self.retry_pause
-                return self.retry_pause
+                return min(self.retry_pause, self.lock.renew_every)
             log.info("beat.leader.acquired", leader=self.lock.identity)
         elif self.leading and not leading:
             log.warning("beat.leader.lost", leader=self.lock.identity)
