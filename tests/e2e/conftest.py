@@ -38,10 +38,10 @@ class Worker:
 def worker(database, redis_client, tmp_path_factory) -> Worker:
     from hookline.workers.app import app
 
-    redis_client.delete("ghl_sync", "maintenance")  # no message left over from other tests
+    redis_client.delete("ghl_sync", "dunning", "maintenance")  # no message left over from other tests
     name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync,maintenance",
+    command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", "ghl_sync,dunning,maintenance",
                "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
     with running(command, log=log) as process:
         wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
