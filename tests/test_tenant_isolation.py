@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -14,9 +15,10 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmTask, DeadLetter, Deal,
-                             EmailMessage, Note, Pipeline, PipelineStage, Recording, ReportMetric, ResidentialOffer,
-                             ResidentialProject, TaskRun, WebhookEvent)
+from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmTask, Customer, DeadLetter,
+                             Deal, DunningAttempt, DunningPolicy, EmailMessage, Invoice, Note, Payment, Pipeline,
+                             PipelineStage, Recording, ReportMetric, ResidentialOffer, ResidentialProject, ScheduledRun,
+                             Subscription, TaskRun, WebhookEvent)
 from tests.conftest import ADMIN_URL, DATABASE
 
 # Tenant-owned tables deliberately left without row-level security, and why.
@@ -35,6 +37,28 @@ def _token(session: Session, tenant_id: int, n: int) -> ConnectionToken:
     session.add(connection)
     session.flush()
     return ConnectionToken(connection_id=connection.id, tenant_id=tenant_id, kind="api_key", access_token="ciphertext")
+
+
+def _customer(session: Session, tenant_id: int, n: int) -> Customer:
+    return Customer(tenant_id=tenant_id, external_id=f"cus_{n}", name=f"Customer {n}", email=f"c{n}@example.com")
+
+
+def _invoice(session: Session, tenant_id: int, n: int) -> Invoice:
+    customer = _customer(session, tenant_id, n)
+    session.add(customer)
+    session.flush()
+    return Invoice(tenant_id=tenant_id, customer_id=customer.id, number=f"INV-{n}", amount=Decimal("10.00"),
+                   currency="EUR", due_date=date(2026, 11, 1))
+
+
+def _after(make: Callable[[Session, int, int], Any], build: Callable[[Any], Any]) -> Callable[[Session, int, int], Any]:
+    """A row that needs another row first: `make` it, flush, then `build` from it."""
+    def make_both(session: Session, tenant_id: int, n: int) -> Any:
+        parent = make(session, tenant_id, n)
+        session.add(parent)
+        session.flush()
+        return build(parent)
+    return make_both
 
 
 ROWS = {
@@ -62,6 +86,21 @@ ROWS = {
         tenant_id=tenant_id, provider="ghl", external_id=f"{model.__tablename__}-{n}"))
        for model in (Pipeline, PipelineStage, Deal, Calendar, Appointment, Note, CrmTask, ResidentialProject,
                      ResidentialOffer)},
+    # Billing and dunning (migration 0010).
+    "billing_customers": Row(_customer),
+    "billing_subscriptions": Row(_after(_customer, lambda c: Subscription(
+        tenant_id=c.tenant_id, customer_id=c.id, plan="solar-care"))),
+    "billing_invoices": Row(_invoice),
+    "billing_payments": Row(_after(_invoice, lambda i: Payment(
+        tenant_id=i.tenant_id, invoice_id=i.id, external_id=f"pay-{i.number}", kind="payment", amount=Decimal("10.00"),
+        currency="EUR", received_on=date(2026, 11, 2)))),
+    "dunning_attempts": Row(_after(_invoice, lambda i: DunningAttempt(
+        tenant_id=i.tenant_id, invoice_id=i.id, step=1, action="reminder", days_after_due=1,
+        run_date=date(2026, 11, 2)))),
+    "dunning_policies": Row(lambda s, tenant_id, n: DunningPolicy(tenant_id=tenant_id, reminder_days=[1, n]),
+                            key="tenant_id"),
+    "scheduled_runs": Row(lambda s, tenant_id, n: ScheduledRun(
+        tenant_id=tenant_id, task=f"hookline.tasks.dunning.run_daily.{n}", local_date=date(2026, 11, 2)), key="task"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status."""
+"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from hookline.commands.billing import billing_group
 from hookline.commands.connections import connections, forms
 from hookline.commands.email import email
 from hookline.commands.credentials import credentials
@@ -251,3 +252,4 @@ main.add_command(credentials)
 main.add_command(recordings)
 main.add_command(status)
 main.add_command(dead_letters_group)
+main.add_command(billing_group, name="billing")

@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     metrics_port: int = 9808
     # The sweeper publishes again an inbox event still pending this long after it was published.
     sweep_after_seconds: float = Field(default=600, ge=1)
-    # Redis for the rate limiter and retry grace; None: the broker, when the broker is Redis.
+    # Beat's leader lock lives this long unless its holder renews it (every third of it); a standby
+    # takes over at most this (plus a third) after the leader died.
+    beat_lock_ttl_seconds: float = Field(default=30.0, ge=1)
+    # Redis for the rate limiter, retry grace and beat's leader lock; None: the broker, when it is Redis.
     redis_url: str | None = None
     # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).
     secret_keys: SecretStr | None = None

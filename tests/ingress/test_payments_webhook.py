@@ -42,8 +42,11 @@ def test_a_header_with_two_v1_signatures_verifies_when_one_matches(client, sunny
         (lambda a: post_args(a, token="paytok_guessed_0000000000000000"), 404, "unknown_tenant"),
         (lambda a: post_args(a, body=payload("payments/invoice.paid.json", id=None)), 422, "missing_field"),
         (lambda a: post_args(a, body=payload("payments/invoice.paid.json", type=None)), 422, "missing_field"),
+        # A handled type whose body its dunning task could not read: refused at the door.
+        (lambda a: post_args(a, body=payload("payments/invoice.paid.json", data={"object": {"id": "in_1"}})),
+         422, "invalid_payload"),
     ],
-    ids=["wrong-secret", "other-tenants-secret", "stale", "unknown-token", "no-event-id", "no-type"],
+    ids=["wrong-secret", "other-tenants-secret", "stale", "unknown-token", "no-event-id", "no-type", "bad-invoice"],
 )
 def test_refusals_store_nothing(client, sunny, callcentre, make, status, code):
     args = make(sunny)

@@ -31,7 +31,8 @@ def test_a_day_rolled_up_twice_has_the_same_figures(tenant):
         ("2026-11-20", "webhooks_received", "ghl"): 2,
         ("2026-11-20", "webhooks_received", "zoom"): 1,
     }
-    assert first.rows == second.rows == {"leads": 3, "webhooks": 4, "appointments": 0, "opportunities_won": 0}
+    assert first.rows == second.rows == {"leads": 3, "webhooks": 4, "appointments": 0, "opportunities_won": 0,
+                                         "dunning_recovered": 0}
 
 
 def test_a_day_rolled_up_again_replaces_its_figures_with_the_new_counts(tenant):

@@ -22,9 +22,9 @@ def test_rollup_day_rolls_up_the_tenants_day_and_is_routed_to_reports(tenant):
     add_contacts(tenant.id, ("facebook", "2026-11-20T09:00Z"))
 
     assert rollup_day(tenant_id=tenant.id, day="2026-11-20") == {"leads": 1, "webhooks": 0, "appointments": 0,
-                                                                   "opportunities_won": 0}
+                                                                   "opportunities_won": 0, "dunning_recovered": 0}
     assert rollup_day(tenant_id=tenant.id, day="2026-11-20") == {"leads": 1, "webhooks": 0, "appointments": 0,
-                                                                   "opportunities_won": 0}
+                                                                   "opportunities_won": 0, "dunning_recovered": 0}
     assert figures(tenant.id) == {("2026-11-20", "leads", "facebook"): 1}
     assert app.amqp.router.route({}, rollup_day.name)["queue"].name == "reports"
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from hookline.ingress.errors import WebhookRejected
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -133,3 +135,12 @@ def required_text(value: Any, name: str, *, status: int = 422, max_length: int =
     if len(value) > max_length:
         raise WebhookRejected(status, "invalid_field", f"{name} is longer than {max_length} characters")
     return value.strip()
+
+
+def validated(schema: type[ModelT], payload: dict) -> ModelT:
+    """The payload as `schema` (a handler's), or a 422 naming the first few bad fields."""
+    try:
+        return schema.model_validate(payload)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise WebhookRejected(422, "invalid_payload", detail) from None

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ValidationError
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.requests import Request
 
 from hookline.config import Settings
-from hookline.ingress.accept import Delivery, body_hash, parse_object
+from hookline.ingress.accept import Delivery, body_hash, parse_object, validated
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
@@ -27,7 +26,6 @@ from hookline.integrations.signing import require_fresh
 from hookline.workers.handlers import handler_for
 
 log = structlog.get_logger(__name__)
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -42,14 +40,6 @@ class GhlKeys:
             rsa=load_pem_public_key(settings.ghl_webhook_public_key.encode()),  # type: ignore[arg-type]
             ed25519=load_pem_public_key(ed_pem.encode()) if ed_pem else None,  # type: ignore[arg-type]
         )
-
-
-def validated(schema: type[ModelT], payload: dict) -> ModelT:
-    try:
-        return schema.model_validate(payload)
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        raise WebhookRejected(422, "invalid_payload", detail) from None
 
 
 def signed_at(value: Any) -> float | None:

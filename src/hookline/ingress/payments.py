@@ -2,18 +2,20 @@
 
 The URL token names the connection (`hookline connections add --provider payments` makes one);
 its `webhook_secret` checks the Stripe-style `Stripe-Signature: t=…,v1=…` header. The events
-feed dunning (its handlers arrive with the dunning work; until then they are stored `ignored`).
+feed dunning (workers/handlers.py: invoice.paid, invoice.payment_failed, charge.refunded → the
+`dunning` queue); other types are stored `ignored`.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from hookline.ingress.accept import Delivery, parse_object, required_text
+from hookline.ingress.accept import Delivery, parse_object, required_text, validated
 from hookline.ingress.connections import WEBHOOK_SECRET
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.payments.verify import verify
+from hookline.workers.handlers import handler_for
 
 
 class PaymentSource(WebhookSource):
@@ -37,4 +39,7 @@ class PaymentSource(WebhookSource):
         payload = parse_object(body)
         event_id = required_text(payload.get("id"), "id (the provider's event id)")
         event_type = required_text(payload.get("type"), "type", max_length=100)
+        handler = handler_for(self.provider, event_type)
+        if handler is not None and handler.schema is not None:  # a body its task could never read: 422 now
+            validated(handler.schema, payload)
         return Delivery(connection.tenant_id, self.provider, event_type, event_id, payload)

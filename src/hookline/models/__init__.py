@@ -3,6 +3,8 @@
 from hookline.models.activities import CrmTask, Note
 from hookline.models.appointments import Appointment, Calendar
 from hookline.models.base import Base
+from hookline.models.billing import (Customer, DunningAttempt, DunningPolicy, Invoice, InvoiceStatus, Payment,
+                                     Subscription)
 from hookline.models.contacts import Contact
 from hookline.models.dead_letters import DeadLetter, DeadLetterStatus
 from hookline.models.deals import Deal, Pipeline, PipelineStage
@@ -11,14 +13,15 @@ from hookline.models.messaging import EmailMessage, EmailStatus
 from hookline.models.projects import ResidentialOffer, ResidentialProject
 from hookline.models.recordings import Recording, RecordingStatus
 from hookline.models.reports import ReportMetric
+from hookline.models.scheduling import BeatRun, ScheduledRun
 from hookline.models.taskruns import RunState, TaskRun
 from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = [
-    "Appointment", "Base", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmTask", "DeadLetter",
-    "DeadLetterStatus", "Deal", "EmailMessage", "EmailStatus", "EventStatus", "Note", "Pipeline", "PipelineStage",
-    "Recording", "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "TaskRun",
-    "Tenant", "WebhookEvent",
+    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmTask", "Customer",
+    "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
+    "EventStatus", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
+    "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
+    "Subscription", "TaskRun", "Tenant", "WebhookEvent",
 ]
-

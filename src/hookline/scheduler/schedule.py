@@ -1,8 +1,27 @@
-"""The whole beat schedule in one place: what runs, when, on which queue (by task module)."""
+"""The whole beat schedule in one place: what runs, when, on which queue (by task module).
+
+Cron work for tenants goes through `maintenance.fan_out`: beat sends one small system task,
+which enqueues the named TenantTask once per tenant and local date, once the tenant's own
+clock (`tenants.timezone`) has passed `at_local_hour`. Hourly ticks make that hour local to
+every zone (half-hour zones get it at :30); a tick missed while no beat ran is made up by the
+next one. A per-tenant task takes `tenant_id` and `local_date` (ISO) and must be idempotent for
+its date. Times below are UTC (workers/app.py sets `timezone="UTC"`).
+"""
 
 from typing import Any
 
 from celery.schedules import crontab
+
+
+def per_tenant(task: str, *, at_local_hour: int) -> dict[str, Any]:
+    """An hourly fan-out of `task` (a TenantTask taking local_date) to every tenant, in its time zone."""
+    return {
+        "task": "hookline.tasks.maintenance.fan_out",
+        "schedule": crontab(minute=0),
+        "kwargs": {"task": task, "at_local_hour": at_local_hour},
+        "options": {"expires": 3000},  # a fan-out still queued at the next tick is replaced by it
+    }
+
 
 beat_schedule: dict[str, dict[str, Any]] = {
     # maintenance: publish inbox rows committed while the broker was unreachable.
@@ -38,4 +57,6 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # dunning: each tenant's daily ladder run, from 06:00 its local time (the `dunning` queue).
+    "dunning-daily": per_tenant("hookline.tasks.dunning.run_daily", at_local_hour=6),
 }

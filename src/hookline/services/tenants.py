@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hookline.config import email_address
 from hookline.models import Connection, Tenant
-
-RowT = TypeVar("RowT", Tenant, Connection)
+from hookline.services.rows import insert_new
 
 
 class TenantError(ValueError):
@@ -30,7 +28,8 @@ def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = Non
     """Create a tenant and, when given, its GoHighLevel connection. Refuses duplicates."""
     name = name.strip()
     slug = slugify(name)
-    tenant = _insert(session, Tenant(name=name, slug=slug, timezone=timezone), f"a tenant with slug {slug!r} already exists")
+    tenant = insert_new(session, Tenant(name=name, slug=slug, timezone=timezone),
+                        TenantError(f"a tenant with slug {slug!r} already exists"))
     if ghl_location_id:
         add_connection(session, tenant.id, "ghl", ghl_location_id)
     return tenant
@@ -40,18 +39,8 @@ def add_connection(
     session: Session, tenant_id: int, provider: str, account_id: str, *, secrets: dict[str, Any] | None = None
 ) -> Connection:
     connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip(), secrets=secrets or {})
-    return _insert(session, connection, f"{provider} account {account_id!r} is already connected to a tenant")
-
-
-def _insert(session: Session, row: RowT, duplicate_message: str) -> RowT:
-    """Flush one new row in a savepoint; a unique-constraint clash becomes a TenantError."""
-    session.add(row)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise TenantError(duplicate_message) from None
-    return row
+    return insert_new(session, connection,
+                      TenantError(f"{provider} account {account_id!r} is already connected to a tenant"))
 
 
 def find_connection(session: Session, provider: str, account_id: str) -> Connection | None:

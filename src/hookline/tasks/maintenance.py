@@ -1,10 +1,12 @@
 """Tasks on the maintenance queue: the relay and the sweeper that (re)publish inbox rows, the email
-sweeper, task_runs pruning, the canary."""
+sweeper, task_runs pruning, the canary, and the fan-out that turns one
+cron tick into a task per tenant."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
-from hookline.services import inbox, messaging, taskruns
+from hookline.services import inbox, messaging, scheduling, taskruns
 from hookline.tasks.email import SEND
 from hookline.workers import liveness
 from hookline.workers.app import app
@@ -24,8 +26,12 @@ log = structlog.get_logger(__name__)
 
 
 def tenant_ids() -> list[int]:
+    return [tenant_id for tenant_id, _ in tenant_zones()]
+
+
+def tenant_zones() -> list[tuple[int, str]]:
     with global_session() as session:
-        return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+        return [(tenant_id, zone) for tenant_id, zone in session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id))]
 
 
 def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False) -> int:
@@ -130,3 +136,35 @@ def prune_task_runs(retention_days: float | None = None, batch: int = 10_000) ->
 def canary(token: str) -> None:
     """Sent by `hookline worker-check` to one worker's own queue: proof that it still consumes."""
     liveness.answer(token)
+
+
+@app.task(name="hookline.tasks.maintenance.fan_out")
+def fan_out(task: str, at_local_hour: int = 0, now: str | None = None) -> int:
+    """Enqueue `task` (a TenantTask taking `local_date`) once per tenant and local date, in the tenant's zone.
+
+    Beat runs this every hour; a tenant gets its task at the first run once its own clock has
+    passed `at_local_hour`, with its local date, and never twice for one date (scheduled_runs).
+    A tick missed while beat was down is made up by the next. Each tenant is its own small task,
+    and here its own transaction: a bad time zone or a failing tenant is logged and skipped,
+    never blocking the others. `now` (ISO 8601) is for tests; beat leaves it out.
+    """
+    moment = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    sent = 0
+    for tenant_id, zone in tenant_zones():
+        try:
+            local = moment.astimezone(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            log.error("fan_out.bad_timezone", task=task, tenant_id=tenant_id, timezone=zone)
+            continue
+        if local.hour < at_local_hour:
+            continue
+        try:
+            with tenant_session(tenant_id) as session:  # the claim commits only if the publish worked
+                if scheduling.claim_tenant_run(session, tenant_id, task, local.date()):
+                    publish(task, tenant_id=tenant_id, local_date=local.date().isoformat())
+                    sent += 1
+        except Exception:  # one tenant's failure (its publish, its row) must not stop the rest
+            log.exception("fan_out.tenant_failed", task=task, tenant_id=tenant_id)
+    log.info("fan_out.enqueued", task=task, count=sent)
+    return sent

@@ -16,7 +16,7 @@ from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
 
-TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.email", "hookline.tasks.ghl_sync",
+TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reports"]
 
 app = Celery("hookline", include=TASK_MODULES)
@@ -51,6 +51,8 @@ app.conf.update(
     task_send_sent_event=False,
     broker_connection_retry_on_startup=True,
     beat_schedule=beat_schedule,
+    # One leader among any number of beats; last runs in PostgreSQL (scheduler/beat.py).
+    beat_scheduler="hookline.scheduler.beat:LeaderScheduler",
     timezone="UTC",
 )
 

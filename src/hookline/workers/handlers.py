@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from hookline.integrations.ghl.schemas import EVENTS as GHL_EVENTS
+from hookline.integrations.payments.schemas import ChargeEvent, InvoiceEvent
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ghl", "OutboundMessage"): Handler(REGISTER_RECORDINGS),
     ("zoom", "recording.completed"): Handler(REGISTER_RECORDINGS),
     ("zoom", "phone.recording_completed"): Handler(REGISTER_RECORDINGS),
+    ("payments", "invoice.paid"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
+    ("payments", "invoice.payment_failed"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
+    ("payments", "charge.refunded"): Handler("hookline.tasks.dunning.apply_payment_event", ChargeEvent),
 }
 
 

@@ -9,8 +9,8 @@ Roll-ups over tables that other parts of Hookline bring check that their tables 
 are skipped with a log line when they do not. The CRM tables (migration 0005) are mirrored from
 GoHighLevel: a deleted record is a tombstone (`deleted_at`) and is not counted, and
 `source_version` is the provider's time of the last change applied (for a won deal: when it was
-won, as far as its events tell). Billing is expected as
-  invoices(tenant_id, id, amount, currency, status, paid_at), dunning_attempts(tenant_id, invoice_id)
+won, as far as its events tell). Dunning recovered reads billing_invoices and dunning_attempts
+(migration 0010).
 """
 
 from __future__ import annotations
@@ -141,10 +141,10 @@ def dunning_recovered(session: Session, days: Window) -> int | None:
     return replace(session, days, ("dunning_recovered",), f"""
         INSERT INTO report_metrics (tenant_id, day, metric, dimension, count, amount)
         SELECT :tenant, {LOCAL_DAY.format(ts="i.paid_at")}, 'dunning_recovered', i.currency, count(*), sum(i.amount)
-        FROM invoices AS i
+        FROM billing_invoices AS i
         WHERE i.tenant_id = :tenant AND i.status = 'paid' AND {IN_WINDOW.format(ts="i.paid_at")}
           AND EXISTS (SELECT 1 FROM dunning_attempts AS a WHERE a.tenant_id = :tenant AND a.invoice_id = i.id)
-        GROUP BY 2, 4""", requires=("invoices", "dunning_attempts"))
+        GROUP BY 2, 4""", requires=("billing_invoices", "dunning_attempts"))
 
 
 ROLLUPS: dict[str, Callable[[Session, Window], int | None]] = {

@@ -1,9 +1,5 @@
-"""The roll-ups over the CRM tables (appointments, deals) and billing.
-
-The CRM tables are real (migration 0005). invoices and dunning_attempts do not exist yet: each
-is a TEMPORARY table (dropped at commit) with only the columns the roll-up's SQL expects
-(services/reporting/rollups.py); once billing lands, seed it instead and delete the stand-ins.
-"""
+"""The roll-ups over the CRM tables (appointments, deals, migration 0005) and billing (0010),
+seeded directly in the tenant's session."""
 
 from datetime import date
 from decimal import Decimal
@@ -12,13 +8,6 @@ from sqlalchemy import text
 
 from hookline.db import tenant_session
 from hookline.services import reporting
-
-STANDINS = """
-CREATE TEMPORARY TABLE invoices (id bigint, tenant_id bigint, amount numeric(14, 2), currency text, status text,
-                                 paid_at timestamptz) ON COMMIT DROP;
-CREATE TEMPORARY TABLE dunning_attempts (tenant_id bigint, invoice_id bigint, step int) ON COMMIT DROP;
-"""
-
 
 SEED = """
 DELETE FROM appointments;
@@ -34,20 +23,23 @@ INSERT INTO deals (tenant_id, provider, external_id, status, monetary_value, sou
   (:t, 'ghl', 'd1', 'won', 1200.50, '2026-11-20 12:00Z', NULL), (:t, 'ghl', 'd2', 'won', NULL, '2026-11-20 13:00Z', NULL),
   (:t, 'ghl', 'd3', 'lost', 999, '2026-11-20 12:00Z', NULL), (:t, 'ghl', 'd4', 'won', 5000, '2026-11-21 12:00Z', NULL),
   (:t, 'ghl', 'd5', 'won', 7, '2026-11-20 12:00Z', '2026-11-20 14:00Z');
-INSERT INTO invoices (id, tenant_id, amount, currency, status, paid_at) VALUES
-  (1, :t, 100.00, 'EUR', 'paid', '2026-11-20 12:00Z'),   -- recovered after a reminder
-  (2, :t, 50.00, 'EUR', 'paid', '2026-11-20 12:00Z'),    -- paid without dunning: not recovered
-  (3, :t, 30.00, 'CHF', 'paid', '2026-11-20 12:00Z'),
-  (4, :t, 70.00, 'EUR', 'open', NULL),
-  (5, :o, 10.00, 'EUR', 'paid', '2026-11-20 12:00Z');
-INSERT INTO dunning_attempts (tenant_id, invoice_id, step) VALUES
-  (:t, 1, 1), (:t, 1, 3), (:t, 3, 1), (:t, 4, 1), (:o, 5, 1);
+DELETE FROM billing_customers;
+INSERT INTO billing_customers (id, tenant_id, external_id, name, email) VALUES
+  (:t * 1000, :t, 'cus_1', 'Ana', 'ana@example.com');
+INSERT INTO billing_invoices (id, tenant_id, customer_id, number, amount, currency, due_date, status, paid_at) VALUES
+  (:t * 1000 + 1, :t, :t * 1000, 'INV-1', 100.00, 'EUR', '2026-11-01', 'paid', '2026-11-20 12:00Z'),  -- recovered
+  (:t * 1000 + 2, :t, :t * 1000, 'INV-2', 50.00, 'EUR', '2026-11-01', 'paid', '2026-11-20 12:00Z'),   -- no dunning
+  (:t * 1000 + 3, :t, :t * 1000, 'INV-3', 30.00, 'CHF', '2026-11-01', 'paid', '2026-11-20 12:00Z'),
+  (:t * 1000 + 4, :t, :t * 1000, 'INV-4', 70.00, 'EUR', '2026-11-01', 'open', NULL);
+INSERT INTO dunning_attempts (tenant_id, invoice_id, step, action, days_after_due, run_date) VALUES
+  (:t, :t * 1000 + 1, 1, 'reminder', 1, '2026-11-02'), (:t, :t * 1000 + 1, 2, 'reminder', 3, '2026-11-04'),
+  (:t, :t * 1000 + 3, 1, 'reminder', 1, '2026-11-02'), (:t, :t * 1000 + 4, 1, 'reminder', 1, '2026-11-02');
 """
 
 
 def seed_and_roll_up(tenant_id: int, other_id: int, day: date) -> tuple[reporting.RollupResult, dict]:
     with tenant_session(tenant_id) as session:
-        for statement in filter(str.strip, (STANDINS + SEED).split(";")):
+        for statement in filter(str.strip, SEED.split(";")):
             session.execute(text(statement), {"t": tenant_id, "o": other_id})
         result = reporting.rollup(session, tenant_id, day)
         rows = reporting.metric_rows(session, tenant_id, day, day)

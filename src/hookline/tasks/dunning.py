@@ -1,0 +1,49 @@
+"""Tasks on the dunning queue: the daily ladder per tenant, and payment events from the inbox."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from hookline.db import tenant_session
+from hookline.services import dunning, inbox
+from hookline.services.billing import BillingError
+from hookline.workers.app import app
+from hookline.workers.tenancy import TenantTask
+
+log = structlog.get_logger(__name__)
+
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 8}
+
+
+@app.task(base=TenantTask, name="hookline.tasks.dunning.run_daily", **RETRY)
+def run_daily(*, tenant_id: int, local_date: str) -> int:
+    """One tenant's dunning run for its local date (the fan-out passes it); a repeated run does nothing."""
+    with tenant_session(tenant_id) as session:
+        done = dunning.run(session, tenant_id, date.fromisoformat(local_date))
+    for step in done:
+        log.info("dunning.step", invoice=step.invoice_number, step=step.step, action=step.action)
+    log.info("dunning.run", local_date=local_date, steps=len(done))
+    return len(done)
+
+
+@app.task(base=TenantTask, name="hookline.tasks.dunning.apply_payment_event", **RETRY)
+def apply_payment_event(*, tenant_id: int, event_id: int) -> None:
+    """invoice.paid / invoice.payment_failed / charge.refunded: settle the invoice, mark the inbox row."""
+    try:
+        with tenant_session(tenant_id) as session:
+            event = inbox.claim(session, tenant_id, event_id)
+            if event is None:  # already processed, or a twin delivery holds it: at-least-once
+                log.info("dunning.payment_event.skipped", event_id=event_id)
+                return
+            outcome = dunning.apply_event(session, tenant_id, event.event_type, event.payload)
+            inbox.mark_processed(session, event)
+    except (BillingError, ValidationError) as exc:  # will not get better by retrying: keep it for an operator
+        with tenant_session(tenant_id) as session:
+            inbox.mark_failed(session, tenant_id, event_id, f"payment event not applied: {exc}")
+        log.error("dunning.payment_event.failed", event_id=event_id, error=str(exc)[:200])
+        return
+    log.info("dunning.payment_event.applied", event_id=event_id, outcome=outcome)
