@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 import structlog
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from hookline.models import Tenant
 from hookline.services import inbox, messaging
 from hookline.tasks.email import SEND
 from hookline.workers.app import app
+from hookline.workers.fairness import Lanes
 from hookline.workers.handlers import handler_for
 from hookline.workers.publish import publish
 
@@ -24,6 +26,11 @@ def tenant_ids() -> list[int]:
         return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
 
 
+@cache
+def relay_lanes() -> Lanes:
+    return Lanes.from_settings()  # one Redis client per worker process, not one per run
+
+
 # A system task, not a TenantTask: beat starts it with no tenant; it reads only the tenant list
 # globally and everything else through tenant_session, one tenant at a time.
 @app.task(name="hookline.tasks.maintenance.relay_unpublished")
@@ -33,15 +40,19 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     The ingress commits, then publishes; when the broker was down, the row waits here. The age
     threshold keeps the relay out of the ingress's way on the normal path.
     """
-    relayed = 0
+    relayed, lanes = 0, relay_lanes()
     for tenant_id in tenant_ids():
         with tenant_session(tenant_id) as session:
-            for event in inbox.unpublished(session, tenant_id, older_than=timedelta(seconds=older_than_seconds),
-                                           limit=batch):
+            events = inbox.unpublished(session, tenant_id, older_than=timedelta(seconds=older_than_seconds),
+                                       limit=batch)
+            # A backlog the relay catches up counts toward the tenant's burst like the ingress's
+            # publishes: a tenant's flood left behind by a broker outage goes to the bulk lane.
+            bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
+            for event in events:
                 handler = handler_for(event.provider, event.event_type)
                 if handler is None:  # its handler was removed since it was stored: nothing to run
                     continue
-                publish(handler.task, tenant_id=tenant_id, event_id=event.id)
+                publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
                 inbox.mark_published(session, tenant_id, event.id)
                 relayed += 1
     if relayed:
