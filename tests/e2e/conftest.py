@@ -60,5 +60,5 @@ def celery_worker(queues: list[str], log: Path, env: dict[str, str] | None = Non
 
 @pytest.fixture(scope="module")
 def worker(database, redis_client, tmp_path_factory) -> Worker:
-    with celery_worker(["ghl_sync", "ghl_sync.bulk", "maintenance"], tmp_path_factory.mktemp("worker") / "worker.log") as started:
+    with celery_worker(["ghl_sync", "maintenance"], tmp_path_factory.mktemp("worker") / "worker.log") as started:
         yield started
