@@ -56,7 +56,7 @@ def processed(tenant_id: int) -> list[tuple]:
 def test_a_tenants_flood_does_not_hold_up_another_tenant(fair_ingress, redis_client, tenant, other_tenant,
                                                          tmp_path):
     flooder, quiet = tenant, other_tenant
-    redis_client.delete(*QUEUES)
+    redis_client.delete(*QUEUES, f"hookline:fair:hot:{quiet.id}")  # the session's Redis: no mark from earlier tests
     # Everything is queued before the worker starts, B's last: a FIFO queue would run B's events
     # after all of A's. The ingress publishes A's events past the burst to the bulk lane.
     asyncio.run(post_all(fair_ingress, [delivery("loc-sunny-001", f"a-{i}") for i in range(FLOOD)]))

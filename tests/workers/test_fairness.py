@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import redis
 
 from hookline.ingress.publisher import Job, publish_batch
@@ -13,6 +14,14 @@ TASK = "hookline.tasks.ghl_sync.upsert_contact"
 
 def lanes(client, burst=10, window=5, cooldown=30):
     return Lanes(client, burst=burst, window=window, cooldown=cooldown)
+
+
+@pytest.fixture(autouse=True)
+def no_counters(redis_client):
+    """The Redis client is the session's: forget every tenant's counters and hot marks (other tests publish too)."""
+    for pattern in ("hookline:ratelimit:fair:*", "hookline:fair:hot:*"):
+        for key in redis_client.scan_iter(pattern):
+            redis_client.delete(key)
 
 
 def test_a_tenant_over_its_burst_is_hot_and_the_others_are_not(redis_client):
