@@ -88,13 +88,13 @@ def _percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
 
 
-def _request_bytes(host: str, signature: str, body: bytes) -> bytes:
+def request_bytes(host: str, signature: str, body: bytes) -> bytes:
     head = (f"POST /webhooks/ghl HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nx-wh-signature: {signature}\r\n\r\n")
     return head.encode() + body
 
 
-async def _read_status(reader: asyncio.StreamReader) -> int:
+async def read_status(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     length = next((int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")), 0)
@@ -134,8 +134,8 @@ async def _fixed_rate(host: str, port: int, items: list[tuple[str, bytes]], firs
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
-                writer.write(_request_bytes(f"{host}:{port}", signature, body))
-                status = await asyncio.wait_for(_read_status(reader), timeout=10)
+                writer.write(request_bytes(f"{host}:{port}", signature, body))
+                status = await asyncio.wait_for(read_status(reader), timeout=10)
             except (OSError, asyncio.IncompleteReadError, TimeoutError):
                 run.errors += 1
                 if writer is not None:

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # Requests per tenant per window, across every ingress process (Redis); 0 turns it off.
     tenant_rate_limit: int = Field(default=3000, ge=0)
     tenant_rate_window_seconds: int = Field(default=60, ge=1)
+    # Fairness (docs/architecture.md): a tenant publishing more than `burst` events in one window
+    # of its tenant-event queues has its events sent to the `<queue>.bulk` lane until it has been
+    # under that for `cooldown` seconds. 0 turns it off (every event on the main lane).
+    fairness_burst: int = Field(default=200, ge=0)
+    fairness_window_seconds: int = Field(default=5, ge=1)
+    fairness_cooldown_seconds: int = Field(default=30, ge=1)
     # The ingress's own async connections for inbox inserts, per process.
     ingress_db_pool_size: int = Field(default=10, ge=1)
     # How long an ingress process remembers a connection it looked up (a changed secret or a

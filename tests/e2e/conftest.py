@@ -37,14 +37,17 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(queues: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Worker]:
-    """A real Celery worker consuming `queues` (emptied first: no message left over from other tests)."""
+def celery_worker(queues: list[str], log: Path, env: dict[str, str] | None = None, *,
+                  empty: bool = True) -> Iterator[Worker]:
+    """A real Celery worker consuming `queues` (emptied first unless `empty` is False: no message left
+    over from other tests)."""
     import redis
 
     from hookline.workers.app import app
     from tests.conftest import REDIS_URL
 
-    redis.Redis.from_url(REDIS_URL).delete(*queues)
+    if empty:
+        redis.Redis.from_url(REDIS_URL).delete(*queues)
     name = f"e2e-{uuid.uuid4().hex[:8]}@localhost"
     command = [str(BIN / "celery"), "-A", "hookline.workers.app", "worker", "-n", name, "-Q", ",".join(queues),
                "--concurrency", "2", "--without-mingle", "--without-gossip", "--loglevel", "INFO"]

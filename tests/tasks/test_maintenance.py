@@ -51,3 +51,19 @@ def test_the_relay_skips_ignored_and_processed_rows(tenant, queue):
 
     assert relay_unpublished(older_than_seconds=0) == 0
     assert queue() == []
+
+
+def test_a_backlog_over_the_fairness_burst_is_relayed_to_the_bulk_lane(tenant, other_tenant, queue, redis_client):
+    from hookline.config import get_settings
+
+    redis_client.delete("ghl_sync.bulk", f"hookline:fair:hot:{other_tenant.id}")
+    backlog = get_settings().fairness_burst + 1
+    for index in range(backlog):
+        store(tenant.id, f"flood-{index}")
+    store(other_tenant.id, "quiet")
+
+    assert relay_unpublished(older_than_seconds=0, batch=backlog) == backlog + 1
+
+    bulk = [json.loads(raw)["headers"]["tenant_id"] for raw in redis_client.lrange("ghl_sync.bulk", 0, -1)]
+    assert bulk == [tenant.id] * backlog
+    assert [headers["tenant_id"] for headers in queue()] == [other_tenant.id]

@@ -6,15 +6,16 @@ import pytest
 
 from hookline.tasks.ghl_sync import upsert_contact
 from hookline.workers.app import app
-from hookline.workers.routing import QUEUES
+from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
 from hookline.workers.tenancy import MissingTenant
 
 
 def test_every_queue_of_the_map_is_declared():
     assert {queue.name for queue in app.conf.task_queues} == {
-        "webhooks", "ghl_sync", "reonic_sync", "email", "audio_upload", "dunning", "reports", "maintenance"
+        "webhooks", "ghl_sync", "reonic_sync", "email", "audio_upload", "dunning", "reports", "maintenance",
+        "webhooks.bulk", "ghl_sync.bulk", "reonic_sync.bulk",
     }
-    assert set(QUEUES) == {queue.name for queue in app.conf.task_queues}
+    assert set(QUEUES) | {bulk_queue(queue) for queue in FAIR_QUEUES} == {queue.name for queue in app.conf.task_queues}
 
 
 def test_tasks_route_to_the_queue_named_by_their_module():

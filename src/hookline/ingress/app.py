@@ -31,6 +31,7 @@ from hookline.ingress.publisher import Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
+from hookline.workers.fairness import Lanes
 from hookline.workers.logs import configure_logging
 
 log = structlog.get_logger(__name__)
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi)
 
-    inbox, publisher = InboxWriter(settings), Publisher()
+    inbox, publisher = InboxWriter(settings), Publisher(lanes=Lanes.from_settings(settings))
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
     routes = [Route(source.path, endpoint(source).handle, methods=["POST"]) for source in webhook_sources]

@@ -16,8 +16,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from celery.utils import uuid
 from hookline.db import tenant_session
 from hookline.ingress.metrics import PUBLISH_FAILURES, PUBLISH_PENDING
 from hookline.services import inbox
+from hookline.workers.fairness import Lanes, lane
 from hookline.workers.tenancy import tenant_headers
 
 if TYPE_CHECKING:
@@ -66,19 +67,21 @@ def registered_options(app: Celery, name: str) -> dict[str, Any]:
     return {key: value for key, value in task._get_exec_options().items() if value is not None}
 
 
-def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job]) -> None:
+def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:
     """Publish every job's task in one Redis pipeline, or raise (then which ones went out is unknown).
 
     Each step is the one `app.send_task` takes, minus its per-message costs: a producer taken
     from the pool, a result object, and a round trip. Task modules are not imported in the
-    ingress, so `send_task` has no task options to merge here either: routing is the router's.
+    ingress, so `send_task` has no task options to merge here either: routing is the router's,
+    except that the tenants in `bulk` go to their queue's bulk lane (workers/fairness.py).
     """
     declared: set[str | None] = set()
     with producer.batch(max_size=len(jobs)):
         for job in jobs:
             # As send_task does: a task registered in this process lends its execution options
             # (e.g. its time limits); routing comes after.
-            options: dict[str, Any] = {**registered_options(app, job.task), "headers": job.headers}
+            options: dict[str, Any] = {**registered_options(app, job.task), "headers": job.headers,
+                                       **lane(job.task, job.tenant_id in bulk)}
             limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit", "expires")}
             options.pop("ignore_result", None)
             options = app.amqp.router.route(options, job.task, None, job.kwargs)
@@ -96,11 +99,12 @@ def publish_batch(app: Celery, producer: Producer, jobs: Sequence[Job]) -> None:
 
 class Publisher:
     def __init__(self, *, capacity: int = 10_000, batch: int = 200, linger_seconds: float = 0.02,
-                 backoff_seconds: float = 1.0) -> None:
+                 backoff_seconds: float = 1.0, lanes: Lanes | None = None) -> None:
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=capacity)
         self.batch, self.linger_seconds, self.backoff_seconds = batch, linger_seconds, backoff_seconds
         self._thread: threading.Thread | None = None
         self._batched: bool | None = None
+        self.lanes = lanes
 
     def start(self) -> None:
         if self._thread is None:
@@ -148,15 +152,16 @@ class Publisher:
 
     def _publish(self, app: Celery, jobs: list[Job]) -> None:
         published: list[Job] = []
+        bulk = self.lanes.hot(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
         try:
             with app.producer_or_acquire() as producer:
                 if self._in_batches(producer):
-                    publish_batch(app, producer, jobs)
+                    publish_batch(app, producer, jobs, bulk)
                     published = jobs
                 else:
                     for job in jobs:
                         app.send_task(job.task, kwargs=job.kwargs, headers=job.headers,
-                                      producer=producer, retry=False)
+                                      producer=producer, retry=False, **lane(job.task, job.tenant_id in bulk))
                         published.append(job)
         except Exception as exc:  # broker unreachable: the rest of the batch is the relay's
             self._gave_up(jobs[len(published):], repr(exc))

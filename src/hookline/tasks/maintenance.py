@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
@@ -19,6 +20,7 @@ from hookline.services import inbox, messaging, scheduling, taskruns
 from hookline.tasks.email import SEND
 from hookline.workers import liveness
 from hookline.workers.app import app
+from hookline.workers.fairness import Lanes
 from hookline.workers.handlers import handler_for
 from hookline.workers.publish import publish
 
@@ -34,16 +36,27 @@ def tenant_zones() -> list[tuple[int, str]]:
         return [(tenant_id, zone) for tenant_id, zone in session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id))]
 
 
+@cache
+def relay_lanes() -> Lanes:
+    return Lanes.from_settings()  # one Redis client per worker process, not one per run
+
+
 def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False) -> int:
-    """Publish the rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them."""
-    published = 0
+    """Publish the rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them.
+
+    A backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
+    tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
+    """
+    published, lanes = 0, relay_lanes()
     for tenant_id in tenant_ids():
         with tenant_session(tenant_id) as session:
-            for event in rows(session, tenant_id):
+            events = rows(session, tenant_id)
+            bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
+            for event in events:
                 handler = handler_for(event.provider, event.event_type)
                 if handler is None:  # its handler was removed since it was stored: nothing to run
                     continue
-                publish(handler.task, tenant_id=tenant_id, event_id=event.id)
+                publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
                 inbox.mark_published(session, tenant_id, event.id, again=again)
                 published += 1
     return published

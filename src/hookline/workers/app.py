@@ -14,7 +14,7 @@ from hookline.scheduler.schedule import beat_schedule
 from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
-from hookline.workers.routing import task_queues, task_routes
+from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_routes
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reports"]
@@ -66,6 +66,18 @@ def _setup_logging(loglevel=None, **_) -> None:
 def _fresh_pool(**_) -> None:
     # A forked child must not share the parent's pooled PostgreSQL connections.
     reset_engine()
+
+
+@signals.celeryd_after_setup.connect
+def _consume_bulk_lanes(instance=None, **_) -> None:
+    # A worker consuming a tenant-event queue consumes its bulk lane too (workers/fairness.py), so
+    # no `-Q` list can leave a tenant's flood unserved. kombu's Redis transport polls a worker's
+    # queues round-robin: the two lanes alternate while both have messages.
+    queues = instance.app.amqp.queues
+    consumed = queues.consume_from or {}
+    for name in FAIR_QUEUES:
+        if name in consumed:
+            queues.select_add(queues[bulk_queue(name)])
 
 
 @signals.before_task_publish.connect

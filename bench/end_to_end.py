@@ -1,0 +1,86 @@
+"""Webhooks per second from POST to committed row, next to a Celery no-op's drain rate, in one run.
+
+    uv run python bench/end_to_end.py [--webhooks 20000] [--noops 5000]
+
+A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (2 processes,
+prefetch 4), both on this machine (bench/stack.py), the worker also carrying a no-op task
+(bench/bench_tasks.py). Measured, in this order:
+  - no-op drain: --noops no-op tasks published in pipelined batches on ghl_sync, then one that
+    stamps its time in Redis; rate = tasks / (that stamp - start of publishing);
+  - end to end: --webhooks distinct RSA-4096-signed ContactCreates (bench/signed.py) POSTed over
+    32 keep-alive connections as fast as answered; rate = webhooks / (the last row's
+    processed_at - the first POST), every row processed by the one hop ingress → ghl_sync task;
+  - no-op drain again, to show how much the machine's load moved during the run.
+The target is end to end ≥ 0.5× the no-op rate. Figures on this shared 2-core machine are
+noisy: compare within one run. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+
+import stack as bench_stack
+from signed import signed_requests
+
+TARGET = 0.5
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--webhooks", type=int, default=20_000, help="webhooks POSTed end to end (20000)")
+    parser.add_argument("--noops", type=int, default=5_000, help="no-op tasks per drain measurement (5000)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent POST connections (32)")
+    return parser.parse_args()
+
+
+def noop_rate(stack: bench_stack.Stack, count: int) -> float:
+    from bench_tasks import NOOP
+    from hookline.ingress.publisher import Job, publish_batch
+    from hookline.workers.app import app
+
+    mark = f"bench:noop:{uuid.uuid4().hex}"
+    started = time.time()
+    with app.producer_or_acquire() as producer:
+        for first in range(0, count, 500):  # as the ingress's publisher does: one pipeline per batch
+            publish_batch(app, producer, [Job(NOOP, 1, index, "bench") for index in range(first, min(first + 500, count))])
+        app.send_task(NOOP, kwargs={"mark": mark}, producer=producer)
+    deadline = time.monotonic() + 600
+    while (finished := stack.broker.get(mark)) is None:
+        if time.monotonic() > deadline:
+            raise SystemExit("the no-op drain did not finish in 600 s")
+        time.sleep(0.05)
+    return (count + 1) / (float(finished) - started)
+
+
+def main() -> None:
+    args = parse_args()
+    signed = signed_requests(args.webhooks)
+    items = signed.load()
+    stack = bench_stack.Stack(signed, [])
+    try:
+        print(f"database {stack.database}, logs in {stack.log_dir}; {args.webhooks} webhooks, "
+              f"{args.noops} no-ops per drain\n", flush=True)
+        before = noop_rate(stack, args.noops)
+        print(f"no-op drain           {before:8.0f} tasks/s", flush=True)
+        started = time.time()
+        accepted = asyncio.run(bench_stack.send_all("127.0.0.1", stack.server.port, items, args.connections))
+        answered = time.time() - started
+        rows = stack.wait_processed(bench_stack.ingress_bench.LOCATION_ID, accepted, started)
+        end_to_end = len(rows) / (rows[-1][1] - started)
+        print(f"end to end            {end_to_end:8.0f} webhooks/s  ({accepted} accepted, answered at "
+              f"{accepted / answered:.0f}/s, the last row {rows[-1][1] - started:.1f} s after the first POST)",
+              flush=True)
+        after = noop_rate(stack, args.noops)
+        print(f"no-op drain again     {after:8.0f} tasks/s\n")
+        ratio = end_to_end / ((before + after) / 2)
+        print(f"end to end / no-op drain (mean of the two): {ratio:.2f}x  (target >= {TARGET}x)  "
+              f"{'PASS' if ratio >= TARGET else 'MISS'}")
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()

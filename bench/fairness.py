@@ -1,0 +1,107 @@
+"""Fairness across tenants, end to end: one tenant's flood against four tenants posting steadily.
+
+    uv run python bench/fairness.py [--flood 20000]
+
+A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (2 processes,
+prefetch 4) on this machine (bench/stack.py). Three phases, each on an empty queue:
+  1. quiet:      tenants B–E each post one ContactCreate every 100 ms (Ed25519-signed live);
+  2. flood only: tenant A posts --flood webhooks at once (RSA-4096-signed ahead, bench/signed.py),
+                 32 connections as fast as answered;
+  3. both:       A's flood again while B–E keep posting every 100 ms, until A's flood has drained.
+It prints B–E's webhook-to-row latency (client's send → the row's processed_at) p50/p95 without
+and during the flood, and A's drain rate (events / (last processed - first POST)) alone and with
+B–E. `processed_at` is the worker transaction's start, a millisecond or so before its commit.
+Figures on this shared 2-core machine are noisy: compare within one run. It asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import stack as bench_stack
+from signed import signed_requests
+
+QUIET = ["loc-bench-b", "loc-bench-c", "loc-bench-d", "loc-bench-e"]
+FLOODER = "loc-bench"  # bench/signed.py's deliveries are signed for this location
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--flood", type=int, default=20_000, help="webhooks tenant A posts at once (20000)")
+    parser.add_argument("--quiet-seconds", type=float, default=10, help="length of the quiet-only phase (10)")
+    parser.add_argument("--burst", type=int, help="the ingress's HOOKLINE_FAIRNESS_BURST (default: the setting's, 200); "
+                        "0 turns fairness off, to see the FIFO figures")
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between one quiet tenant's posts (0.1)")
+    return parser.parse_args()
+
+
+async def quiet_phase(stack: bench_stack.Stack, seconds: float, interval: float) -> dict[str, dict[int, float]]:
+    stop = asyncio.Event()
+    sent: dict[str, dict[int, float]] = {location: {} for location in QUIET}
+    posters = [asyncio.create_task(bench_stack.post_every(stack, location, interval, stop, sent[location]))
+               for location in QUIET]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*posters)
+    return sent
+
+
+async def flood_phase(stack: bench_stack.Stack, items: list, *, with_quiet: bool,
+                      interval: float) -> tuple[float, list[tuple[int, float]], dict[str, dict[int, float]]]:
+    """A's flood (and B–E's posts until it drained): A's first POST time, A's processed rows, B–E's sends."""
+    stop = asyncio.Event()
+    sent: dict[str, dict[int, float]] = {location: {} for location in QUIET}
+    posters = [asyncio.create_task(bench_stack.post_every(stack, location, interval, stop, sent[location]))
+               for location in (QUIET if with_quiet else [])]
+    started = time.time()
+    accepted = await bench_stack.send_all("127.0.0.1", stack.server.port, items)
+    rows = await asyncio.to_thread(stack.wait_processed, FLOODER, accepted, started)
+    stop.set()
+    await asyncio.gather(*posters)
+    return started, rows, sent
+
+
+def latencies(stack: bench_stack.Stack, sent: dict[str, dict[int, float]]) -> list[float]:
+    times: list[float] = []
+    for location, sends in sent.items():
+        done = dict(stack.wait_processed(location, len(sends), min(sends.values(), default=0)))
+        times += [done[event_id] - moment for event_id, moment in sends.items()]
+    return times
+
+
+def main() -> None:
+    args = parse_args()
+    signed = signed_requests(2 * args.flood)
+    items = signed.load()
+    settings = {} if args.burst is None else {"HOOKLINE_FAIRNESS_BURST": str(args.burst)}
+    stack = bench_stack.Stack(signed, QUIET, settings=settings)
+    try:
+        burst = "default (200)" if args.burst is None else args.burst
+        print(f"database {stack.database}, logs in {stack.log_dir}; flood {args.flood}, fairness burst {burst}, "
+              f"B–E one webhook each every {args.interval * 1000:.0f} ms\n", flush=True)
+        quiet = latencies(stack, asyncio.run(quiet_phase(stack, args.quiet_seconds, args.interval)))
+        print(f"quiet only       B–E {len(quiet)} webhooks", flush=True)
+        started, alone, _ = asyncio.run(flood_phase(stack, items[:args.flood], with_quiet=False,
+                                                    interval=args.interval))
+        alone_rate = len(alone) / (alone[-1][1] - started)
+        print(f"flood only       A {len(alone)} webhooks, {alone_rate:.0f}/s", flush=True)
+        started, mixed, sent = asyncio.run(flood_phase(stack, items[args.flood:], with_quiet=True,
+                                                       interval=args.interval))
+        mixed_rate = len(mixed) / (mixed[-1][1] - started)
+        during = latencies(stack, sent)
+        print(f"flood + B–E      A {len(mixed)} webhooks, {mixed_rate:.0f}/s; B–E {len(during)} webhooks\n")
+
+        print(f"{'':28} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+        for label, values in (("B–E, no flood", quiet), ("B–E, during A's flood", during)):
+            print(f"{label:28} {bench_stack.percentile(values, 0.5) * 1000:9.0f} "
+                  f"{bench_stack.percentile(values, 0.95) * 1000:9.0f} {max(values, default=0) * 1000:9.0f}")
+        print(f"\nA's drain rate: {mixed_rate:.0f} webhooks/s with B–E posting, {alone_rate:.0f}/s alone "
+              f"({mixed_rate / alone_rate:.2f}x)")
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()

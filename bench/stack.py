@@ -1,0 +1,159 @@
+"""What the end-to-end benches share: a database with tenants, the real ingress, a real worker, senders.
+
+Built on bench/ingress.py (database, Redis, signed deliveries, the uvicorn server): tenant
+`Bench Solar` (location `loc-bench`) gets the cached RSA-signed deliveries of bench/signed.py;
+the other tenants post ContactCreates signed live with an Ed25519 key made for the run
+(`x-ghl-signature`, which the ingress verifies with HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+import ingress as ingress_bench  # bench/ is this script's folder, so its siblings import by name
+import loadgen
+from servers import Server
+from signed import TEMPLATE, SignedRequests
+
+BENCH_DIR = Path(__file__).resolve().parent
+
+
+class Stack:
+    """A database, the real ingress and one `worker_sync`-like Celery worker (its own process group)."""
+
+    def __init__(self, signed: SignedRequests, locations: list[str], *, worker_app: str = "bench_tasks",
+                 settings: dict[str, str] | None = None) -> None:
+        self.signed = signed
+        self.broker = redis.Redis.from_url(ingress_bench.REDIS_URL)
+        self.broker.flushdb()
+        self.database, url = ingress_bench.create_database()
+        from hookline.db import get_engine, global_session
+        from hookline.services.tenants import add_tenant
+
+        self.tenants = {ingress_bench.LOCATION_ID: ingress_bench.admin(
+            "SELECT id FROM tenants", dbname=self.database)[0][0]}
+        with global_session() as session:
+            for location in locations:
+                self.tenants[location] = add_tenant(session, f"Bench {location}", ghl_location_id=location).id
+        get_engine().dispose()
+        self.key = ed25519.Ed25519PrivateKey.generate()
+        public = self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        self.env = {**os.environ, **ingress_bench.INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url,
+                    "HOOKLINE_BROKER_URL": ingress_bench.REDIS_URL, "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": signed.public_pem,
+                    "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": public,
+                    "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(signed.age_seconds) + 3600),
+                    "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
+                    **(settings or {})}
+        self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
+        self.server = Server("real ingress", ["hookline.ingress.app:create_app", "--factory"], workers=1,
+                             env=self.env, cwd=ingress_bench.ROOT, log=self.log_dir / "ingress.log")
+        # As the Procfile's worker_sync (2 processes, prefetch 4), with the bench's no-op task added.
+        command = [sys.executable, "-m", "celery", "-A", worker_app, "worker", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
+                   "-Q", "ghl_sync", "--concurrency", "2", "--without-mingle", "--without-gossip",
+                   "--loglevel", "WARNING"]
+        with (self.log_dir / "worker.log").open("wb") as out:
+            self.worker = subprocess.Popen(command, cwd=BENCH_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+        self._wait_for_worker()
+
+    def _wait_for_worker(self) -> None:
+        from hookline.workers.app import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.worker.poll() is None:
+            if app.control.ping(timeout=0.5):
+                return
+        self.close()
+        sys.exit(f"the worker did not start; its log: {self.log_dir / 'worker.log'}")
+
+    def close(self) -> None:
+        self.server.stop()
+        if self.worker.poll() is None:
+            os.killpg(self.worker.pid, 15)
+            try:
+                self.worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.worker.pid, 9)
+        self.broker.flushdb()
+        ingress_bench.admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+    def processed(self, location: str, since: float = 0.0) -> list[tuple[int, float]]:
+        """(event id, processed_at as a Unix time) of the tenant's processed events received since `since`."""
+        rows = ingress_bench.admin(
+            "SELECT id, extract(epoch FROM processed_at)::float8 FROM webhook_events WHERE tenant_id = %s "
+            "AND status = 'processed' AND received_at >= to_timestamp(%s) ORDER BY processed_at",
+            (self.tenants[location], since), dbname=self.database)
+        return [(event_id, moment) for event_id, moment in rows]
+
+    def wait_processed(self, location: str, count: int, since: float, timeout: float = 1800) -> list[tuple[int, float]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = self.processed(location, since)
+            if len(rows) >= count:
+                return rows
+            time.sleep(0.5)
+        raise SystemExit(f"only {len(rows)} of {count} events of {location} processed after {timeout:.0f} s")
+
+    def signed_body(self, location: str) -> tuple[bytes, dict[str, str]]:
+        """A distinct ContactCreate for `location`, Ed25519-signed now."""
+        label = uuid.uuid4().hex
+        body = json.dumps({**TEMPLATE, "locationId": location, "webhookId": str(uuid.uuid4()), "id": f"ct-{label}",
+                           "email": f"{label}@example.com",
+                           "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}).encode()
+        return body, {"content-type": "application/json",
+                      "x-ghl-signature": base64.b64encode(self.key.sign(body)).decode()}
+
+
+async def send_all(host: str, port: int, items: list[tuple[str, bytes]], connections: int = 32) -> int:
+    """POST every pre-signed delivery as fast as answered over `connections` keep-alive connections; the 2xx count."""
+    pending = iter(items)
+    accepted = 0
+
+    async def connection() -> None:
+        nonlocal accepted
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for signature, body in pending:
+                writer.write(loadgen.request_bytes(f"{host}:{port}", signature, body))
+                status = await loadgen.read_status(reader)  # before `+=`, which reads `accepted` first
+                accepted += 200 <= status < 300
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return accepted
+
+
+async def post_every(stack: Stack, location: str, interval: float, until: asyncio.Event,
+                     sent: dict[int, float]) -> None:
+    """One delivery every `interval` seconds until `until` is set; records event id → send time (Unix)."""
+    async with httpx.AsyncClient(base_url=stack.server.url, timeout=30) as client:
+        next_at = time.monotonic()
+        while not until.is_set():
+            body, headers = stack.signed_body(location)
+            moment = time.time()
+            response = await client.post("/webhooks/ghl", content=body, headers=headers)
+            if response.status_code == 202:
+                sent[response.json()["event_id"]] = moment
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")

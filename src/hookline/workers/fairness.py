@@ -1,0 +1,103 @@
+"""Fairness across tenants: a tenant that floods a queue has its next events sent to `<queue>.bulk`.
+
+Chosen at publish time (docs/architecture.md, "Fairness across tenants"): every publisher counts
+its events per tenant in Redis, in fixed windows shared by every process. A tenant that publishes
+more than `burst` events in one window is marked hot for `cooldown` seconds (renewed while it
+stays over), and while hot its tasks go to the queue's bulk lane. Workers consume both lanes;
+kombu's Redis transport serves the queues of one worker round-robin, so the other tenants' work
+waits behind at most a few prefetched bulk messages, and when they have none the flood gets the
+workers to itself. One Redis round trip per publisher batch (a pipeline of one script per tenant).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import redis
+import structlog
+from redis.exceptions import NoScriptError, RedisError
+
+from hookline.ratelimit import FixedWindow
+from hookline.workers.routing import FAIR_QUEUES, bulk_queue, queue_of
+
+log = structlog.get_logger(__name__)
+
+# KEYS: the tenant's window counter, its hot mark. ARGV: events, counter expiry, burst, cooldown.
+# Returns 1 when the tenant is hot (over the burst now, or within the cooldown of the last time).
+HOT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if count == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[4])
+  return 1
+end
+return redis.call('EXISTS', KEYS[2])
+"""
+
+
+def lane(task_name: str, bulk: bool) -> dict[str, Any]:
+    """Publish options sending `task_name` to its queue's bulk lane; {} for the main lane (the router's)."""
+    queue = queue_of(task_name)
+    if not bulk or queue not in FAIR_QUEUES:
+        return {}
+    return {"queue": bulk_queue(queue), "routing_key": bulk_queue(queue)}
+
+
+class Lanes:
+    """Which tenants are hot, counting the events about to be published. Keys expire on their own:
+    a publisher killed mid-flood leaves nothing to clean up, and a tenant cools down by itself."""
+
+    def __init__(self, client: redis.Redis | None, *, burst: int, window: int, cooldown: int) -> None:
+        self.client, self.burst, self.cooldown = client, burst, cooldown
+        self._window = FixedWindow("fair", burst, window)
+        self._sha = hashlib.sha1(HOT.encode()).hexdigest()
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> Lanes:
+        from hookline.config import get_settings, redis_client_url
+
+        settings = settings or get_settings()
+        url = redis_client_url(settings)
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+        return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
+                   cooldown=settings.fairness_cooldown_seconds)
+
+    @property
+    def enabled(self) -> bool:
+        return self.client is not None and self.burst > 0
+
+    def hot(self, counts: Mapping[int, int]) -> set[int]:
+        """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
+
+        Redis unreachable: every tenant stays on the main lane (logged). Fairness is lost for a
+        while, no event is: the lane only decides which list a message waits in.
+        """
+        if not self.enabled or not counts:
+            return set()
+        tenants = list(counts)
+        try:
+            answers = self._count(tenants, counts, time.time())
+        except (RedisError, OSError) as exc:
+            log.warning("fairness.unavailable", error=repr(exc))
+            return set()
+        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+
+    def _count(self, tenants: list[int], counts: Mapping[int, int], now: float) -> list[Any]:
+        # EVALSHA in a pipeline: one round trip (redis-py's Script in a pipeline asks SCRIPT
+        # EXISTS first, every time); the script is loaded once per Redis when it is missing.
+        for attempt in range(2):
+            try:
+                with self.client.pipeline(transaction=False) as pipe:
+                    for tenant_id in tenants:
+                        key, _ = self._window.key(tenant_id, now)
+                        pipe.evalsha(self._sha, 2, key, f"hookline:fair:hot:{tenant_id}", counts[tenant_id],
+                                     self._window.expiry, self.burst, self.cooldown)
+                    return pipe.execute()
+            except NoScriptError:
+                if attempt:
+                    raise
+                self.client.script_load(HOT)
+        raise AssertionError("unreachable")
