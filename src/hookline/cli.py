@@ -13,6 +13,7 @@ from hookline.commands.email import email
 from hookline.commands.credentials import credentials
 from hookline.commands.events import events
 from hookline.commands.reports import reports
+from hookline.commands.sync import sync
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -206,3 +207,4 @@ main.add_command(connections)
 main.add_command(forms)
 main.add_command(reports)
 main.add_command(credentials)
+main.add_command(sync)

@@ -26,4 +26,11 @@ beat_schedule: dict[str, dict[str, Any]] = {
         # (recompute with `hookline reports run`).
         "options": {"expires": 3000.0},
     },
+    # ghl_sync: every 15 minutes, an incremental reconciliation per tenant and resource since its
+    # stored cursor (tasks/ghl_sync.reconcile_all); a live run is left alone, a stalled one resumed.
+    "reconcile-ghl": {
+        "task": "hookline.tasks.ghl_sync.reconcile_all",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }

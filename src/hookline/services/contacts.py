@@ -74,3 +74,29 @@ def latest(session: Session, tenant_id: int, limit: int = 20) -> list[Contact]:
             select(Contact).where(Contact.tenant_id == tenant_id).order_by(Contact.updated_at.desc()).limit(limit)
         )
     )
+
+
+PUSH_TASK = "hookline.tasks.ghl_sync.push_contact"
+
+
+def get(session: Session, tenant_id: int, contact_id: int) -> Contact | None:
+    return session.scalars(select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)).one_or_none()
+
+
+def set_tags(session: Session, tenant_id: int, contact_id: int, tags: list[str]) -> Contact:
+    """A local change (e.g. a lead qualified): the contact's tags, pushed to its CRM after commit."""
+    contact = get(session, tenant_id, contact_id)
+    if contact is None:
+        raise LookupError(f"no contact {contact_id} for tenant {tenant_id}")
+    contact.tags, contact.updated_at = sorted(set(tags)), func.now()
+    request_push(session, tenant_id, contact)
+    return contact
+
+
+def request_push(session: Session, tenant_id: int, contact: Contact) -> None:
+    """Enqueue push_contact once this transaction commits (GoHighLevel contacts only, for now)."""
+    if contact.provider != "ghl":
+        raise ValueError(f"pushing {contact.provider} contacts is not built yet")
+    from hookline.workers.publish import publish_after_commit  # the Celery app only where a push is asked
+
+    publish_after_commit(session, PUSH_TASK, tenant_id=tenant_id, contact_id=contact.id)
