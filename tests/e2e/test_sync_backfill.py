@@ -12,7 +12,13 @@ from hookline.tasks.ghl_sync import reconcile_all, start_sync
 from tests.e2e.conftest import celery_worker
 from tests.support.fake_ghl import FakeGHL, serve
 from tests.support.processes import wait_for
-from tests.support.sync import LOCATION, clear_limits, connect, stored_contacts, sync_row
+from tests.support.sync import (
+    LOCATION,
+    clear_limits,
+    connect,
+    stored_contacts,
+    sync_row,
+)
 
 CONTACTS, PAGE = 2000, 100
 

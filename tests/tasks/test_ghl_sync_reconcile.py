@@ -12,7 +12,13 @@ from hookline.services import contacts, sync
 from hookline.tasks.ghl_sync import push_contact, reconcile
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL, serve
-from tests.support.sync import LOCATION, clear_limits, connect, stored_contacts, sync_row
+from tests.support.sync import (
+    LOCATION,
+    clear_limits,
+    connect,
+    stored_contacts,
+    sync_row,
+)
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import task_queues, task_routes
 
-TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.email", "hookline.tasks.maintenance",
+TASK_MODULES = ["hookline.tasks.ghl_sync", "hookline.tasks.reonic_sync", "hookline.tasks.email", "hookline.tasks.maintenance",
                 "hookline.tasks.reports"]
 
 app = Celery("hookline", include=TASK_MODULES)

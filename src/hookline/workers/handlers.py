@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from hookline.integrations.ghl.schemas import ContactEvent
+from hookline.integrations.reonic import schemas as reonic
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Handler:
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ghl", "ContactCreate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
     ("ghl", "ContactUpdate"): Handler("hookline.tasks.ghl_sync.upsert_contact", ContactEvent),
+    ("reonic", "contact_created"): Handler("hookline.tasks.reonic_sync.fetch_contact", reonic.ContactEvent),
 }
 
 
