@@ -7,8 +7,9 @@ import json
 import pytest
 
 from hookline.config import get_settings
-from hookline.db import tenant_session
+from hookline.db import global_session, tenant_session
 from hookline.services import contacts, sync
+from hookline.services.tenants import add_tenant
 from hookline.tasks.ghl_sync import push_contact, reconcile
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL, serve
@@ -108,9 +109,16 @@ def test_auth_expired_stops_without_retrying_and_shows_in_sync_status(tenant, fa
     assert "failed" in output.stdout and "AuthExpired" in output.stdout
 
 
-def test_sync_start_refuses_a_tenant_without_a_ghl_connection_and_an_unknown_tenant(tenant, ghl):
+def test_sync_start_refuses_an_unknown_tenant_and_one_without_a_ghl_connection(tenant, ghl):
+    with global_session() as session:
+        add_tenant(session, "Forms Only")  # no GoHighLevel location
+
     unknown = hookline("sync", "start", "--tenant", "nobody")
+    unconnected = hookline("sync", "start", "--tenant", "forms-only")
+
     assert unknown.returncode != 0 and "no tenant" in unknown.stderr
+    assert unconnected.returncode != 0 and "no GoHighLevel connection" in unconnected.stderr
+    assert sync_row(tenant) is None  # nothing started, nothing left behind
 
 
 def test_sync_start_publishes_one_task_and_a_second_start_is_busy(tenant, fake, ghl, redis_client):
