@@ -17,6 +17,7 @@ from hookline.commands.events import events
 from hookline.commands.reports import reports
 from hookline.commands.recordings import recordings
 from hookline.commands.status import status
+from hookline.commands.sync import sync
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -253,3 +254,4 @@ main.add_command(recordings)
 main.add_command(status)
 main.add_command(dead_letters_group)
 main.add_command(billing_group, name="billing")
+main.add_command(sync)

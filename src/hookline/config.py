@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     api_rate_slack_seconds: float = Field(default=0.5, ge=0)
     # A worker waits this long at most for a rate-limit slot; beyond it the task retries with a countdown.
     api_max_wait_seconds: float = Field(default=5.0, ge=0)
+    # Reconciliation (docs/operations.md): rows per API page, pages per task before it re-enqueues
+    # itself, and how long a `running` sync may go without a committed page before beat restarts it.
+    sync_page_limit: int = Field(default=100, ge=1, le=100)
+    sync_pages_per_task: int = Field(default=5, ge=1)
+    sync_stale_seconds: float = Field(default=900.0, gt=0)
 
     # Email (docs/operations.md): which transport sends, and the From address every tenant shares
     # (each tenant has its own display name and Reply-To: `hookline tenants set-sender`).

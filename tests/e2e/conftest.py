@@ -29,8 +29,8 @@ def ingress_without_broker(database, tmp_path_factory) -> str:
 
 
 class Worker:
-    def __init__(self, name: str, log: Path) -> None:
-        self.name, self.log = name, log
+    def __init__(self, name: str, log: Path, process=None) -> None:  # noqa: ANN001
+        self.name, self.log, self.process = name, log, process
 
     def lines(self) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()
@@ -55,7 +55,7 @@ def celery_worker(queues: list[str], log: Path, env: dict[str, str] | None = Non
         wait_for(lambda: app.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,
                  what=f"worker {name}")
         assert process.poll() is None, log.read_text()
-        yield Worker(name, log)
+        yield Worker(name, log, process)
 
 
 @pytest.fixture(scope="module")

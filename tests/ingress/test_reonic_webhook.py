@@ -27,8 +27,8 @@ def test_a_signed_delivery_is_stored_for_the_clients_tenant(client, sunny, callc
     [event] = events(sunny.tenant_id)
     assert (event.provider, event.event_type, event.dedupe_key) == ("reonic", "contact_created", "evt-reonic-0001")
     assert event.payload == shared("reonic_contact_created.json")
-    # No handler until the CRM-sync work fetches Reonic state: stored, replayable, not an error.
-    assert response.json() == {"event_id": event.id, "status": "ignored", "duplicate": False}
+    # contact_created has a handler (tasks/reonic_sync.fetch_contact): pending, published to reonic_sync.
+    assert response.json() == {"event_id": event.id, "status": "pending", "duplicate": False}
     assert events(callcentre.tenant_id) == []
 
 

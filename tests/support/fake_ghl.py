@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,10 +36,12 @@ RECORDING = b"RIFF" + bytes(range(256)) * 400  # 100 KiB of "audio/x-wav"
 class FakeGHL:
     def __init__(self, *, client_id: str = "app-1", client_secret: str = "app-secret", limit: int = 100,
                  window: float = 10.0, daily_limit: int = 200_000, token_ttl: int = 86_399,
-                 refresh_delay: float = 0.0) -> None:
+                 refresh_delay: float = 0.0, search_delay: float = 0.0) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.limit, self.window, self.daily_limit = limit, window, daily_limit
-        self.token_ttl, self.refresh_delay = token_ttl, refresh_delay
+        self.token_ttl, self.refresh_delay, self.search_delay = token_ttl, refresh_delay, search_delay
+        self.searches: list[dict[str, Any]] = []  # every contact search body, with the ids it returned
+        self.clock = itertools.count(1)  # dateUpdated: strictly increasing, one second per change
         self.lock = threading.Lock()
         self.contacts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.opportunities: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -82,7 +85,21 @@ class FakeGHL:
                 number = next(self.ids)
                 self.contacts[location][f"c{number}"] = {"id": f"c{number}", "locationId": location,
                                                          "email": f"person{number}@example.com",
-                                                         "firstName": f"Person{number}"}
+                                                         "firstName": f"Person{number}",
+                                                         "dateUpdated": self._stamp()}
+
+    def _stamp(self) -> str:
+        """The next `dateUpdated`, as GoHighLevel writes it (ISO 8601, milliseconds, Z)."""
+        moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(self.clock))
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def touch(self, location: str, contact_ids: list[str]) -> None:
+        """Change these contacts in the CRM (a new name and dateUpdated), as a user would."""
+        with self.lock:
+            for contact_id in contact_ids:
+                contact = self.contacts[location][contact_id]
+                contact["lastName"] = f"Changed{next(self.clock)}"
+                contact["dateUpdated"] = self._stamp()
 
     def add_opportunities(self, location: str, count: int) -> None:
         with self.lock:
@@ -188,6 +205,7 @@ class FakeGHL:
                           if body.get("email") and c.get("email") == body["email"]), None)
             contact = found or {"id": f"c{next(self.ids)}", "locationId": location}
             contact.update({key: value for key, value in body.items() if key != "locationId"})
+            contact["dateUpdated"] = self._stamp()
             self.contacts[location][contact["id"]] = contact
         return JSONResponse({"new": found is None, "contact": contact, "traceId": "t"})
 
@@ -196,8 +214,19 @@ class FakeGHL:
         if body.get("locationId") != location or not body.get("pageLimit"):
             return JSONResponse({"statusCode": 422, "message": ["locationId and pageLimit are required"]}, 422)
         limit, page = int(body["pageLimit"]), int(body.get("page", 1))
-        contacts = sorted(self.contacts[location].values(), key=lambda c: int(c["id"][1:]))
-        return JSONResponse({"contacts": contacts[(page - 1) * limit: page * limit], "total": len(contacts)})
+        await asyncio.sleep(self.search_delay)
+        with self.lock:
+            contacts = list(self.contacts[location].values())
+        for rule in body.get("filters", []):  # the one filter the reconciliation uses
+            if rule.get("field") == "dateUpdated" and rule.get("operator") == "range":
+                contacts = [c for c in contacts if c.get("dateUpdated", "") >= rule["value"]["gte"]]
+        if body.get("sort") == [{"field": "dateUpdated", "direction": "asc"}]:
+            contacts.sort(key=lambda c: (c.get("dateUpdated", ""), int(c["id"][1:])))
+        else:
+            contacts.sort(key=lambda c: int(c["id"][1:]))
+        found = contacts[(page - 1) * limit: page * limit]
+        self.searches.append({**body, "returned": [c["id"] for c in found]})
+        return JSONResponse({"contacts": found, "total": len(contacts)})
 
     async def notes(self, request: Request, location: str) -> Response:
         contact = self.contacts[location].get(request.path_params["contact_id"])

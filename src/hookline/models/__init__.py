@@ -14,6 +14,7 @@ from hookline.models.projects import ResidentialOffer, ResidentialProject
 from hookline.models.recordings import Recording, RecordingStatus
 from hookline.models.reports import ReportMetric
 from hookline.models.scheduling import BeatRun, ScheduledRun
+from hookline.models.sync import SyncRun
 from hookline.models.taskruns import RunState, TaskRun
 from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
@@ -23,5 +24,5 @@ __all__ = [
     "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
     "EventStatus", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
     "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
-    "Subscription", "TaskRun", "Tenant", "WebhookEvent",
+    "Subscription", "SyncRun", "TaskRun", "Tenant", "WebhookEvent",
 ]

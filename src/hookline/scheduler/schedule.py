@@ -59,4 +59,11 @@ beat_schedule: dict[str, dict[str, Any]] = {
     },
     # dunning: each tenant's daily ladder run, from 06:00 its local time (the `dunning` queue).
     "dunning-daily": per_tenant("hookline.tasks.dunning.run_daily", at_local_hour=6),
+    # ghl_sync: every 15 minutes, an incremental reconciliation per tenant and resource since its
+    # stored cursor (tasks/ghl_sync.reconcile_all); a live run is left alone, a stalled one resumed.
+    "reconcile-ghl": {
+        "task": "hookline.tasks.ghl_sync.reconcile_all",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,14 @@ class ContactData(BaseModel):
         event = ContactEvent.model_validate(payload)
         return cls(provider="ghl", external_id=event.external_id, **event.values())
 
+    @classmethod
+    def from_reonic(cls, contact: Any) -> ContactData:
+        """A contact read from Reonic's API (hookline.integrations.reonic.resources.Contact)."""
+        name = " ".join(part for part in (contact.first_name, contact.last_name) if part) or None
+        return cls(provider="reonic", external_id=contact.id, email=contact.primary_email,
+                   phone=contact.phone or contact.mobile, first_name=contact.first_name,
+                   last_name=contact.last_name, name=name)
+
     def as_row(self) -> dict[str, Any]:
         return self.model_dump(exclude={"provider", "external_id"})
 
@@ -69,3 +77,29 @@ def upsert(session: Session, tenant_id: int, contact: ContactData) -> Contact:
 def latest(session: Session, tenant_id: int, limit: int = 20) -> list[Contact]:
     """The tenant's most recently updated contacts, deleted ones left out."""
     return records.live(session, tenant_id, Contact, limit)
+
+
+PUSH_TASK = "hookline.tasks.ghl_sync.push_contact"
+
+
+def get(session: Session, tenant_id: int, contact_id: int) -> Contact | None:
+    return session.scalars(select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)).one_or_none()
+
+
+def set_tags(session: Session, tenant_id: int, contact_id: int, tags: list[str]) -> Contact:
+    """A local change (e.g. a lead qualified): the contact's tags, pushed to its CRM after commit."""
+    contact = get(session, tenant_id, contact_id)
+    if contact is None:
+        raise LookupError(f"no contact {contact_id} for tenant {tenant_id}")
+    contact.tags, contact.updated_at = sorted(set(tags)), func.now()
+    request_push(session, tenant_id, contact)
+    return contact
+
+
+def request_push(session: Session, tenant_id: int, contact: Contact) -> None:
+    """Enqueue push_contact once this transaction commits (GoHighLevel contacts only, for now)."""
+    if contact.provider != "ghl":
+        raise ValueError(f"pushing {contact.provider} contacts is not built yet")
+    from hookline.workers.publish import publish_after_commit  # the Celery app only where a push is asked
+
+    publish_after_commit(session, PUSH_TASK, tenant_id=tenant_id, contact_id=contact.id)

@@ -17,7 +17,7 @@ from hookline.workers.tenancy import redacted
 from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_routes
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
-                "hookline.tasks.maintenance", "hookline.tasks.reports"]
+                "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]
 
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(

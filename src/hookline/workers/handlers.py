@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from hookline.integrations.ghl.schemas import EVENTS as GHL_EVENTS
 from hookline.integrations.payments.schemas import ChargeEvent, InvoiceEvent
+from hookline.integrations.reonic import schemas as reonic
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("payments", "invoice.paid"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
     ("payments", "invoice.payment_failed"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
     ("payments", "charge.refunded"): Handler("hookline.tasks.dunning.apply_payment_event", ChargeEvent),
+    ("reonic", "contact_created"): Handler("hookline.tasks.reonic_sync.fetch_contact", reonic.ContactEvent),
 }
 
 

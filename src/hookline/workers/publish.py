@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from hookline.workers.app import app
 from hookline.workers.fairness import lane
 from hookline.workers.tenancy import tenant_headers
+
+log = structlog.get_logger(__name__)
 
 # Fail fast: the caller (the ingress) has already committed the work to PostgreSQL and must
 # answer its sender within seconds; a row left unpublished is picked up again later.
@@ -24,3 +30,28 @@ def publish(task_name: str, *, tenant_id: int, bulk: bool = False, **kwargs: Any
         retry_policy=PUBLISH_RETRY_POLICY,
         **lane(task_name, bulk),
     )
+
+
+_AFTER_COMMIT = "hookline.publish_after_commit"
+
+
+def publish_after_commit(session: Session, task_name: str, *, tenant_id: int, **kwargs: Any) -> None:
+    """Publish once `session`'s transaction commits (nothing if it rolls back), so the worker sees the rows.
+
+    A publish that fails after the commit is logged, not raised: the commit stands, and the
+    caller's own repair (beat's reconciliation for pushes) covers it.
+    """
+    if _AFTER_COMMIT not in session.info:
+        session.info[_AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _publish_pending)
+        event.listen(session, "after_rollback", lambda s: s.info[_AFTER_COMMIT].clear())
+    session.info[_AFTER_COMMIT].append((task_name, tenant_id, kwargs))
+
+
+def _publish_pending(session: Session) -> None:
+    pending, session.info[_AFTER_COMMIT] = session.info[_AFTER_COMMIT], []
+    for task_name, tenant_id, kwargs in pending:
+        try:
+            publish(task_name, tenant_id=tenant_id, **kwargs)
+        except Exception as exc:  # the commit stands
+            log.warning("publish_after_commit.failed", task=task_name, tenant_id=tenant_id, error=repr(exc))

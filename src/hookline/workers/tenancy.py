@@ -73,7 +73,9 @@ class TenantTask(Task):
             raise Reject("tenant_id header and argument disagree", requeue=False)
         if self.request.called_directly:  # a plain function call (tests, a shell): no broker, no policy
             return super().__call__(*args, **kwargs)
-        runs = deliveries.started(tenant_id, self.request.id)
+        # An eager run (apply()) has no broker to redeliver it, and its retries nest inside it
+        # before after_return: counting them would quarantine a task that merely retried.
+        runs = 0 if self.request.is_eager else deliveries.started(tenant_id, self.request.id)
         if runs > deliveries.POISON_DELIVERIES:
             self._quarantine(tenant_id, kwargs, runs)
             return None  # acknowledged: the message never blocks its queue again

@@ -62,15 +62,28 @@ class GHLClient(ApiClient):
         return r.Upserted.model_validate(self._call("POST", "/contacts/upsert", V_CRM, json=contact.body(), idempotent=True))
 
     def search_contacts(self, *, page: int = 1, page_limit: int = PAGE_LIMIT, query: str | None = None,
-                        filters: list[dict[str, Any]] | None = None) -> r.ContactPage:
+                        filters: list[dict[str, Any]] | None = None,
+                        sort: list[dict[str, str]] | None = None) -> r.ContactPage:
         """One page of `POST /contacts/search` (it needs locationId and pageLimit, or answers 422)."""
         body: dict[str, Any] = {"locationId": self.location_id, "page": page, "pageLimit": page_limit}
         if query:
             body["query"] = query
         if filters:
             body["filters"] = filters
+        if sort:
+            body["sort"] = sort
         # A search changes nothing: retried as a read.
         return r.ContactPage.model_validate(self._call("POST", "/contacts/search", V_CRM, json=body, idempotent=True))
+
+    def contacts_updated_since(self, since: str | None, *, page: int = 1,
+                               page_limit: int = PAGE_LIMIT) -> r.ContactPage:
+        """Contacts whose `dateUpdated` is at or after `since` (all when None), oldest change first.
+
+        The advanced-search filter and sort shapes (`range` / `gte`, `sort: [{field, direction}]`).
+        """
+        filters = [{"field": "dateUpdated", "operator": "range", "value": {"gte": since}}] if since else None
+        return self.search_contacts(page=page, page_limit=page_limit, filters=filters,
+                                    sort=[{"field": "dateUpdated", "direction": "asc"}])
 
     def iter_contacts(self, *, page_limit: int = PAGE_LIMIT, **search: Any) -> Iterator[r.Contact]:
         page = 1
