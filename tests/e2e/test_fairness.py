@@ -79,9 +79,9 @@ def test_a_tenants_flood_does_not_hold_up_another_tenant(fair_ingress, redis_cli
 
     # Exactly once: every event of both tenants upserted by one task run, never skipped as a twin.
     runs = [json.loads(line) for line in worker.lines() if line.startswith("{")]
-    upserted = [line["event_id"] for line in runs if line.get("event") == "ghl.contact.upserted"]
+    upserted = [line["event_id"] for line in runs if line.get("event") == "ghl.event.applied"]
     assert len(upserted) == len(set(upserted)) == FLOOD + FEW
-    assert not [line for line in runs if line.get("event") == "ghl.contact.skipped"]
+    assert not [line for line in runs if line.get("event") == "ghl.event.skipped"]
     with tenant_session(flooder.id) as session:
         external_ids = session.scalars(select(Contact.external_id).where(Contact.tenant_id == flooder.id)).all()
     assert sorted(external_ids) == sorted(f"ct-a-{i}" for i in range(FLOOD))

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from hookline.scheduler.beat import LEADER_KEY
 from hookline.db import tenant_session
 from hookline.models import TaskRun
 from hookline.workers.app import app
@@ -63,16 +64,16 @@ def send(task, tenant_id, **kwargs):
 
 
 def test_a_status_screen_with_no_worker_says_none_answered(tenant, redis_client):
-    redis_client.delete("reports")
+    redis_client.delete("reports", LEADER_KEY)
 
     result = hookline("status", "--timeout", "0.5")
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "workers: none answered the ping within 0.5 s" in lines
-    assert "beat leader: unknown (no beat-leader lock yet)" in lines
+    assert "beat leader: none (no beat holds the lock)" in lines
     assert "inbox backlog: 0 pending" in lines
-    assert "dead letters: no dead_letters table in this database" in lines
+    assert "dead letters: 0" in lines
     assert "failed task runs in the last hour: 0" in lines
     assert [line.split() for line in lines if line.startswith("reports")] == [["reports", "0", "-"]]
 
@@ -209,7 +210,7 @@ def test_one_request_id_follows_a_webhook_from_the_ingress_into_the_worker(probe
         answer = httpx.post(f"{url}/webhooks/ghl", content=raw, timeout=10,
                             headers={**ghl_headers(raw, "rsa"), "X-Request-Id": "req-follow-me-1"})
         event_id = answer.json()["event_id"]
-        [run] = wait_for(lambda: finished(tenant.id, "hookline.tasks.ghl_sync.upsert_contact"), what="the task")
+        [run] = wait_for(lambda: finished(tenant.id, "hookline.tasks.ghl_sync.apply_event"), what="the task")
 
     assert answer.status_code == 202 and answer.headers["x-request-id"] == "req-follow-me-1"
     [accepted] = [line for line in json_lines(tmp_path / "ingress.log") if line.get("request_id") == "req-follow-me-1"]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from hookline.db import tenant_session
 from hookline.models import DunningAttempt, EmailMessage, Invoice, Subscription
-from hookline.services import billing, dunning
+from hookline.services import billing, dunning, email_templates
 from hookline.services.billing import BillingError, Policy
 
 DUE = date(2026, 11, 1)
@@ -110,8 +110,9 @@ def test_the_reminder_email_carries_step_number_amount_currency_and_due_date(cus
     with tenant_session(customer.id) as session:
         message = session.scalars(select(EmailMessage)).one()
     assert (message.template, message.recipient) == ("dunning_reminder", "ana@example.com")
-    assert message.context == {"step": 1, "invoice_number": "INV-1", "amount": "1234.50", "currency": "EUR",
-                               "due_date": "2026-11-01", "days_overdue": 1, "customer_name": "Ana Lindqvist"}
+    assert message.context == {"step": 1, "final": False, "name": "Ana Lindqvist", "invoice_number": "INV-1",
+                               "amount": "1234.50", "currency": "EUR", "due_date": "2026-11-01", "days_overdue": 1,
+                               "customer_name": "Ana Lindqvist"}
 
 
 def test_suspension_is_recorded_then_reversed_when_the_invoice_is_paid(customer):
@@ -209,3 +210,21 @@ def test_one_tenants_run_never_touches_another_tenants_invoices(customer, other_
     assert emails(other_tenant.id) == []
     with tenant_session(other_tenant.id) as session:
         assert session.scalars(select(Invoice)).all() == []
+
+
+def test_every_email_of_the_default_ladder_renders_with_its_template(customer):
+    add_invoice(customer.id, "INV-1")
+    for n in (1, 3, 7, 14, 21):
+        run(customer.id, day(n))
+
+    with tenant_session(customer.id) as session:
+        messages = session.scalars(select(EmailMessage).order_by(EmailMessage.id)).all()
+    subjects = [email_templates.render(m.template, m.context, sender_name="Sunny Solar", recipient=m.recipient).subject
+                for m in messages]
+    assert subjects == [
+        "Reminder: invoice INV-1 is due",
+        "Reminder 2: invoice INV-1 is overdue",
+        "Reminder 3: invoice INV-1 is overdue",
+        "Final notice: invoice INV-1 is overdue",  # the last reminder of four, not the third
+        "Service suspended: invoice INV-1 is unpaid",
+    ]

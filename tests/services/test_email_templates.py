@@ -10,6 +10,8 @@ CONTEXTS = {
     "appointment_confirmation": {"name": "Ana", "when": "3 Dec 2026, 10:00"},
     "dunning_reminder": {"name": "Ana", "step": 1, "invoice_number": "INV-7", "amount": "EUR 120.00",
                          "due_date": "2026-11-01"},
+    "dunning_suspended": {"name": "Ana", "invoice_number": "INV-7", "amount": "EUR 120.00", "due_date": "2026-11-01",
+                          "days_overdue": 21},
     "report_ready": {"name": "Ana", "report_name": "November KPIs", "url": "https://r.example/1"},
 }
 
@@ -34,8 +36,17 @@ def test_the_dunning_step_chooses_the_wording():
     subjects = [render("dunning_reminder", {**CONTEXTS["dunning_reminder"], "step": step}, sender_name="S",
                        recipient="a@example.com").subject for step in (1, 2, 3)]
 
-    assert subjects == ["Reminder: invoice INV-7 is due", "Second reminder: invoice INV-7 is overdue",
+    assert subjects == ["Reminder: invoice INV-7 is due", "Reminder 2: invoice INV-7 is overdue",
                         "Final notice: invoice INV-7 is overdue"]
+
+
+def test_final_says_which_reminder_is_the_last_whatever_its_number():
+    def subject(step, final):
+        return render("dunning_reminder", {**CONTEXTS["dunning_reminder"], "step": step, "final": final},
+                      sender_name="S", recipient="a@example.com").subject
+
+    assert subject(3, False) == "Reminder 3: invoice INV-7 is overdue"
+    assert subject(4, True) == "Final notice: invoice INV-7 is overdue"
 
 
 def test_optional_variables_appear_only_when_given():

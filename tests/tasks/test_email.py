@@ -48,7 +48,7 @@ def test_a_message_is_sent_once_when_its_task_runs_twice(tenant, email_settings,
     sent = row(tenant.id, message_id)
     assert (sent.status, sent.attempts, sent.provider_message_id) == ("sent", 1, eml.name)
     assert sent.sent_at is not None and sent.last_error is None
-    assert "Second reminder: invoice INV-7 is overdue" in eml.read_text()
+    assert "Reminder 2: invoice INV-7 is overdue" in eml.read_text()
 
 
 def test_a_message_is_sent_once_when_its_task_runs_twice_at_the_same_time(tenant, email_settings, tmp_path):

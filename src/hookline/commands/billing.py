@@ -155,8 +155,12 @@ def run(slug: str, day: str | None) -> None:
     """Run the dunning ladder for one date; running it again for that date does nothing."""
     tenant_id, zone = _tenant(slug)
     today = _day(day, "--date", zone)
+    from hookline.tasks.email import send_after_commit  # the Celery app reads HOOKLINE_BROKER_URL on import
+
     with tenant_session(tenant_id) as session:
         done = dunning.run(session, tenant_id, today)
+        for step in done:
+            send_after_commit(session, step.email)
     for step in done:
         click.echo(f"{step.invoice_number}: step {step.step} ({step.action})")
     click.echo(f"{len(done)} step(s) done for {today}")

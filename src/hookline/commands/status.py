@@ -20,6 +20,22 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds:.0f}s"
 
 
+def _beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
+    """The leading beat's host:pid from its Redis lock (scheduler/beat.py), or why there is none."""
+    import redis
+
+    from hookline.config import redis_client_url
+    from hookline.scheduler.beat import current_leader
+
+    url = redis_client_url(settings)
+    if url is None:
+        return "unknown (no Redis: set HOOKLINE_REDIS_URL)"
+    try:
+        return current_leader(redis.Redis.from_url(url, socket_timeout=2)) or "none (no beat holds the lock)"
+    except redis.RedisError as exc:
+        return f"unknown (Redis unreachable: {exc})"
+
+
 @click.command()
 @click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(0.1, 30),
               help="Seconds to wait for workers to answer the ping.")
@@ -56,7 +72,7 @@ def status(timeout: float) -> None:
                    else f"workers: none answered the ping within {timeout:g} s")
         for name in names:
             click.echo(f"  {name}")
-    click.echo("beat leader: unknown (no beat-leader lock yet)")
+    click.echo(f"beat leader: {_beat_leader(settings)}")
 
     click.echo("")
     try:

@@ -36,15 +36,9 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
-    # reports: every hour on the hour, a rollup_day for each tenant whose clock reads 04:xx, for
-    # its local yesterday (tasks/reports.NIGHTLY_LOCAL_HOUR): nightly, in each tenant's time zone.
-    "nightly-reports": {
-        "task": "hookline.tasks.reports.nightly_rollups",
-        "schedule": crontab(minute=0),
-        # Not started within 50 minutes: dropped rather than run for the wrong hour's tenants
-        # (recompute with `hookline reports run`).
-        "options": {"expires": 3000.0},
-    },
+    # reports: each tenant's yesterday rolled up once its clock passes 04:00 (past every
+    # daylight-saving change): the per-tenant fan-out, hourly, in each tenant's time zone.
+    "nightly-reports": per_tenant("hookline.tasks.reports.nightly_rollup", at_local_hour=4),
     # maintenance: task-run history older than HOOKLINE_TASK_RUNS_RETENTION_DAYS.
     "prune-task-runs": {
         "task": "hookline.tasks.maintenance.prune_task_runs",

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hookline.integrations.payments.schemas import ChargeEvent, InvoiceEvent, from_minor_units
-from hookline.models import Customer, DunningAttempt, Invoice, InvoiceStatus
+from hookline.models import Customer, DunningAttempt, EmailMessage, Invoice, InvoiceStatus
 from hookline.services import billing, messaging
 from hookline.services.billing import BillingError, Step
 
@@ -24,6 +24,7 @@ class Done:
     invoice_number: str
     step: int
     action: str
+    email: EmailMessage  # recorded in the outbox; the caller publishes its send after commit
 
 
 def run(session: Session, tenant_id: int, today: date) -> list[Done]:
@@ -52,12 +53,15 @@ def run(session: Session, tenant_id: int, today: date) -> list[Done]:
         step = policy.due_step((today - invoice.due_date).days)
         if step is None or last_steps.get(invoice.id, 0) >= step.number:
             continue
-        if _take_step(session, tenant_id, invoice, customer, step, today):
-            done.append(Done(invoice.number, step.number, step.action))
+        email = _take_step(session, tenant_id, invoice, customer, step, today,
+                           final=step.number == len(policy.reminder_days))
+        if email is not None:
+            done.append(Done(invoice.number, step.number, step.action, email))
     return done
 
 
-def _take_step(session: Session, tenant_id: int, invoice: Invoice, customer: Customer, step: Step, today: date) -> bool:
+def _take_step(session: Session, tenant_id: int, invoice: Invoice, customer: Customer, step: Step,
+               today: date, *, final: bool) -> EmailMessage | None:
     attempt_id = session.scalar(
         insert(DunningAttempt)
         .values(tenant_id=tenant_id, invoice_id=invoice.id, step=step.number, action=step.action,
@@ -66,23 +70,26 @@ def _take_step(session: Session, tenant_id: int, invoice: Invoice, customer: Cus
         .returning(DunningAttempt.id)
     )
     if attempt_id is None:  # another run did this step
-        return False
+        return None
     if step.action == "suspend":
         billing.suspend(session, tenant_id, invoice)
     email = messaging.enqueue(
         session, tenant_id,
         template=SUSPENDED_TEMPLATE if step.action == "suspend" else REMINDER_TEMPLATE,
         recipient=customer.email,
-        context=email_context(invoice, customer, step, today),
+        context=email_context(invoice, customer, step, today, final=final),
         idempotency_key=f"dunning:{invoice.id}:step-{step.number}",
     )
     session.get(DunningAttempt, attempt_id).email_id = email.id
-    return True
+    return email
 
 
-def email_context(invoice: Invoice, customer: Customer, step: Step, today: date) -> dict[str, Any]:
-    """What the templates get: JSON-safe, the amount as text in the currency's own decimals."""
-    return {"step": step.number, "invoice_number": invoice.number,
+def email_context(invoice: Invoice, customer: Customer, step: Step, today: date, *, final: bool) -> dict[str, Any]:
+    """What the templates get: JSON-safe, the amount as text in the currency's own decimals.
+
+    `final`: the last reminder of the tenant's ladder (its template says "final notice").
+    """
+    return {"step": step.number, "final": final, "name": customer.name, "invoice_number": invoice.number,
             "amount": billing.display_amount(invoice.amount, invoice.currency), "currency": invoice.currency,
             "due_date": invoice.due_date.isoformat(), "days_overdue": (today - invoice.due_date).days,
             "customer_name": customer.name}

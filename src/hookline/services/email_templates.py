@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-TEMPLATES = ("welcome", "appointment_confirmation", "dunning_reminder", "report_ready")
+TEMPLATES = ("welcome", "appointment_confirmation", "dunning_reminder", "dunning_suspended", "report_ready")
 
 
 class TemplateProblem(ValueError):

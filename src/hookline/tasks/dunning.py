@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from hookline.db import tenant_session
 from hookline.services import dunning, inbox
 from hookline.services.billing import BillingError
+from hookline.tasks.email import send_after_commit
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
@@ -24,6 +25,8 @@ def run_daily(*, tenant_id: int, local_date: str) -> int:
     """One tenant's dunning run for its local date (the fan-out passes it); a repeated run does nothing."""
     with tenant_session(tenant_id) as session:
         done = dunning.run(session, tenant_id, date.fromisoformat(local_date))
+        for step in done:  # sent as soon as the run commits, not when the outbox sweeper next looks
+            send_after_commit(session, step.email)
     for step in done:
         log.info("dunning.step", invoice=step.invoice_number, step=step.step, action=step.action)
     log.info("dunning.run", local_date=local_date, steps=len(done))

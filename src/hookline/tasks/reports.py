@@ -1,35 +1,33 @@
-"""Tasks on the reports queue: a tenant's day rolled up, and the nightly fan-out that asks for it."""
+"""Tasks on the reports queue: a tenant's day rolled up, on demand or nightly (per-tenant fan-out)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, timedelta
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from hookline.db import global_session, tenant_session
-from hookline.models import Tenant
+from hookline.db import tenant_session
 from hookline.services import reporting
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
-# Each tenant's yesterday is rolled up in this hour of its own night: late enough that no
-# daylight-saving change (00:00-03:00 local in every zone that has one) skips or repeats it.
-NIGHTLY_LOCAL_HOUR = 4
+ROLLUP_OPTIONS = {
+    "base": TenantTask,
+    "autoretry_for": (OperationalError,),  # PostgreSQL restarting or unreachable: the replace is safe to redo
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "soft_time_limit": 1500,
+    "time_limit": 1800,
+}
 
 
 @app.task(
-    base=TenantTask,
     name="hookline.tasks.reports.rollup_day",
-    autoretry_for=(OperationalError,),  # PostgreSQL restarting or unreachable: the replace is safe to redo
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=1500,
-    time_limit=1800,
+    **ROLLUP_OPTIONS,
 )
 def rollup_day(*, tenant_id: int, day: str) -> dict[str, int]:
     """Recompute every KPI of the tenant's local `day` (YYYY-MM-DD); running it again changes nothing."""
@@ -39,36 +37,15 @@ def rollup_day(*, tenant_id: int, day: str) -> dict[str, int]:
     return result.rows
 
 
-def due_rollups(now: datetime) -> list[tuple[int, date]]:
-    """(tenant, local yesterday) for every tenant whose clock is in NIGHTLY_LOCAL_HOUR at `now`."""
-    with global_session() as session:
-        tenants = session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id)).all()
-    due = [(tenant_id, reporting.nightly_day(zone, now, NIGHTLY_LOCAL_HOUR)) for tenant_id, zone in tenants]
-    return [(tenant_id, day) for tenant_id, day in due if day is not None]
+@app.task(
+    name="hookline.tasks.reports.nightly_rollup",
+    **ROLLUP_OPTIONS,
+)
+def nightly_rollup(*, tenant_id: int, local_date: str) -> dict[str, int]:
+    """The tenant's night: roll up the local day before `local_date` (what the shared fan-out passes).
 
-
-def fan_out_nightly(now: datetime) -> int:
-    """One rollup_day per due tenant, so one tenant's failure or slowness never holds up another.
-
-    Small on purpose: the shared per-tenant fan-out (beat leader, catch-up of missed ticks) replaces it.
+    Beat's per-tenant fan-out (maintenance.fan_out, scheduler/schedule.py) sends it once per tenant
+    and local date, once the tenant's clock passes 04:00 (the schedule's hour); a missed night is caught up by
+    the next tick, and a repeat changes nothing (the day is replaced).
     """
-    due = due_rollups(now)
-    for tenant_id, day in due:
-        rollup_day.apply_async(kwargs={"tenant_id": tenant_id, "day": day.isoformat()})
-    return len(due)
-
-
-# A system task, not a TenantTask: beat starts it hourly with no tenant (scheduler/schedule.py).
-@app.task(name="hookline.tasks.reports.nightly_rollups")
-def nightly_rollups(now: str | None = None) -> int:
-    """Enqueue the roll-ups due in this hour; `now` (ISO, time-zone aware) is for tests and replays.
-
-    The hour is the tick's hour (`now` rounded down), so a fan-out that waited in the queue for a
-    few minutes still picks the tenants of the hour it was scheduled for.
-    """
-    moment = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        raise ValueError(f"now must carry a time zone, got {now!r}")
-    count = fan_out_nightly(moment.replace(minute=0, second=0, microsecond=0))
-    log.info("reports.nightly_enqueued", count=count)
-    return count
+    return rollup_day.run(tenant_id=tenant_id, day=(date.fromisoformat(local_date) - timedelta(days=1)).isoformat())

@@ -5,8 +5,8 @@ the rolled-up figures as a CSV to storage and records a `report_ready` email in 
 """
 
 from hookline.services.reporting.export import EXPORT_COLUMNS, export_report, metric_rows, write_export
-from hookline.services.reporting.rollup import RollupResult, days_between, local_yesterday, nightly_day, rollup
+from hookline.services.reporting.rollup import RollupResult, days_between, local_yesterday, rollup
 from hookline.services.reporting.rollups import ROLLUPS
 
 __all__ = ["EXPORT_COLUMNS", "ROLLUPS", "RollupResult", "days_between", "export_report", "local_yesterday",
-           "metric_rows", "nightly_day", "rollup", "write_export"]
+           "metric_rows", "rollup", "write_export"]

@@ -5,13 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hookline.config import get_settings
 from hookline.db import require_tenant
+from hookline.integrations.storage import make_storage
 from hookline.models import EmailMessage, ReportMetric, Tenant
 from hookline.services import messaging
 
@@ -43,24 +41,14 @@ def csv_text(rows: Iterable[Sequence[Any]]) -> str:
 def write_export(tenant_id: int, name: str, rows: Iterable[Sequence[Any]]) -> str:
     """Write `rows` (the header first) as CSV under the tenant's `reports/` in storage; return the key.
 
-    Until the storage integration lands this writes where its local backend keeps objects,
-    `{var_dir}/storage/{key}`; the file is replaced whole (written beside it, then renamed), so a
-    reader never sees half a report. The one place that will call the storage backend instead.
+    Through the configured storage backend (integrations/storage: local files by default, or
+    S3-compatible), which replaces an object whole: a reader never sees half a report.
     """
     tenant_id = require_tenant(tenant_id)
     if not SAFE_NAME.fullmatch(name):
         raise ValueError(f"export name {name!r} must be a plain file name")
     key = f"{tenant_id}/reports/{name}"
-    path = get_settings().var_dir / "storage" / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")
-    try:
-        with os.fdopen(descriptor, "w", newline="") as file:
-            file.write(csv_text(rows))
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)  # a failed export leaves no half-written file behind
-        raise
+    make_storage(get_settings()).write(key, [csv_text(rows).encode()], content_type="text/csv")
     return key
 
 

@@ -53,12 +53,3 @@ def local_yesterday(timezone: str, now: datetime) -> date:
 
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-
-
-def nightly_day(timezone: str, now: datetime, local_hour: int) -> date | None:
-    """The local yesterday to roll up if `now` falls in the tenant's `local_hour`, else None.
-
-    Called at every hourly tick: each tenant is due once a day, at that hour on its own clock.
-    """
-    local = now.astimezone(ZoneInfo(timezone))
-    return local.date() - timedelta(days=1) if local.hour == local_hour else None
