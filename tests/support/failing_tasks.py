@@ -56,3 +56,12 @@ def takes_an_event(*, tenant_id: int, key: str, event_id: int) -> None:
 def kills_its_worker(*, tenant_id: int, key: str) -> None:
     _count(tenant_id, key)
     os._exit(1)  # no exception, no failure handler: the child process is simply gone
+
+
+@app.task(base=TenantTask, bind=True, name="tests.retries_then_succeeds", max_retries=10)
+def retries_then_succeeds(self, *, tenant_id: int, key: str) -> str:
+    """Asks for a retry five times (more than the poison threshold), then succeeds."""
+    _count(tenant_id, key)
+    if self.request.retries < 5:
+        raise self.retry(countdown=0)
+    return "done"

@@ -75,6 +75,18 @@ def test_a_transient_error_that_clears_is_retried_and_nothing_is_dead(worker, te
     assert letters(tenant) == []
 
 
+def test_a_task_retried_more_often_than_the_poison_threshold_is_not_quarantined(worker, tenant):
+    # A retry keeps the task id and Celery skips after_return for it: the delivery count must be
+    # cleared on retry too, or the 4th run of any retried task would be taken for poison.
+    run = key()
+
+    tasks.retries_then_succeeds.delay(tenant_id=tenant.id, key=run)
+
+    wait_for(lambda: tasks.runs(tenant.id, run) == 6, what="five retries and the last run")
+    time.sleep(0.5)
+    assert 6 > POISON_DELIVERIES + 1 and letters(tenant) == []
+
+
 @pytest.mark.parametrize(("bad", "problem"), [
     ({"event_id": "not-a-number"}, "event_id: Input should be a valid integer"),
     ({"event_id": 7, "evnt_id": 7}, "evnt_id: Extra inputs are not permitted"),

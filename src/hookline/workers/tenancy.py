@@ -90,10 +90,20 @@ class TenantTask(Task):
             raise self.retry(exc=exc, countdown=countdown) from exc
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
-        # The run came back (success, failure, retry): it did not kill its worker.
+        # The run came back (success or failure): it did not kill its worker.
+        self._returned(task_id, kwargs)
+        super().after_return(status, retval, task_id, args, kwargs, einfo)
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        # Celery skips after_return for a retry (RETRY is one of its IGNORE_STATES), and the retry
+        # keeps the task id: without this, a task retried three times would be taken for poison.
+        self._returned(task_id, kwargs)
+        super().on_retry(exc, task_id, args, kwargs, einfo)
+
+    @staticmethod
+    def _returned(task_id: str | None, kwargs: Any) -> None:
         if isinstance(kwargs, dict) and isinstance(kwargs.get("tenant_id"), int) and task_id:
             deliveries.finished(kwargs["tenant_id"], task_id)
-        super().after_return(status, retval, task_id, args, kwargs, einfo)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         # Called once the task has failed for good: retries exhausted, or an error not worth retrying.
