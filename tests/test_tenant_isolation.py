@@ -18,7 +18,7 @@ from hookline.db import global_session, tenant_session
 from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmTask, Customer, DeadLetter,
                              Deal, DunningAttempt, DunningPolicy, EmailMessage, Invoice, Note, Payment, Pipeline,
                              PipelineStage, Recording, ReportMetric, ResidentialOffer, ResidentialProject, ScheduledRun,
-                             Subscription, TaskRun, WebhookEvent)
+                             Subscription, SyncRun, TaskRun, WebhookEvent)
 from tests.conftest import ADMIN_URL, DATABASE
 
 # Tenant-owned tables deliberately left without row-level security, and why.
@@ -86,6 +86,7 @@ ROWS = {
         tenant_id=tenant_id, provider="ghl", external_id=f"{model.__tablename__}-{n}"))
        for model in (Pipeline, PipelineStage, Deal, Calendar, Appointment, Note, CrmTask, ResidentialProject,
                      ResidentialOffer)},
+    "sync_runs": Row(lambda s, tenant_id, n: SyncRun(tenant_id=tenant_id, provider="ghl", resource=f"r{n}")),
     # Billing and dunning (migration 0010).
     "billing_customers": Row(_customer),
     "billing_subscriptions": Row(_after(_customer, lambda c: Subscription(

@@ -172,7 +172,7 @@ def test_the_exporter_serves_the_workers_counters_and_the_queues(exporter, tenan
     assert f'hookline_inbox_pending{{tenant="{tenant.id}"}} 0.0' in after
     assert value(after, 'hookline_monitor_source_up{source="broker"}') == 1
     assert value(after, 'hookline_monitor_source_up{source="database"}') == 1
-    assert not any(line.startswith("hookline_dead_letters") for line in after)  # no such table on this branch
+    assert value(after, f'hookline_dead_letters{{tenant="{tenant.id}"}}') == 1  # the failed probe, dead-lettered
 
 
 def test_status_after_tasks_ran_names_the_worker_and_the_failures(probe_worker, tenant, redis_client):

@@ -37,7 +37,7 @@ def test_acquire_raises_rate_limited_with_the_wait_when_it_is_longer_than_max_wa
     with pytest.raises(RateLimited) as caught:
         limiter.acquire("k", [slow])
 
-    assert 59 <= caught.value.retry_after <= 60
+    assert 59 <= caught.value.retry_after <= 60.01  # Redis's clock in ms: a hair over the window
 
 
 def test_a_block_holds_every_bucket_of_the_key_until_it_ends(limiter):
