@@ -17,6 +17,12 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # maintenance: recording uploads never published (a worker died after registering them) or lost.
+    "sweep-recordings": {
+        "task": "hookline.tasks.maintenance.sweep_recordings",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     # reports: every hour on the hour, a rollup_day for each tenant whose clock reads 04:xx, for
     # its local yesterday (tasks/reports.NIGHTLY_LOCAL_HOUR): nightly, in each tenant's time zone.
     "nightly-reports": {
