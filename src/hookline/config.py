@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     s3_part_size_mb: int = Field(default=8, ge=5, le=512)
     # First wait before retrying a download that failed for a passing reason (5xx, timeout); doubles each time.
     audio_retry_backoff_seconds: float = Field(default=30.0, ge=0)
+    # The recordings sweep publishes again an upload pending (or uploading, past the upload's hard
+    # time limit) with nothing happening this long. Keep it above the longest retry backoff (1800 s).
+    recordings_sweep_after_seconds: int = Field(default=2400, ge=60)
 
     @field_validator("database_url")
     @classmethod

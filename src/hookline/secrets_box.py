@@ -1,15 +1,17 @@
 """Credentials encrypted at rest: Fernet (AES-CBC + HMAC-SHA256) under MultiFernet, so keys rotate.
 
 HOOKLINE_SECRET_KEYS is a comma-separated list of Fernet keys: the first encrypts, all decrypt.
-Rotation: put a new key first, run `hookline secrets reencrypt`, then drop the old key. When
+Rotation: put a new key first, run `hookline credentials reencrypt`, then drop the old key. When
 the setting is unset (the embedded dev default) a key is made once and kept in var/secret-key.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -74,3 +76,33 @@ def reseal(ciphertext: str) -> str:
         return get_box().rotate(ciphertext.encode()).decode()
     except InvalidToken:
         raise SecretBoxError("a stored secret does not decrypt with any key in HOOKLINE_SECRET_KEYS") from None
+
+
+# A sealed value inside a JSON object (connections.secrets): {"enc": "<Fernet token>"}. The mark
+# tells sealed values from plaintext ones written before encryption at rest (migration 0015).
+SEALED = "enc"
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {SEALED} and isinstance(value[SEALED], str)
+
+
+def seal_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every string value sealed as {"enc": token}; values sealed already are kept as they are."""
+    sealed = {}
+    for name, value in values.items():
+        if not is_sealed(value) and not isinstance(value, str):
+            raise TypeError(f"secret {name!r} is not a string")
+        sealed[name] = value if is_sealed(value) else {SEALED: seal(value)}
+    return sealed
+
+
+def unseal_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The plaintext of every sealed value (a plaintext value not yet migrated passes as it is)."""
+    return {name: unseal(value[SEALED]) if is_sealed(value) else value for name, value in values.items()}
+
+
+def reseal_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every value sealed under the first (newest) key; plaintext ones get sealed on the way."""
+    return {name: {SEALED: reseal(value[SEALED])} if is_sealed(value) else seal_values({name: value})[name]
+            for name, value in values.items()}

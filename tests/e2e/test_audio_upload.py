@@ -13,6 +13,7 @@ from hookline.integrations.storage.s3 import S3Storage
 from hookline.services import recordings
 from hookline.services.tenants import add_connection
 from hookline.tasks.audio_upload import upload_recording
+from hookline.tasks.maintenance import sweep_recordings
 from hookline.workers.app import app
 from tests.support.ingress import BIN
 from tests.support.processes import running, wait_for
@@ -138,6 +139,21 @@ def test_a_worker_killed_mid_upload_is_retried_into_exactly_one_object(audio_wor
     assert S3Storage(client, bucket).keys(f"{tenant.id}/") == [key]
     assert pending_uploads(client, bucket) == []
     assert source.routes["/calls/killed.m4a"].requests == 2
+
+
+def test_a_recording_whose_upload_was_never_published_is_uploaded_after_the_sweep(
+        audio_worker, tenant, source, s3, bucket):
+    # register_recordings' worker died after its commit: a pending row, and no task anywhere.
+    recording_id = register_call(tenant.id, source.add("/calls/stranded.m4a", MIB + 7), "msg-stranded")
+
+    assert sweep_recordings(older_than_seconds=3600) == 0  # not idle long enough yet
+    assert sweep_recordings(older_than_seconds=0) == 1
+
+    wait_for(lambda: stored(tenant.id, recording_id), timeout=60, what="the swept upload")
+    row = recording(tenant.id, recording_id)
+    assert (row.attempts, row.size_bytes, row.sha256) == (1, MIB + 7, sha256_of(MIB + 7))
+    assert s3.client().head_object(Bucket=bucket, Key=row.object_key)["ContentLength"] == MIB + 7
+    assert sweep_recordings(older_than_seconds=0) == 0  # stored: nothing left to sweep
 
 
 def test_a_ghl_call_webhook_ends_as_a_stored_recording(audio_worker, ingress_url, tenant, source, s3, bucket):

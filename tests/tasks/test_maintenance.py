@@ -1,13 +1,16 @@
-"""The relay's choice of rows, on real PostgreSQL and Redis (the task function called directly)."""
+"""The relay's and the recordings sweep's choice of rows, on real PostgreSQL and Redis (the task function called directly)."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, update
 
 from hookline.db import tenant_session
-from hookline.models import EventStatus
-from hookline.services import inbox
-from hookline.tasks.maintenance import relay_unpublished
+from hookline.models import EventStatus, Recording
+from hookline.services import inbox, recordings
+from hookline.tasks.audio_upload import UPLOAD_TIME_LIMIT
+from hookline.tasks.maintenance import relay_unpublished, sweep_recordings
 from tests.support.webhooks import payload
 
 
@@ -67,3 +70,47 @@ def test_a_backlog_over_the_fairness_burst_is_relayed_to_the_bulk_lane(tenant, o
     bulk = [json.loads(raw)["headers"]["tenant_id"] for raw in redis_client.lrange("ghl_sync.bulk", 0, -1)]
     assert bulk == [tenant.id] * backlog
     assert [headers["tenant_id"] for headers in queue()] == [other_tenant.id]
+
+
+def register_recording(tenant_id, external_id):
+    from hookline.integrations.download import RemoteRecording
+
+    file = RemoteRecording(source="ghl", external_id=external_id, url=f"http://127.0.0.1:9/{external_id}.mp3",
+                           extension="mp3")
+    with tenant_session(tenant_id) as session:
+        [recording_id] = recordings.register(session, tenant_id, [file])
+    return recording_id
+
+
+def age(tenant_id, recording_id, seconds):
+    with tenant_session(tenant_id) as session:
+        session.execute(update(Recording).where(Recording.tenant_id == tenant_id, Recording.id == recording_id)
+                        .values(updated_at=func.now() - timedelta(seconds=seconds)))
+
+
+@pytest.fixture()
+def uploads(redis_client):
+    redis_client.delete("audio_upload")
+    yield lambda: sorted(json.loads(raw)["headers"]["kwargsrepr"] for raw in redis_client.lrange("audio_upload", 0, -1))
+    redis_client.delete("audio_upload")
+
+
+def test_the_recordings_sweep_publishes_idle_pending_and_dead_uploading_rows_once(tenant, other_tenant, uploads):
+    register_recording(tenant.id, "fresh")  # idle 0 s: left alone
+    stranded = register_recording(tenant.id, "stranded")
+    other = register_recording(other_tenant.id, "other")
+    uploading_live = register_recording(tenant.id, "live")
+    uploading_dead = register_recording(tenant.id, "dead")
+    for tenant_id, recording_id in ((tenant.id, uploading_live), (tenant.id, uploading_dead)):
+        with tenant_session(tenant_id) as session:
+            recordings.start_upload(session, tenant_id, recording_id)
+    for tenant_id, recording_id, seconds in ((tenant.id, stranded, 120), (other_tenant.id, other, 120),
+                                             (tenant.id, uploading_live, 120),
+                                             (tenant.id, uploading_dead, UPLOAD_TIME_LIMIT + 60)):
+        age(tenant_id, recording_id, seconds)
+
+    assert sweep_recordings(older_than_seconds=60) == 3
+    assert sweep_recordings(older_than_seconds=60) == 0  # stamped: the next sweep waits again
+
+    assert uploads() == sorted(repr({"tenant_id": t, "recording_id": r}) for t, r in (
+        (tenant.id, stranded), (other_tenant.id, other), (tenant.id, uploading_dead)))

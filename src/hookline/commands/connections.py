@@ -1,7 +1,8 @@
-"""`hookline connections add` and `hookline forms new-key`: how a tenant's senders get in.
+"""`hookline connections add|set-secret` and `hookline forms new-key`: how a tenant's senders get in.
 
 Secrets are read from a hidden prompt (or stdin), never from an argument that would sit in the
-shell's history; the forms API key is printed once and only its SHA-256 is stored.
+shell's history, and stored sealed (secrets_box); the forms API key is printed once and only its
+SHA-256 is stored (sealed too).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import click
 
 from hookline.db import global_session
 from hookline.ingress.connections import FORM_KEY_HASH, WEBHOOK_SECRET
-from hookline.services.tenants import TenantError, add_connection, get_by_slug, set_secret, tenant_connection
+from hookline.services.tenants import (
+    TenantError,
+    add_connection,
+    find_connection,
+    get_by_slug,
+    set_secret,
+    tenant_connection,
+)
 
 # provider → what its account id is called; None: we make an unguessable URL token for it.
 PROVIDERS = {
@@ -55,13 +63,7 @@ def connections_add(slug: str, provider: str, account_id: str | None, secret_std
         raise click.UsageError(f"--account-id is required for {provider}: {PROVIDERS[provider]}")
     if not needs_account and account_id:
         raise click.UsageError(f"{provider} connections get a generated URL token; leave out --account-id")
-    secret_values = {}
-    if provider not in SIGNED_BY_US:
-        secret = (click.get_text_stream("stdin").readline() if secret_stdin
-                  else click.prompt("webhook signing secret", hide_input=True)).strip()
-        if not secret:
-            raise click.UsageError("the webhook signing secret is empty; without one nothing would be accepted")
-        secret_values[WEBHOOK_SECRET] = secret
+    secret_values = {} if provider in SIGNED_BY_US else {WEBHOOK_SECRET: _read_signing_secret(secret_stdin)}
     account = account_id.strip() if account_id else secrets.token_urlsafe(24)
     _use_database()
     try:
@@ -73,6 +75,33 @@ def connections_add(slug: str, provider: str, account_id: str | None, secret_std
     click.echo(f"connection {connection.id}: {slug} ← {provider} {account if needs_account else ''}".rstrip())
     if not needs_account:
         click.echo(f"webhook URL path: /webhooks/{provider}/{account}")
+
+
+@connections.command("set-secret")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+@click.option("--provider", required=True, type=click.Choice(sorted(set(PROVIDERS) - SIGNED_BY_US)))
+@click.option("--account-id", help="Which account, when the tenant has several at PROVIDER (default: its first).")
+@click.option("--secret-stdin", is_flag=True, help="Read the new secret from stdin, not a prompt.")
+def connections_set_secret(slug: str, provider: str, account_id: str | None, secret_stdin: bool) -> None:
+    """Replace the webhook signing secret of tenant SLUG's connection to PROVIDER (a rotation)."""
+    secret = _read_signing_secret(secret_stdin)
+    _use_database()
+    with global_session() as session:
+        tenant = _tenant(session, slug)
+        connection = (find_connection(session, provider, account_id.strip()) if account_id
+                      else tenant_connection(session, tenant.id, provider))
+        if connection is None or connection.tenant_id != tenant.id:
+            raise click.ClickException(f"{slug} has no such {provider} connection (`hookline tenants list`)")
+        set_secret(session, connection, WEBHOOK_SECRET, secret)
+    click.echo(f"replaced the webhook signing secret of connection {connection.id} ({provider} {connection.account_id})")
+
+
+def _read_signing_secret(from_stdin: bool) -> str:
+    secret = (click.get_text_stream("stdin").readline() if from_stdin
+              else click.prompt("webhook signing secret", hide_input=True)).strip()
+    if not secret:
+        raise click.UsageError("the webhook signing secret is empty; without one nothing would be accepted")
+    return secret
 
 
 @click.group()

@@ -17,7 +17,7 @@ from hookline.integrations.auth import TokenSet
 from hookline.integrations.errors import IntegrationError
 from hookline.models import Connection, ConnectionToken, Tenant
 from hookline.services import tokens
-from hookline.services.tenants import tenant_connection
+from hookline.services.tenants import reencrypt_secrets, tenant_connection
 
 # provider → (credential kind, what it is called)
 STATIC = {"ghl": ("private", "GoHighLevel private-integration token"), "reonic": ("api_key", "Reonic API key")}
@@ -110,18 +110,20 @@ def credentials_status(slug: str | None) -> None:
 
 @credentials.command("reencrypt")
 def credentials_reencrypt() -> None:
-    """Re-encrypt every stored credential under the first key of HOOKLINE_SECRET_KEYS (after adding a key)."""
+    """Re-encrypt every stored credential and connection secret under the first key of HOOKLINE_SECRET_KEYS."""
     _use_database()
     with global_session() as session:
         tenant_ids = session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
-    total = 0
+    total = connections = 0
     for tenant_id in tenant_ids:
         try:
-            with tenant_session(tenant_id) as session:
+            with tenant_session(tenant_id) as session:  # one transaction per tenant: all of it or none
                 total += tokens.reencrypt(session, tenant_id)
+                connections += reencrypt_secrets(session, tenant_id)
         except tokens.SecretBoxError as exc:
             raise click.ClickException(f"tenant {tenant_id}: {exc}; nothing of it changed") from None
-    click.echo(f"re-encrypted {total} credential(s) under the newest key")
+    click.echo(f"re-encrypted {total} credential(s) and the secrets of {connections} connection(s) "
+               "under the newest key")
 
 
 @credentials.command("new-key")

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hookline.db import global_session
 from hookline.ingress.errors import WebhookRejected
-from hookline.services.tenants import find_connection
+from hookline.secrets_box import SecretBoxError
+from hookline.services.tenants import connection_secrets, find_connection
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,14 @@ def _lookup(provider: str, account_id: str) -> Resolved | None:
         connection = find_connection(session, provider, account_id)
         if connection is None:
             return None
-        return Resolved(connection.id, connection.tenant_id, dict(connection.secrets or {}))
+        try:  # decrypted once here; the cache below keeps the plaintext in this process's memory only
+            secrets = connection_secrets(connection)
+        except SecretBoxError:
+            log.error("webhook.secret_unreadable", provider=provider, connection_id=connection.id,
+                      tenant_id=connection.tenant_id)
+            raise WebhookRejected(503, "secret_unreadable", f"this {provider} connection's secrets cannot be read "
+                                  "(HOOKLINE_SECRET_KEYS); try again later") from None
+        return Resolved(connection.id, connection.tenant_id, secrets)
 
 
 class ConnectionDirectory:

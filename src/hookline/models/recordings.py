@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hookline.models.base import Base, tenant_column, utcnow_column
@@ -43,3 +43,7 @@ class Recording(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = utcnow_column()
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last time anything happened to it (registered, upload started, retry set, published again):
+    # the recordings sweep publishes again a pending or uploading row idle too long.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())

@@ -34,7 +34,8 @@ class Connection(Base):
     tenant_id: Mapped[int] = tenant_column()
     provider: Mapped[str] = mapped_column(String(32))
     account_id: Mapped[str] = mapped_column(String(200))
-    # Tokens and signing secrets; never logged. Encryption at rest comes with the CRM-sync work.
+    # Signing secrets and the forms key's hash, each sealed as {"enc": "<Fernet token>"} (secrets_box;
+    # services/tenants seals and unseals them); never logged.
     secrets: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     status: Mapped[str] = mapped_column(String(32), default="active", server_default="active")
     created_at: Mapped[datetime] = utcnow_column()

@@ -36,6 +36,12 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+    # maintenance: recording uploads never published (a worker died after registering them) or lost.
+    "sweep-recordings": {
+        "task": "hookline.tasks.maintenance.sweep_recordings",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
     # reports: each tenant's yesterday rolled up once its clock passes 04:00 (past every
     # daylight-saving change): the per-tenant fan-out, hourly, in each tenant's time zone.
     "nightly-reports": per_tenant("hookline.tasks.reports.nightly_rollup", at_local_hour=4),

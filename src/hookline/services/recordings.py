@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -45,7 +45,7 @@ def register(session: Session, tenant_id: int, files: list[RemoteRecording], *, 
         statement = statement.on_conflict_do_update(
             index_elements=[Recording.tenant_id, Recording.source, Recording.external_id],
             set_={"source_url": statement.excluded.source_url, "source_token": statement.excluded.source_token,
-                  "status": RecordingStatus.PENDING.value, "last_error": None},
+                  "status": RecordingStatus.PENDING.value, "last_error": None, "updated_at": func.now()},
             where=Recording.status.in_(RETRYABLE),
         )
         ids.extend(session.scalars(statement.returning(Recording.id)))
@@ -88,6 +88,28 @@ def start_upload(session: Session, tenant_id: int, recording_id: int) -> Recordi
         recording.status = RecordingStatus.UPLOADING.value
         recording.attempts += 1
     return recording
+
+
+def take_idle(session: Session, tenant_id: int, *, pending_for: timedelta, uploading_for: timedelta,
+              limit: int) -> list[int]:
+    """Ids of recordings pending longer than `pending_for` or uploading longer than `uploading_for`
+    with nothing happening to them, stamped now (so the next sweep waits again), locked for this transaction.
+
+    Pending and idle: the worker that registered them died before publishing their uploads, or
+    the broker lost the message. Uploading and idle past the upload's hard time limit: no live
+    worker is on it. Publishing the upload again is safe: it takes the row and overwrites one key.
+    """
+    idle = (
+        (Recording.status == RecordingStatus.PENDING.value) & (Recording.updated_at < func.now() - pending_for)
+    ) | ((Recording.status == RecordingStatus.UPLOADING.value) & (Recording.updated_at < func.now() - uploading_for))
+    ids = list(session.scalars(
+        select(Recording.id).where(Recording.tenant_id == tenant_id, idle)
+        .order_by(Recording.updated_at).limit(limit).with_for_update(skip_locked=True)  # locked: being handled
+    ))
+    if ids:
+        session.execute(update(Recording).where(Recording.tenant_id == tenant_id, Recording.id.in_(ids))
+                        .values(updated_at=func.now()))
+    return ids
 
 
 def reset_for_retry(session: Session, tenant_id: int, recording_id: int) -> str | None:

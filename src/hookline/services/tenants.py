@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from hookline.config import email_address
 from hookline.models import Connection, Tenant
+from hookline.secrets_box import SecretBoxError, reseal_values, seal_values, unseal_values
 from hookline.services.rows import insert_new
+
+log = structlog.get_logger(__name__)
 
 
 class TenantError(ValueError):
@@ -38,7 +43,9 @@ def add_tenant(session: Session, name: str, *, ghl_location_id: str | None = Non
 def add_connection(
     session: Session, tenant_id: int, provider: str, account_id: str, *, secrets: dict[str, Any] | None = None
 ) -> Connection:
-    connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip(), secrets=secrets or {})
+    """A new connection; its `secrets` are stored sealed (secrets_box), never in plaintext."""
+    connection = Connection(tenant_id=tenant_id, provider=provider, account_id=account_id.strip(),
+                            secrets=seal_values(secrets or {}))
     return insert_new(session, connection,
                       TenantError(f"{provider} account {account_id!r} is already connected to a tenant"))
 
@@ -66,19 +73,38 @@ def get_by_slug(session: Session, slug: str) -> Tenant | None:
 
 
 def set_secret(session: Session, connection: Connection, name: str, value: str) -> None:
-    """Store (or replace) one named secret on a connection."""
-    connection.secrets = {**(connection.secrets or {}), name: value}
+    """Store (or replace) one named secret on a connection, sealed."""
+    connection.secrets = {**(connection.secrets or {}), **seal_values({name: value})}
+
+
+def connection_secrets(connection: Connection) -> dict[str, Any]:
+    """A connection's secrets in plaintext (SecretBoxError when no configured key opens them)."""
+    return unseal_values(connection.secrets or {})
 
 
 def provider_secrets(session: Session, provider: str, name: str) -> list[Any]:
     """One named secret of every active connection to `provider` (Zoom's URL validation names no account)."""
-    return list(
-        session.scalars(
-            select(Connection.secrets[name].astext).where(
-                Connection.provider == provider, Connection.status == "active", Connection.secrets.has_key(name)
-            )
+    stored = session.execute(
+        select(Connection.id, Connection.secrets).where(
+            Connection.provider == provider, Connection.status == "active", Connection.secrets.has_key(name)
         )
     )
+    found = []
+    for connection_id, secrets in stored:
+        try:
+            found.append(unseal_values({name: secrets[name]})[name])
+        except SecretBoxError:  # one connection sealed under a dropped key must not shut out the others
+            log.error("connection.secret_unreadable", connection_id=connection_id, provider=provider, secret=name)
+    return found
+
+
+def reencrypt_secrets(session: Session, tenant_id: int) -> int:
+    """Re-seal a tenant's connection secrets under the newest key (after a rotation); returns connections."""
+    connections = session.scalars(select(Connection).where(Connection.tenant_id == tenant_id)).all()
+    for connection in connections:
+        if connection.secrets:
+            connection.secrets = reseal_values(connection.secrets)
+    return sum(1 for connection in connections if connection.secrets)
 
 
 def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connection | None:
@@ -98,3 +124,23 @@ def set_sender(session: Session, tenant: Tenant, *, name: str | None, reply_to: 
     if name is not None and len(name) > 200:
         raise TenantError("the sender name is longer than 200 characters")
     tenant.email_sender_name, tenant.email_reply_to = name, reply_to
+
+
+def rewrite_all_secrets(bind: Any, transform: Any) -> int:
+    """`transform` (seal_values / unseal_values) over every connection's secrets, on a Core connection
+    (migration 0015, as the table owner); rows it leaves unchanged are not written. Returns rows written."""
+    rows = bind.execute(text("SELECT id, secrets FROM connections WHERE secrets <> '{}'::jsonb ORDER BY id")).all()
+    update = text("UPDATE connections SET secrets = :secrets WHERE id = :id").bindparams(
+        bindparam("secrets", type_=JSONB))
+    written = 0
+    for connection_id, secrets in rows:
+        changed = transform(secrets)
+        if changed != secrets:
+            bind.execute(update, {"id": connection_id, "secrets": changed})
+            written += 1
+    return written
+
+
+def seal_plaintext_secrets(bind: Any) -> int:
+    """Seal every plaintext value in connections.secrets (sealed ones are left alone)."""
+    return rewrite_all_secrets(bind, seal_values)

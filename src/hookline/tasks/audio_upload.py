@@ -23,6 +23,8 @@ log = structlog.get_logger(__name__)
 
 MAX_RETRIES = RETRY_ON_DATABASE_ERRORS["max_retries"]
 LONGEST_BACKOFF = 1800  # seconds; well inside the broker's longest safe delay (workers/limits.py)
+UPLOAD = "hookline.tasks.audio_upload.upload_recording"
+UPLOAD_TIME_LIMIT = 3600  # seconds, hard: an `uploading` row idle longer has no live worker on it
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +59,7 @@ def register_recordings(*, tenant_id: int, event_id: int) -> None:
         log.error("audio.event.invalid_payload", event_id=event_id, errors=exc.error_count())
         return
     # After the commit, so an upload task never looks for a row that is not there yet. A crash
-    # right here leaves pending rows with no task: `hookline events replay` queues them again.
+    # right here leaves pending rows with no task: the recordings sweep (maintenance) publishes them.
     for recording_id in recording_ids:
         upload_recording.apply_async(kwargs={"tenant_id": tenant_id, "recording_id": recording_id})
     log.info("audio.event.registered", event_id=event_id, recordings=len(recording_ids))
@@ -83,11 +85,11 @@ def transfer(target: Storage, *, url: str, token: str | None, key: str, extensio
 @app.task(
     base=TenantTask,
     bind=True,
-    name="hookline.tasks.audio_upload.upload_recording",
+    name=UPLOAD,
     **RETRY_ON_DATABASE_ERRORS,
     # A large recording from a slow source takes a while; the hard limit stays at the longest allowed.
-    soft_time_limit=3300,
-    time_limit=3600,
+    soft_time_limit=UPLOAD_TIME_LIMIT - 300,
+    time_limit=UPLOAD_TIME_LIMIT,
 )
 def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
     """Source URL → object storage; the row is `stored` only once the object is complete and checked.

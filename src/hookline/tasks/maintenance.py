@@ -1,6 +1,6 @@
 """Tasks on the maintenance queue: the relay and the sweeper that (re)publish inbox rows, the email
-sweeper, task_runs pruning, the canary, and the fan-out that turns one
-cron tick into a task per tenant."""
+and recordings sweepers, task_runs pruning, the canary, and the fan-out that turns one cron tick
+into a task per tenant."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
-from hookline.services import inbox, messaging, scheduling, taskruns
+from hookline.services import inbox, messaging, recordings, scheduling, taskruns
+from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
 from hookline.workers import liveness
 from hookline.workers.app import app
@@ -41,25 +42,40 @@ def relay_lanes() -> Lanes:
     return Lanes.from_settings()  # one Redis client per worker process, not one per run
 
 
+def each_tenant(work: Callable[[Session, int], int]) -> int:
+    """`work(session, tenant_id)` in one transaction per tenant, one tenant at a time; the sum it returns.
+
+    A publish inside `work` that fails rolls back that tenant's stamps, so its rows are found again.
+    """
+    done = 0
+    for tenant_id in tenant_ids():
+        with tenant_session(tenant_id) as session:
+            done += work(session, tenant_id)
+    return done
+
+
 def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False) -> int:
-    """Publish the rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them.
+    """Publish the inbox rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them.
 
     A backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
     tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
     """
-    published, lanes = 0, relay_lanes()
-    for tenant_id in tenant_ids():
-        with tenant_session(tenant_id) as session:
-            events = rows(session, tenant_id)
-            bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
-            for event in events:
-                handler = handler_for(event.provider, event.event_type)
-                if handler is None:  # its handler was removed since it was stored: nothing to run
-                    continue
-                publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
-                inbox.mark_published(session, tenant_id, event.id, again=again)
-                published += 1
-    return published
+    lanes = relay_lanes()
+
+    def publish_rows(session: Session, tenant_id: int) -> int:
+        events = rows(session, tenant_id)
+        bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
+        published = 0
+        for event in events:
+            handler = handler_for(event.provider, event.event_type)
+            if handler is None:  # its handler was removed since it was stored: nothing to run
+                continue
+            publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
+            inbox.mark_published(session, tenant_id, event.id, again=again)
+            published += 1
+        return published
+
+    return each_tenant(publish_rows)
 
 
 # System tasks, not TenantTasks: beat starts them with no tenant; they read only the tenant list
@@ -122,6 +138,30 @@ def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_s
     if counts["republished"]:
         log.info("email.republished", count=counts["republished"])
     return counts
+
+
+@app.task(name="hookline.tasks.maintenance.sweep_recordings")
+def sweep_recordings(older_than_seconds: float | None = None, batch: int = 200) -> int:
+    """Publish again the upload of every recording pending, or uploading past the upload's hard time
+    limit, with nothing happening for `older_than_seconds` (HOOKLINE_RECORDINGS_SWEEP_AFTER_SECONDS).
+
+    A worker that died between committing the rows and publishing their uploads, or a broker that
+    lost the messages, strands them; the upload task takes a row once and overwrites its one key.
+    """
+    age = timedelta(seconds=get_settings().recordings_sweep_after_seconds if older_than_seconds is None
+                    else older_than_seconds)
+    busy = max(age, timedelta(seconds=UPLOAD_TIME_LIMIT))
+
+    def republish(session: Session, tenant_id: int) -> int:
+        ids = recordings.take_idle(session, tenant_id, pending_for=age, uploading_for=busy, limit=batch)
+        for recording_id in ids:
+            publish(UPLOAD, tenant_id=tenant_id, recording_id=recording_id)
+        return len(ids)
+
+    swept = each_tenant(republish)
+    if swept:
+        log.warning("recordings.republished", count=swept)
+    return swept
 
 
 @app.task(name="hookline.tasks.maintenance.prune_task_runs")
