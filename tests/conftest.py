@@ -28,6 +28,7 @@ KEY_DIR.mkdir(parents=True, exist_ok=True)
 (KEY_DIR / "ghl_rsa.pem").write_text(test_keys.rsa_public_pem())
 
 os.environ.update(
+    HOOKLINE_TEST_REDIS_URL=REDIS_URL,  # the default too, for helper processes the tests start
     HOOKLINE_DATABASE_URL=DATABASE_URL,
     HOOKLINE_BROKER_URL=REDIS_URL,
     HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY=str(KEY_DIR / "ghl_rsa.pem"),  # the path form
