@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import redis
 import structlog
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from hookline.config import Settings, get_settings, redis_client_url
@@ -20,13 +19,12 @@ from hookline.services import messaging
 from hookline.services.email_templates import TemplateProblem, render
 from hookline.workers.app import app
 from hookline.workers.limits import LONGEST_BROKER_DELAY
-from hookline.workers.publish import publish
+from hookline.workers.publish import publish_after_commit
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
 SEND = "hookline.tasks.email.send"
-_PENDING = "hookline.email.publish_after_commit"
 # Backoff after a transient failure: 30 s, 60 s, 120 s … up to 30 min, each jittered to 50–100 %.
 BACKOFF_BASE, BACKOFF_CAP = 30.0, 1800.0
 
@@ -135,17 +133,4 @@ def send_after_commit(session: Session, message: EmailMessage) -> None:
     """
     if message.status != EmailStatus.QUEUED.value:  # enqueue returned an earlier message, already handled
         return
-    if _PENDING not in session.info:
-        session.info[_PENDING] = []
-        event.listen(session, "after_commit", _publish_pending)
-        event.listen(session, "after_rollback", lambda s: s.info[_PENDING].clear())
-    session.info[_PENDING].append((message.tenant_id, message.id))
-
-
-def _publish_pending(session: Session) -> None:
-    pending, session.info[_PENDING] = session.info[_PENDING], []
-    for tenant_id, message_id in pending:
-        try:
-            publish(SEND, tenant_id=tenant_id, message_id=message_id)
-        except Exception as exc:  # the commit stands; the sweeper publishes the queued row later
-            log.warning("email.publish_failed", tenant_id=tenant_id, message_id=message_id, error=repr(exc))
+    publish_after_commit(session, SEND, tenant_id=message.tenant_id, message_id=message.id)

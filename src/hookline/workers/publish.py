@@ -39,7 +39,7 @@ def publish_after_commit(session: Session, task_name: str, *, tenant_id: int, **
     """Publish once `session`'s transaction commits (nothing if it rolls back), so the worker sees the rows.
 
     A publish that fails after the commit is logged, not raised: the commit stands, and the
-    caller's own repair (beat's reconciliation for pushes) covers it.
+    caller's own repair covers it (beat's reconciliation for pushes, the outbox sweeper for email).
     """
     if _AFTER_COMMIT not in session.info:
         session.info[_AFTER_COMMIT] = []
