@@ -70,3 +70,14 @@ def test_prune_removes_only_rows_older_than_the_retention_for_every_tenant(tenan
     assert task_ids(tenant.id) == ["new-a"]
     assert task_ids(other_tenant.id) == ["new-b"]
     assert prune_task_runs(retention_days=14) == 0
+
+
+def test_prune_takes_a_tenant_in_batches_until_a_batch_comes_back_short(tenant):
+    recorder = Recorder()
+    for name in ("old-1", "old-2", "old-3"):
+        record(recorder, tenant.id, name, days_old=20)
+    record(recorder, tenant.id, "new")
+
+    assert prune_task_runs(retention_days=14, batch=2) == 3
+
+    assert task_ids(tenant.id) == ["new"]

@@ -42,15 +42,21 @@ def relay_lanes() -> Lanes:
     return Lanes.from_settings()  # one Redis client per worker process, not one per run
 
 
-def each_tenant(work: Callable[[Session, int], int]) -> int:
+def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None) -> int:
     """`work(session, tenant_id)` in one transaction per tenant, one tenant at a time; the sum it returns.
 
-    A publish inside `work` that fails rolls back that tenant's stamps, so its rows are found again.
+    With `batch`, a tenant's `work` runs again, each time in its own short transaction, while it
+    returns a full `batch` (there may be more). A publish inside `work` that fails rolls back that
+    tenant's stamps, so its rows are found again.
     """
     done = 0
     for tenant_id in tenant_ids():
-        with tenant_session(tenant_id) as session:
-            done += work(session, tenant_id)
+        while True:
+            with tenant_session(tenant_id) as session:
+                count = work(session, tenant_id)
+            done += count
+            if batch is None or count < batch:
+                break
     return done
 
 
@@ -125,16 +131,21 @@ def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_s
                         else requeue_after_seconds)
     stuck = timedelta(seconds=settings.email_stuck_sending_seconds if stuck_after_seconds is None
                       else stuck_after_seconds)
-    counts = {"republished": 0, "failed_stuck": 0}
-    for tenant_id in tenant_ids():
-        with tenant_session(tenant_id) as session:
-            failed = messaging.fail_stuck(session, tenant_id, older_than=stuck)
-            for message_id in messaging.take_overdue(session, tenant_id, older_than=requeue, limit=batch):
-                publish(SEND, tenant_id=tenant_id, message_id=message_id)  # inside: a failed publish rolls back
-                counts["republished"] += 1
+    failed_stuck = 0
+
+    def sweep(session: Session, tenant_id: int) -> int:
+        nonlocal failed_stuck
+        failed = messaging.fail_stuck(session, tenant_id, older_than=stuck)
         if failed:
             log.warning("email.stuck_sending_failed", tenant_id=tenant_id, message_ids=failed[:20], count=len(failed))
-            counts["failed_stuck"] += len(failed)
+            failed_stuck += len(failed)
+        overdue = messaging.take_overdue(session, tenant_id, older_than=requeue, limit=batch)
+        for message_id in overdue:
+            publish(SEND, tenant_id=tenant_id, message_id=message_id)  # inside: a failed publish rolls back
+        return len(overdue)
+
+    republished = each_tenant(sweep)
+    counts = {"republished": republished, "failed_stuck": failed_stuck}
     if counts["republished"]:
         log.info("email.republished", count=counts["republished"])
     return counts
@@ -172,14 +183,8 @@ def prune_task_runs(retention_days: float | None = None, batch: int = 10_000) ->
     """
     days = get_settings().task_runs_retention_days if retention_days is None else retention_days
     before = datetime.now(timezone.utc) - timedelta(days=days)
-    pruned = 0
-    for tenant_id in tenant_ids():
-        while True:
-            with tenant_session(tenant_id) as session:
-                deleted = taskruns.prune(session, tenant_id, before=before, limit=batch)
-            pruned += deleted
-            if deleted < batch:
-                break
+    pruned = each_tenant(lambda session, tenant_id: taskruns.prune(session, tenant_id, before=before, limit=batch),
+                         batch=batch)
     if pruned:
         log.info("task_runs.pruned", count=pruned, before=before.isoformat())
     return pruned
