@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+
 import click
 
-from hookline.commands.events import TENANT_HELP, _shorten, _tenants, _utc, echo_columns, newest
+from hookline.commands.listing import TENANT_HELP, echo_columns, echo_newest, find, shorten, utc
 from hookline.db import tenant_session
-from hookline.models import DeadLetter, DeadLetterStatus, Tenant
+from hookline.models import DeadLetterStatus
 from hookline.services import dead_letters, inbox
 from hookline.workers.tenancy import REDACTED
+
+COLUMNS = [("id", ">5"), ("tenant", "<20"), ("task", "<42"), ("reason", "<17"), ("status", "<9"), ("att", ">3"),
+           ("last_failed_at", "<20"), ("error", "")]
 
 
 @click.group("dead-letters")
@@ -24,16 +28,10 @@ def dead_letters_group() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def dead_letters_list(slug: str | None, status: str | None, limit: int) -> None:
     """The most recently failed first."""
-    rows = newest(slug, lambda session, tenant_id: dead_letters.recent(session, tenant_id, status=status, limit=limit),
-                  "last_failed_at")
-    if not rows:
-        click.echo("no dead letters" + (f" for {slug}" if slug else ""))
-        return
-    click.echo(f"{'id':>5}  {'tenant':<20} {'task':<42} {'reason':<17} {'status':<9} {'att':>3}  "
-               f"{'last_failed_at':<20} error")
-    for tenant, letter in rows[:limit]:
-        click.echo(f"{letter.id:>5}  {tenant.slug:<20} {letter.task:<42} {letter.reason:<17} {letter.status:<9} "
-                   f"{letter.attempts:>3}  {_utc(letter.last_failed_at):<20} {_shorten(letter.error)}")
+    echo_newest(slug, lambda session, tenant_id: dead_letters.recent(session, tenant_id, status=status, limit=limit),
+                "last_failed_at", limit=limit, columns=COLUMNS, noun="dead letters",
+                cells=lambda tenant, letter: (letter.id, tenant.slug, letter.task, letter.reason, letter.status,
+                                              letter.attempts, utc(letter.last_failed_at), shorten(letter.error)))
 
 
 @dead_letters_group.command("show")
@@ -41,7 +39,7 @@ def dead_letters_list(slug: str | None, status: str | None, limit: int) -> None:
 @click.option("--tenant", "slug", help=TENANT_HELP)
 def dead_letters_show(letter_id: int, slug: str | None) -> None:
     """Every column of dead letter ID; its arguments as stored (secret-looking values masked)."""
-    tenant, letter = _find(letter_id, slug)
+    tenant, letter = find(slug, letter_id, dead_letters.get, "dead letter")
     echo_columns(tenant, letter, skip=("kwargs", "traceback", "error"), width=17)
     click.echo(f"{'error:':<17}{letter.error}")
     click.echo("kwargs:")
@@ -58,7 +56,7 @@ def dead_letters_replay(letter_id: int, slug: str | None) -> None:
 
     An inbox event the task worked on is set back to pending first, so the task takes it anew.
     """
-    tenant, letter = _find(letter_id, slug)
+    tenant, letter = find(slug, letter_id, dead_letters.get, "dead letter")
     if letter.status != DeadLetterStatus.DEAD.value:
         raise click.ClickException(f"dead letter {letter_id} is {letter.status}; only dead ones can be replayed")
     masked = sorted(key for key, value in letter.kwargs.items() if value == REDACTED)
@@ -88,18 +86,10 @@ def dead_letters_replay(letter_id: int, slug: str | None) -> None:
 @click.option("--tenant", "slug", help=TENANT_HELP)
 def dead_letters_discard(letter_id: int, slug: str | None) -> None:
     """Mark dead letter ID discarded: looked at, needs no further work (the row is kept)."""
-    tenant, letter = _find(letter_id, slug)
+    tenant, letter = find(slug, letter_id, dead_letters.get, "dead letter")
     if letter.status != DeadLetterStatus.DEAD.value:
         raise click.ClickException(f"dead letter {letter_id} is {letter.status} already")
     with tenant_session(tenant.id) as session:
         dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.DISCARDED)
     click.echo(f"dead letter {letter_id} ({tenant.slug}): discarded")
 
-
-def _find(letter_id: int, slug: str | None) -> tuple[Tenant, DeadLetter]:
-    for tenant in _tenants(slug):
-        with tenant_session(tenant.id) as session:
-            letter = dead_letters.get(session, tenant.id, letter_id)
-        if letter is not None:
-            return tenant, letter
-    raise click.ClickException(f"no dead letter {letter_id}" + (f" for tenant {slug}" if slug else ""))

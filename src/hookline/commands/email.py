@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from hookline.commands.events import _shorten, _tenants, _utc
+from hookline.commands.listing import TENANT_HELP, echo_newest, shorten, tenants, utc
 from hookline.db import tenant_session
-from hookline.models import EmailMessage, EmailStatus, Tenant
+from hookline.models import EmailStatus
 from hookline.services import messaging
 
-TENANT_HELP = "The tenant's slug (see `hookline tenants list`); default: every tenant."
+COLUMNS = [("id", ">6"), ("tenant", "<20"), ("template", "<24"), ("recipient", "<28"), ("status", "<8"),
+           ("att", ">3"), ("created_at", "<20"), ("last_error", "")]
 
 
 @click.group()
@@ -23,19 +24,10 @@ def email() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def email_list(slug: str | None, status: str | None, limit: int) -> None:
     """The newest messages first, with their attempts and last error."""
-    rows: list[tuple[Tenant, EmailMessage]] = []
-    for tenant in _tenants(slug):
-        with tenant_session(tenant.id) as session:
-            rows += [(tenant, m) for m in messaging.recent(session, tenant.id, status=status, limit=limit)]
-    rows.sort(key=lambda row: (row[1].created_at, row[1].id), reverse=True)
-    if not rows:
-        click.echo("no messages" + (f" for {slug}" if slug else ""))
-        return
-    click.echo(f"{'id':>6}  {'tenant':<20} {'template':<24} {'recipient':<28} {'status':<8} {'att':>3}  "
-               f"{'created_at':<20} last_error")
-    for tenant, m in rows[:limit]:
-        click.echo(f"{m.id:>6}  {tenant.slug:<20} {m.template:<24} {m.recipient:<28} {m.status:<8} {m.attempts:>3}  "
-                   f"{_utc(m.created_at):<20} {_shorten(m.last_error)}")
+    echo_newest(slug, lambda session, tenant_id: messaging.recent(session, tenant_id, status=status, limit=limit),
+                "created_at", limit=limit, columns=COLUMNS, noun="messages",
+                cells=lambda tenant, m: (m.id, tenant.slug, m.template, m.recipient, m.status, m.attempts,
+                                         utc(m.created_at), shorten(m.last_error)))
 
 
 @email.command("replay")
@@ -51,7 +43,7 @@ def email_replay(message_id: int | None, failed: bool, slug: str | None) -> None
     if (message_id is None) == (not failed):
         raise click.UsageError("give a message ID or --failed (not both)")
     replayed = 0
-    for tenant in _tenants(slug):
+    for tenant in tenants(slug):
         with tenant_session(tenant.id) as session:
             ids = ([message_id] if message_id is not None
                    else [m.id for m in messaging.recent(session, tenant.id, status="failed", limit=10_000)])

@@ -6,21 +6,18 @@ import json
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-from collections.abc import Callable
-from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from hookline.db import global_session, tenant_session
-from hookline.models import EventStatus, Tenant, WebhookEvent
+from hookline.commands.listing import TENANT_HELP, echo_columns, echo_newest, find, shorten, tenants, utc
+from hookline.db import tenant_session
+from hookline.models import EventStatus
 from hookline.services import inbox
-from hookline.services.tenants import get_by_slug
 
-TENANT_HELP = "The tenant's slug (see `hookline tenants list`); default: every tenant."
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 RELAY = "the relay (beat's maintenance.relay_unpublished) will publish"
+COLUMNS = [("id", ">6"), ("tenant", "<20"), ("provider", "<8"), ("event_type", "<22"), ("status", "<9"),
+           ("att", ">3"), ("received_at", "<20"), ("last_error", "")]
 
 
 @click.group()
@@ -35,16 +32,11 @@ def events() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def events_list(slug: str | None, status: str | None, provider: str | None, limit: int) -> None:
     """The newest events first."""
-    rows = newest(slug, lambda session, tenant_id: inbox.recent(session, tenant_id, status=status, provider=provider,
-                                                                limit=limit), "received_at")
-    if not rows:
-        click.echo("no events" + (f" for {slug}" if slug else ""))
-        return
-    click.echo(f"{'id':>6}  {'tenant':<20} {'provider':<8} {'event_type':<22} {'status':<9} {'att':>3}  "
-               f"{'received_at':<20} last_error")
-    for tenant, event in rows[:limit]:
-        click.echo(f"{event.id:>6}  {tenant.slug:<20} {event.provider:<8} {event.event_type:<22} {event.status:<9} "
-                   f"{event.attempts:>3}  {_utc(event.received_at):<20} {_shorten(event.last_error)}")
+    echo_newest(slug, lambda session, tenant_id: inbox.recent(session, tenant_id, status=status, provider=provider,
+                                                              limit=limit),
+                "received_at", limit=limit, columns=COLUMNS, noun="events",
+                cells=lambda tenant, event: (event.id, tenant.slug, event.provider, event.event_type, event.status,
+                                             event.attempts, utc(event.received_at), shorten(event.last_error)))
 
 
 @events.command("show")
@@ -52,33 +44,10 @@ def events_list(slug: str | None, status: str | None, provider: str | None, limi
 @click.option("--tenant", "slug", help=TENANT_HELP)
 def events_show(event_id: int, slug: str | None) -> None:
     """Every column of event ID, and its payload as JSON."""
-    tenant, event = _find(event_id, slug)
+    tenant, event = find(slug, event_id, inbox.get, "event")
     echo_columns(tenant, event, skip=("payload",))
     click.echo("payload:")
     click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
-
-
-def newest(slug: str | None, fetch: Callable[[Session, int], list[Any]], moment: str) -> list[tuple[Tenant, Any]]:
-    """Each tenant's rows from `fetch` (its newest few), merged newest first by the column `moment`."""
-    rows: list[tuple[Tenant, Any]] = []
-    for tenant in _tenants(slug):
-        with tenant_session(tenant.id) as session:
-            rows += [(tenant, row) for row in fetch(session, tenant.id)]
-    rows.sort(key=lambda pair: (getattr(pair[1], moment), pair[1].id), reverse=True)
-    return rows
-
-
-def echo_columns(tenant: Tenant, row: Any, *, skip: tuple[str, ...] = (), width: int = 14) -> None:
-    """One `column: value` line per column of a tenant's row, times in UTC, the tenant by slug."""
-    for column in row.__table__.columns:
-        if column.key in skip:
-            continue
-        value = getattr(row, column.key)
-        if column.key == "tenant_id":
-            value = f"{tenant.slug} ({tenant.id})"
-        elif isinstance(value, datetime):
-            value = _utc(value)
-        click.echo(f"{column.key + ':':<{width}}{'-' if value is None else value}")
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -116,10 +85,10 @@ def events_replay(event_id: int | None, failed: bool, since: datetime | None, sl
     if since is not None and not failed:
         raise click.UsageError("--since goes with --failed")
     if event_id is not None:
-        targets = [_find(event_id, slug)]
+        targets = [find(slug, event_id, inbox.get, "event")]
     else:
         targets = []
-        for tenant in _tenants(slug):
+        for tenant in tenants(slug):
             with tenant_session(tenant.id) as session:
                 targets += [(tenant, event) for event in inbox.failed_since(session, tenant.id, since)]
 
@@ -176,37 +145,3 @@ def _publish(task: str, tenant_id: int, event_id: int) -> bool:
         inbox.mark_published(session, tenant_id, event_id)
     return True
 
-
-def _tenants(slug: str | None) -> list[Tenant]:
-    """The tenant with this slug, else every tenant: webhook_events can only be read one tenant at a time."""
-    from hookline.cli import _use_database
-
-    _use_database()
-    with global_session() as session:
-        if slug is None:
-            return list(session.scalars(select(Tenant).order_by(Tenant.id)))
-        tenant = get_by_slug(session, slug)
-    if tenant is None:
-        raise click.ClickException(f"no tenant with slug {slug!r}")
-    return [tenant]
-
-
-def _find(event_id: int, slug: str | None) -> tuple[Tenant, WebhookEvent]:
-    """Event `event_id` of the tenant with this slug, else looked up tenant by tenant."""
-    for tenant in _tenants(slug):
-        with tenant_session(tenant.id) as session:
-            event = inbox.get(session, tenant.id, event_id)
-        if event is not None:
-            return tenant, event
-    raise click.ClickException(f"no event {event_id}" + (f" for tenant {slug}" if slug else ""))
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _shorten(error: str | None, width: int = 60) -> str:
-    if not error:
-        return "-"
-    line = " ".join(error.split())
-    return line if len(line) <= width else line[: width - 1] + "…"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from hookline.commands.events import TENANT_HELP, _shorten, _tenants, _utc
+from hookline.commands.listing import TENANT_HELP, echo_newest, shorten, tenants, utc
 from hookline.db import tenant_session
-from hookline.models import Recording, RecordingStatus, Tenant
+from hookline.models import Recording, RecordingStatus
 from hookline.services import recordings as service
 
 UPLOAD_TASK = "hookline.tasks.audio_upload.upload_recording"
+COLUMNS = [("id", ">6"), ("tenant", "<20"), ("source", "<10"), ("status", "<9"), ("att", ">3"), ("bytes", ">12"),
+           ("created_at", "<20"), ("object key / last error", "")]
 
 
 @click.group()
@@ -23,20 +25,14 @@ def recordings() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def recordings_list(slug: str | None, status: str | None, limit: int) -> None:
     """The newest recordings first, with their object key or last error."""
-    rows: list[tuple[Tenant, Recording]] = []
-    for tenant in _tenants(slug):
-        with tenant_session(tenant.id) as session:
-            rows += [(tenant, row) for row in service.recent(session, tenant.id, status=status, limit=limit)]
-    rows.sort(key=lambda row: (row[1].created_at, row[1].id), reverse=True)
-    if not rows:
-        click.echo("no recordings" + (f" for {slug}" if slug else ""))
-        return
-    click.echo(f"{'id':>6}  {'tenant':<20} {'source':<10} {'status':<9} {'att':>3}  {'bytes':>12}  {'created_at':<20} "
-               "object key / last error")
-    for tenant, row in rows[:limit]:
-        where = row.object_key if row.status == RecordingStatus.STORED.value else _shorten(row.last_error)
-        click.echo(f"{row.id:>6}  {tenant.slug:<20} {row.source:<10} {row.status:<9} {row.attempts:>3}  "
-                   f"{row.size_bytes if row.size_bytes is not None else '-':>12}  {_utc(row.created_at):<20} {where}")
+    echo_newest(slug, lambda session, tenant_id: service.recent(session, tenant_id, status=status, limit=limit),
+                "created_at", limit=limit, columns=COLUMNS, noun="recordings",
+                cells=lambda tenant, row: (row.id, tenant.slug, row.source, row.status, row.attempts, row.size_bytes,
+                                           utc(row.created_at), _where(row)))
+
+
+def _where(row: Recording) -> str:
+    return row.object_key if row.status == RecordingStatus.STORED.value else shorten(row.last_error)
 
 
 @recordings.command("retry")
@@ -48,7 +44,7 @@ def recordings_retry(recording_id: int, slug: str | None) -> None:
     Attempts are kept. A Zoom recording whose 24-hour download token has expired fails again
     with HTTP 401: Zoom must send the event anew (or replay a newer event) for a fresh token.
     """
-    for tenant in _tenants(slug):
+    for tenant in tenants(slug):
         with tenant_session(tenant.id) as session:
             status = service.reset_for_retry(session, tenant.id, recording_id)
         if status is None:
