@@ -10,7 +10,7 @@ from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.services import contacts, sync
 from hookline.services.tenants import add_tenant
-from hookline.tasks.ghl_sync import push_contact, reconcile
+from hookline.tasks.ghl_sync import push_contact, queue_pushes, reconcile
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL, serve
 from tests.support.sync import (
@@ -159,11 +159,13 @@ def test_a_tag_change_is_published_after_commit_and_not_on_rollback(tenant, fake
 
     with pytest.raises(RuntimeError), tenant_session(tenant.id) as session:
         contacts.set_tags(session, tenant.id, contact.id, ["qualified"])
+        queue_pushes(session, tenant.id)
         raise RuntimeError("rolled back")
     assert redis_client.llen("ghl_sync") == 0
 
     with tenant_session(tenant.id) as session:
         contacts.set_tags(session, tenant.id, contact.id, ["qualified", "lead"])
+        assert queue_pushes(session, tenant.id) == 1
         assert redis_client.llen("ghl_sync") == 0  # not before the commit
     messages = [json.loads(m) for m in redis_client.lrange("ghl_sync", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["hookline.tasks.ghl_sync.push_contact"]
@@ -173,3 +175,15 @@ def test_a_tag_change_is_published_after_commit_and_not_on_rollback(tenant, fake
     push_contact.apply(kwargs={"tenant_id": tenant.id, "contact_id": contact.id}).get()
     assert next(c for c in fake.contacts[LOCATION].values() if c.get("email") == "bob@example.com")["tags"] == [
         "lead", "qualified"]
+
+
+def test_a_push_recorded_and_never_queued_fails_the_commit_and_stores_nothing(tenant, redis_client):
+    contact = local_contact(tenant, "cy@example.com")
+    redis_client.delete("ghl_sync")
+
+    with pytest.raises(RuntimeError, match="nobody queued"), tenant_session(tenant.id) as session:
+        contacts.set_tags(session, tenant.id, contact.id, ["qualified"])
+
+    with tenant_session(tenant.id) as session:
+        assert contacts.get(session, tenant.id, contact.id).tags == ["lead"]
+    assert redis_client.llen("ghl_sync") == 0

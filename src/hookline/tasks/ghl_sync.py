@@ -6,6 +6,7 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
@@ -173,6 +174,14 @@ def push_contact(self: TenantTask, *, tenant_id: int, contact_id: int) -> str | 
         log.warning("ghl.push.matched_other", contact_id=contact_id, crm_id=result.contact.id)
     log.info("ghl.push.done", contact_id=contact_id, crm_id=result.contact.id, new=result.new)
     return result.contact.id
+
+
+def queue_pushes(session: Session, tenant_id: int) -> int:
+    """Publish push_contact, after `session` commits, for each contact a service recorded for a push."""
+    pushes = contacts.take_pushes(session)
+    for contact_id in pushes:
+        publish_after_commit(session, push_contact.name, tenant_id=tenant_id, contact_id=contact_id)
+    return len(pushes)
 
 
 PUSHED_FIELDS = ("email", "phone", "first_name", "last_name", "name", "company_name", "address1", "city", "state",
