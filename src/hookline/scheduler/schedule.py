@@ -23,47 +23,28 @@ def per_tenant(task: str, *, at_local_hour: int) -> dict[str, Any]:
     }
 
 
+def every(task: str, seconds: float) -> dict[str, Any]:
+    """`task` every `seconds`; a run still queued when the next is due expires (the next replaces it)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 beat_schedule: dict[str, dict[str, Any]] = {
     # maintenance: publish inbox rows committed while the broker was unreachable.
-    "relay-unpublished": {
-        "task": "hookline.tasks.maintenance.relay_unpublished",
-        "schedule": 5.0,
-        "options": {"expires": 5.0},  # a relay that could not run in time is replaced by the next
-    },
+    "relay-unpublished": every("hookline.tasks.maintenance.relay_unpublished", 5.0),
     # maintenance: email outbox rows whose send was never published or was lost; sends cut off mid-way.
-    "sweep-email-outbox": {
-        "task": "hookline.tasks.maintenance.sweep_email_outbox",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
+    "sweep-email-outbox": every("hookline.tasks.maintenance.sweep_email_outbox", 60.0),
     # maintenance: recording uploads never published (a worker died after registering them) or lost.
-    "sweep-recordings": {
-        "task": "hookline.tasks.maintenance.sweep_recordings",
-        "schedule": 300.0,
-        "options": {"expires": 300.0},
-    },
+    "sweep-recordings": every("hookline.tasks.maintenance.sweep_recordings", 300.0),
     # reports: each tenant's yesterday rolled up once its clock passes 04:00 (past every
     # daylight-saving change): the per-tenant fan-out, hourly, in each tenant's time zone.
     "nightly-reports": per_tenant("hookline.tasks.reports.nightly_rollup", at_local_hour=4),
     # maintenance: task-run history older than HOOKLINE_TASK_RUNS_RETENTION_DAYS.
-    "prune-task-runs": {
-        "task": "hookline.tasks.maintenance.prune_task_runs",
-        "schedule": 3600.0,
-        "options": {"expires": 3600.0},
-    },
+    "prune-task-runs": every("hookline.tasks.maintenance.prune_task_runs", 3600.0),
     # maintenance: publish again inbox rows still pending long after they were published (lost messages).
-    "sweep-stale": {
-        "task": "hookline.tasks.maintenance.sweep_stale",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
+    "sweep-stale": every("hookline.tasks.maintenance.sweep_stale", 60.0),
     # dunning: each tenant's daily ladder run, from 06:00 its local time (the `dunning` queue).
     "dunning-daily": per_tenant("hookline.tasks.dunning.run_daily", at_local_hour=6),
     # ghl_sync: every 15 minutes, an incremental reconciliation per tenant and resource since its
     # stored cursor (tasks/ghl_sync.reconcile_all); a live run is left alone, a stalled one resumed.
-    "reconcile-ghl": {
-        "task": "hookline.tasks.ghl_sync.reconcile_all",
-        "schedule": 900.0,
-        "options": {"expires": 900.0},
-    },
+    "reconcile-ghl": every("hookline.tasks.ghl_sync.reconcile_all", 900.0),
 }
