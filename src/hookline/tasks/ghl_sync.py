@@ -16,7 +16,7 @@ from hookline.models import Connection
 from hookline.services import api_clients, contacts, crm, inbox, sync, sync_sources
 from hookline.workers.app import app
 from hookline.workers.publish import publish_after_commit
-from hookline.workers.retries import api_retries
+from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)

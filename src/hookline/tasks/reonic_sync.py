@@ -11,7 +11,7 @@ from hookline.integrations.errors import Permanent
 from hookline.integrations.reonic.schemas import ContactEvent
 from hookline.services import api_clients, contacts, inbox
 from hookline.workers.app import app
-from hookline.workers.retries import api_retries
+from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)

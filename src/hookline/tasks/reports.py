@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import structlog
-from sqlalchemy.exc import OperationalError
 
 from hookline.db import tenant_session
 from hookline.services import reporting
@@ -14,12 +13,10 @@ from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
+# No retry options of their own: TenantTask's policy (workers/retry.py) retries PostgreSQL restarting
+# or unreachable with backoff, and the day's replace is safe to redo.
 ROLLUP_OPTIONS = {
     "base": TenantTask,
-    "autoretry_for": (OperationalError,),  # PostgreSQL restarting or unreachable: the replace is safe to redo
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 5,
     "soft_time_limit": 1500,
     "time_limit": 1800,
 }

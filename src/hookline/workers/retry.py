@@ -10,11 +10,14 @@ dead letters, where an operator can replay it once the cause is fixed.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from celery import Task
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from hookline.integrations.errors import RejectedError, TransientError
+from hookline.integrations.errors import RateLimited, RejectedError, TransientError
 
 TRANSIENT: tuple[type[BaseException], ...] = (TransientError, OperationalError, InterfaceError, PoolTimeout)
 PERMANENT: tuple[type[BaseException], ...] = (RejectedError,)  # listed for the docs; not retried like any other
@@ -42,3 +45,20 @@ def backoff(retries: int, *, retry_after: float | None = None, rng: random.Rando
     ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(retries, 0))
     delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
     return max(delay, retry_after or 0.0)
+
+
+@contextmanager
+def api_retries(task: Task) -> Iterator[None]:
+    """An API client's errors inside a task: RateLimited retries after exactly its `retry_after`,
+    any other TransientError after `backoff` (the provider's Retry-After a floor).
+
+    The retry is the task's own, so a task that declares its own `max_retries` (a backfill
+    meets many rate limits) keeps it. Permanent errors (AuthExpired, NotFound, refused) pass
+    through: the caller records them and stops.
+    """
+    try:
+        yield
+    except RateLimited as exc:
+        raise task.retry(countdown=exc.retry_after, exc=exc) from exc
+    except TransientError as exc:
+        raise task.retry(countdown=backoff(task.request.retries, retry_after=exc.retry_after), exc=exc) from exc
