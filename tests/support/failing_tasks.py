@@ -7,8 +7,10 @@ Their names have no `hookline.tasks.<queue>.` prefix, so they route to the defau
 from __future__ import annotations
 
 import os
+import time
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.workers.app import app
@@ -65,3 +67,15 @@ def retries_then_succeeds(self, *, tenant_id: int, key: str) -> str:
     if self.request.retries < 5:
         raise self.retry(countdown=0)
     return "done"
+
+
+@app.task(base=TenantTask, name="tests.outlives_its_hard_limit", soft_time_limit=0.5, time_limit=1)
+def outlives_its_hard_limit(*, tenant_id: int, key: str) -> None:
+    """Stuck past its soft limit (as in a C call that never returns); the pool kills the child at the hard one."""
+    _count(tenant_id, key)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(deadline - time.monotonic())
+        except SoftTimeLimitExceeded:
+            continue

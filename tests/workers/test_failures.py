@@ -120,6 +120,22 @@ def test_a_task_that_kills_its_worker_is_quarantined_and_its_queue_moves_on(work
     assert tasks.runs(tenant.id, run) == POISON_DELIVERIES
 
 
+def test_a_task_killed_at_its_hard_time_limit_is_dead_lettered_once_and_not_run_again(worker, tenant):
+    # The pool kills the child at the hard limit: no exception in the task, no on_failure in the child.
+    # The worker's main process reports the timeout; it must land in dead_letters like any failure.
+    run = key()
+
+    tasks.outlives_its_hard_limit.delay(tenant_id=tenant.id, key=run)
+
+    letter = letter_of(tenant, "tests.outlives_its_hard_limit")
+    assert (letter.reason, letter.status, letter.attempts) == ("time_limit", "dead", 1)
+    assert letter.error.startswith("TimeLimitExceeded")
+    assert letter.kwargs == {"tenant_id": tenant.id, "key": run}
+    time.sleep(3)  # a redelivery of the killed message would have started by now
+    assert tasks.runs(tenant.id, run) == 1
+    assert len(letters(tenant, "tests.outlives_its_hard_limit")) == 1
+
+
 def test_replay_publishes_the_task_again_with_its_arguments_and_marks_the_row(worker, tenant):
     run = key()
     tasks.refused_by_provider.delay(tenant_id=tenant.id, key=run)

@@ -27,7 +27,7 @@ class DeadLetter(Base):
     task_id: Mapped[str] = mapped_column(String(64))
     # The keyword arguments, values of secret-looking keys masked (workers/tenancy.redacted).
     kwargs: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    reason: Mapped[str] = mapped_column(String(32))  # retries_exhausted, permanent, invalid_arguments, poison
+    reason: Mapped[str] = mapped_column(String(32))  # retries_exhausted, permanent, invalid_arguments, time_limit, poison
     error: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from celery import Task
-from celery.exceptions import Reject
+from celery.exceptions import Reject, TimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
@@ -107,8 +107,12 @@ class TenantTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         # Called once the task has failed for good: retries exhausted, or an error not worth retrying.
+        # At the hard time limit the pool kills the child and Celery calls this in the worker's main
+        # process instead (Request.on_timeout), with TimeLimitExceeded: that run is dead-lettered too.
         if isinstance(exc, retry.InvalidArguments):
             reason = "invalid_arguments"
+        elif isinstance(exc, TimeLimitExceeded):
+            reason = "time_limit"
         elif retry.is_transient(exc):
             reason = "retries_exhausted"
         else:
