@@ -2,7 +2,8 @@
 
 pgserver shares one server between processes on the same data directory, so `hookline dev`
 and a `hookline tenants …` in another terminal use the same database; the last process to
-exit stops it.
+exit stops it. The app connects as a non-superuser role (APP_ROLE), so dev shows the same
+tenant isolation as production.
 """
 
 from __future__ import annotations
@@ -12,21 +13,48 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from hookline.config import ENV_PREFIX, Settings, get_settings
 
 _handles: list[Any] = []  # the servers live as long as these handles
 
+DATABASE = "hookline"
+# The app (and its migrations) connect as this role, the database's owner: neither superuser nor
+# BYPASSRLS, so row-level security binds in dev as in production. The superuser only makes it.
+APP_ROLE = "hookline_app"
+
 
 def postgres_url(var_dir: Path) -> str:
+    """The embedded server's `hookline` database, as the app role: row-level security binds, as in production."""
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import; not ours to fix
         warnings.simplefilter("ignore")
         import pgserver
 
     server = pgserver.get_server(var_dir / "postgres", cleanup_mode="stop")
     _handles.append(server)
-    if "(1 row)" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'hookline';"):
-        server.psql("CREATE DATABASE hookline;")
-    return server.get_uri("hookline")
+    postmaster = server.get_postmaster_info()
+    with psycopg.connect(postmaster.get_uri(database="postgres"), autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone() is None:
+            admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS")
+        owner = admin.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                              (DATABASE,)).fetchone()
+        if owner is None:
+            admin.execute(f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE}")
+    if owner is not None and owner[0] != APP_ROLE:
+        _hand_over(postmaster.get_uri(database=DATABASE))
+    return postmaster.get_uri(user=APP_ROLE, database=DATABASE)
+
+
+def _hand_over(admin_url: str) -> None:
+    """A ./var from before dev connected as the app role: its database and tables become the role's."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {DATABASE} OWNER TO {APP_ROLE}")  # PostgreSQL 15+: the public schema too
+        tables = admin.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                               " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')").fetchall()
+        for (table,) in tables:  # a table's own sequences follow it
+            admin.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(table), sql.Identifier(APP_ROLE)))
 
 
 def redis_url(var_dir: Path) -> str:
