@@ -66,4 +66,11 @@ beat_schedule: dict[str, dict[str, Any]] = {
         "schedule": 900.0,
         "options": {"expires": 900.0},
     },
+    # reonic_sync: the same for every tenant connected to Reonic: its contacts, residential projects
+    # and their offers (tasks/reonic_sync.reconcile_all), within Reonic's per-account rate limits.
+    "reconcile-reonic": {
+        "task": "hookline.tasks.reonic_sync.reconcile_all",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }
