@@ -13,12 +13,15 @@ import uuid
 import pytest
 
 from hookline.integrations.auth import HeaderAuth, StaticToken, TokenSet
-from hookline.integrations.errors import Permanent
+from hookline.integrations.errors import NotFound, Permanent
 from hookline.integrations.ghl import auth as ghl_auth
 from hookline.integrations.ghl import client as ghl
 from hookline.integrations.ghl import resources as r
 from hookline.integrations.idempotency import IdempotencyGuard
 from hookline.integrations.reonic import client as reonic
+from hookline.integrations.reonic.schemas import ContactIds, OfferIds, ProjectIds
+from hookline.services import sync_sources
+from hookline.tasks.reonic_sync import READERS
 from tests.support.tokens import MemoryTokenStore
 
 ID = "123e4567-e89b-12d3-a456-426614174000"  # Reonic ids are UUIDs
@@ -112,6 +115,24 @@ def test_reonic_projects_and_offers(reonic_client):
                                  idempotency_key=f"{uuid.uuid4()}")
     reonic_client.update_project(ID, {"stage": "offer"})
     reonic_client.offer_variants(ID)
+
+
+def test_reonic_reads_of_the_webhook_handlers_and_the_reconciliation(reonic_client):
+    # What tasks/reonic_sync.py sends for each webhook: fresh reads (Reonic-Cache-Control: no-cache).
+    assert reonic_client.signature_requests(ID, fresh=True) is not None  # the route itself: no 404
+    ids = {"contact": ContactIds(contactId=ID), "project": ProjectIds(projectId=ID),
+           "offer": OfferIds(projectId=ID, signatureRequestId=ID)}
+    for record, (read, _) in READERS.items():
+        try:
+            read(reonic_client, ids[record])
+        except NotFound:  # the mock's example list holds no request with our id: asked, and answered 200
+            assert record == "offer"
+    # What each Reonic source of the reconciliation sends, on a first page and a later one of a run.
+    for resource in ("contacts", "projects", "offers"):
+        src = sync_sources.source("reonic", resource)
+        src.read(reonic_client, {}, 100)
+        src.read(reonic_client, {"since": "2026-11-01T00:00:00.000Z", "page": 2, "seen": "2026-11-02T00:00:00.000Z"},
+                 100)
 
 
 def test_reonic_notes_activities_files(reonic_client):

@@ -29,9 +29,9 @@ def clear_limits(redis_client) -> None:
         redis_client.delete(key)
 
 
-def sync_row(tenant, resource: str = "contacts") -> SyncRun | None:
+def sync_row(tenant, resource: str = "contacts", provider: str = "ghl") -> SyncRun | None:
     with tenant_session(tenant.id) as session:
-        return session.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.id, SyncRun.provider == "ghl",
+        return session.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.id, SyncRun.provider == provider,
                                                      SyncRun.resource == resource)).one_or_none()
 
 

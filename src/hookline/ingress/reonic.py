@@ -1,19 +1,21 @@
 """POST /webhooks/reonic: Reonic. `X-Reonic-Client-Id` names the connection whose `whsec_` secret signed it.
 
-Reonic's bodies are thin (ids only); their handlers fetch current state through the Reonic API
-(the CRM-sync work). Until a handler exists for a type, its events are stored as `ignored` and
-can be replayed with `hookline events replay` once one does.
+Reonic's bodies are thin (ids only); their handler (tasks/reonic_sync.fetch) reads current state
+through the Reonic API. A handled type's body must carry the ids its handler reads (else 422); a
+type with no handler (commercial projects, checklists, `test`) is stored as `ignored` and can be
+replayed with `hookline events replay` once one exists.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from hookline.ingress.accept import Delivery, parse_object, required_text
+from hookline.ingress.accept import Delivery, parse_object, required_text, validated
 from hookline.ingress.connections import WEBHOOK_SECRET
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.reonic.verify import verify
+from hookline.workers.handlers import handler_for
 
 
 class ReonicSource(WebhookSource):
@@ -43,4 +45,7 @@ class ReonicSource(WebhookSource):
         event_id = required_text(headers.get("x-reonic-event-id"), "X-Reonic-Event-Id header", status=400)
         event_type = required_text(headers.get("x-reonic-event") or payload.get("type"), "event type (X-Reonic-Event)",
                                    max_length=100)
+        handler = handler_for(self.provider, event_type)
+        if handler is not None and handler.schema is not None:  # ids its task could never read: 422 now
+            validated(handler.schema, payload)
         return Delivery(connection.tenant_id, self.provider, event_type, event_id, payload)

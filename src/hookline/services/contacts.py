@@ -45,14 +45,6 @@ class ContactData(BaseModel):
         event = ContactEvent.model_validate(payload)
         return cls(provider="ghl", external_id=event.external_id, **event.values())
 
-    @classmethod
-    def from_reonic(cls, contact: Any) -> ContactData:
-        """A contact read from Reonic's API (hookline.integrations.reonic.resources.Contact)."""
-        name = " ".join(part for part in (contact.first_name, contact.last_name) if part) or None
-        return cls(provider="reonic", external_id=contact.id, email=contact.primary_email,
-                   phone=contact.phone or contact.mobile, first_name=contact.first_name,
-                   last_name=contact.last_name, name=name)
-
     def as_row(self) -> dict[str, Any]:
         return self.model_dump(exclude={"provider", "external_id"})
 

@@ -69,8 +69,7 @@ def apply_ghl(session: Session, tenant_id: int, event_type: str, payload: dict[s
               received_at: datetime) -> Outcome:
     """Apply one GoHighLevel event; safe to run twice and in any order (see services/records.py)."""
     record, change = ghl_change(event_type, payload, received_at=received_at)
-    row_id = APPLIERS[record](session, tenant_id, change)
-    return Outcome(record, change.external_id, row_id, change.version)
+    return _apply(session, tenant_id, record, change)
 
 
 def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outcome:
@@ -81,5 +80,18 @@ def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outc
     deleted_at = record.deleted_at
     change = records.Change(provider="reonic", external_id=record.id, version=deleted_at or record.version,
                             values=record.values(), delete=deleted_at is not None)
-    row_id = APPLIERS[record.RECORD](session, tenant_id, change)
-    return Outcome(record.RECORD, change.external_id, row_id, change.version)
+    return _apply(session, tenant_id, record.RECORD, change)
+
+
+def apply_reonic_gone(session: Session, tenant_id: int, record: str, external_id: str, *, at: datetime) -> Outcome:
+    """A Reonic object its API answers 404 for: a delete, versioned `at` (when it was found gone).
+
+    Every state it had is older than that, so the tombstone outranks any late read or event of
+    it, and a create that was never stored leaves no ghost.
+    """
+    change = records.Change(provider="reonic", external_id=external_id, version=at, values={}, delete=True)
+    return _apply(session, tenant_id, record, change)
+
+
+def _apply(session: Session, tenant_id: int, record: str, change: records.Change) -> Outcome:
+    return Outcome(record, change.external_id, APPLIERS[record](session, tenant_id, change), change.version)

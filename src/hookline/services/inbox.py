@@ -96,6 +96,13 @@ def mark_processed(session: Session, event: WebhookEvent) -> None:
     event.last_error = None
 
 
+def mark_ignored(session: Session, event: WebhookEvent) -> None:
+    """A handled type whose event is about something Hookline does not mirror: kept for audit."""
+    event.status = EventStatus.IGNORED.value
+    event.processed_at = func.now()
+    event.last_error = None
+
+
 def mark_failed(session: Session, tenant_id: int, event_id: int, error: str, *, only_pending: bool = False) -> None:
     """Record a permanent failure; the event is kept, with the reason, for an operator.
 

@@ -126,15 +126,21 @@ def start_sync(tenant_id: int, provider: str, resource: str, *, full: bool = Fal
 @app.task(name="hookline.tasks.ghl_sync.reconcile_all")
 def reconcile_all(stale_after: float | None = None) -> int:
     """For every tenant with a GoHighLevel connection, an incremental run of each resource (not if one is live)."""
+    return start_all("ghl", stale_after=stale_after)
+
+
+def start_all(provider: str, *, stale_after: float | None = None) -> int:
+    """An incremental run of each of `provider`'s resources for every tenant connected to it; the count started."""
     with global_session() as session:
-        tenant_ids = session.scalars(select(Connection.tenant_id).where(Connection.provider == "ghl")
+        tenant_ids = session.scalars(select(Connection.tenant_id).where(Connection.provider == provider)
                                      .distinct().order_by(Connection.tenant_id)).all()
     started = 0
     for tenant_id in tenant_ids:
-        for provider, resource in sync_sources.SOURCES:
-            if provider == "ghl" and start_sync(tenant_id, provider, resource, stale_after=stale_after) != "busy":
+        for source_provider, resource in sync_sources.SOURCES:
+            if source_provider == provider and start_sync(tenant_id, provider, resource,
+                                                          stale_after=stale_after) != "busy":
                 started += 1
-    log.info("sync.reconcile_all", tenants=len(tenant_ids), started=started)
+    log.info("sync.reconcile_all", provider=provider, tenants=len(tenant_ids), started=started)
     return started
 
 

@@ -1,51 +1,109 @@
-"""Tasks on the reonic_sync queue: Reonic webhooks carry ids only, so each handler fetches current state."""
+"""Tasks on the reonic_sync queue: Reonic webhooks carry ids only, so each handler fetches current state;
+and the reconciliation of a Reonic account, page by page (the same code as GoHighLevel's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
 import structlog
-from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel, ValidationError
 
 from hookline.db import tenant_session
-from hookline.integrations.errors import Permanent
-from hookline.integrations.reonic.schemas import ContactEvent
-from hookline.services import api_clients, contacts, inbox
+from hookline.integrations.errors import NotFound, Permanent
+from hookline.integrations.reonic import schemas
+from hookline.integrations.reonic.client import ReonicClient
+from hookline.integrations.reonic.records import ReonicContact, ReonicRecord, ResidentialProject, SignatureRequest
+from hookline.services import api_clients, crm, inbox, sync_sources
+from hookline.tasks.ghl_sync import reconcile_with, start_all
 from hookline.workers.app import app
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
+# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py).
+RETRY: dict[str, Any] = {"base": TenantTask, "bind": True}
 
-@app.task(
-    base=TenantTask,
-    bind=True,
-    name="hookline.tasks.reonic_sync.fetch_contact",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=20,
-)
-def fetch_contact(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
-    """contact_created: GET the contact from Reonic, upsert it (provider `reonic`), mark the event processed.
+Read = Callable[[ReonicClient, Any], BaseModel]
 
-    The event is claimed, the contact fetched and stored, and the event marked in one transaction:
-    a rate limit or an outage rolls the claim back and the retry finds the event pending again.
+# What an event is about → how to read its current state, and what that becomes. Fresh reads
+# (no cache): the event says the object just changed, and a cached copy may be an hour old.
+READERS: dict[str, tuple[Read, type[ReonicRecord]]] = {
+    "contact": (lambda client, ids: client.get_contact(ids.contact_id, fresh=True), ReonicContact),
+    "project": (lambda client, ids: client.get_project(ids.project_id, fresh=True), ResidentialProject),
+    "offer": (lambda client, ids: client.signature_request(ids.project_id, ids.signature_request_id, fresh=True),
+              SignatureRequest),
+}
+
+
+def mirrored(model: type[ReonicRecord], found: BaseModel) -> ReonicRecord:
+    """An API object (integrations/reonic/resources.py, every field kept) as the record Hookline stores."""
+    return model.model_validate(found.model_dump(by_alias=True))
+
+
+def read_and_apply(session: Any, tenant_id: int, record: str, ids: schemas.Ids) -> crm.Outcome:
+    """GET the object, apply it under the ordering rule; a 404 means it is gone: a delete (no ghost)."""
+    read, model = READERS[record]
+    try:
+        found = read(api_clients.reonic_client(tenant_id), ids)
+    except NotFound:
+        return crm.apply_reonic_gone(session, tenant_id, record, ids.external_id, at=datetime.now(UTC))
+    return crm.apply_reonic(session, tenant_id, mirrored(model, found))
+
+
+def _fetch(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
+    """Any handled Reonic event: claim it, read what it names from the API, apply it, mark it processed.
+
+    Claim, read, apply and mark are one transaction: a rate limit or an outage rolls the claim
+    back, and the retry finds the event pending again. An archived project is read like any
+    other and kept with its `archived_at` (it is still a deal that was won or lost).
     """
     try:
         with api_retries(self), tenant_session(tenant_id) as session:
             event = inbox.claim(session, tenant_id, event_id)
             if event is None:  # processed already, or a twin delivery holds it
-                log.info("reonic.contact.skipped", event_id=event_id)
+                log.info("reonic.event.skipped", event_id=event_id)
                 return
-            contact_id = ContactEvent.model_validate(event.payload).data.contact_id
-            found = api_clients.reonic_client(tenant_id).get_contact(contact_id)
-            row = contacts.upsert(session, tenant_id, contacts.ContactData.from_reonic(found))
+            kind = schemas.EVENTS.get(event.event_type)
+            if kind is None:
+                raise crm.NotHandled(f"no handler for reonic {event.event_type}")
+            ids = kind.schema.model_validate(event.payload).data
+            if getattr(ids, "project_type", "residential") != "residential":  # no commercial projects here
+                inbox.mark_ignored(session, event)
+                log.info("reonic.event.ignored", event_id=event_id, event_type=event.event_type)
+                return
+            outcome = read_and_apply(session, tenant_id, kind.record, ids)
             inbox.mark_processed(session, event)
-    except (ValidationError, Permanent) as exc:  # never parses / gone / refused: keep it for an operator
-        reason = f"invalid contact event: {exc}" if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    except (ValidationError, crm.NotHandled, Permanent) as exc:  # never parses / refused: keep it for an operator
+        reason = f"invalid event: {exc}" if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
         with tenant_session(tenant_id) as session:
             inbox.mark_failed(session, tenant_id, event_id, reason)
-        log.error("reonic.contact.failed", event_id=event_id, error=type(exc).__name__)
+        log.error("reonic.event.failed", event_id=event_id, error=type(exc).__name__)
         return
-    log.info("reonic.contact.upserted", event_id=event_id, contact_id=row.id, external_id=row.external_id)
+    log.info("reonic.event.applied" if outcome.row_id else "reonic.event.dropped", event_id=event_id,
+             record=outcome.record, external_id=outcome.external_id, row_id=outcome.row_id,
+             version=outcome.version.isoformat())
+
+
+fetch = app.task(name="hookline.tasks.reonic_sync.fetch", **RETRY)(_fetch)
+# The name contact_created was published under before `fetch` served every event: messages
+# already on the broker still find their task.
+fetch_contact = app.task(name="hookline.tasks.reonic_sync.fetch_contact", **RETRY)(_fetch)
+
+
+# -- reconciliation: services/sync_sources.py says what is read; tasks/ghl_sync.py how --
+
+
+@app.task(name="hookline.tasks.reonic_sync.reconcile", max_retries=100, **RETRY)  # rate limits are expected
+def reconcile(self: TenantTask, *, tenant_id: int, resource: str = "contacts") -> None:
+    """A few pages of a Reonic resource since the stored cursor (a backfill: many of these in turn)."""
+    reconcile_with(self, tenant_id, sync_sources.source("reonic", resource), api_clients.reonic_client)
+
+
+# A system task, not a TenantTask: beat starts it with no tenant (scheduler/schedule.py).
+@app.task(name="hookline.tasks.reonic_sync.reconcile_all")
+def reconcile_all(stale_after: float | None = None) -> int:
+    """For every tenant with a Reonic connection, an incremental run of each Reonic resource (not if one is live)."""
+    return start_all("reonic", stale_after=stale_after)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from hookline.integrations.ghl.schemas import EVENTS as GHL_EVENTS
 from hookline.integrations.payments.schemas import ChargeEvent, InvoiceEvent
-from hookline.integrations.reonic import schemas as reonic
+from hookline.integrations.reonic.schemas import EVENTS as REONIC_EVENTS
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("payments", "invoice.paid"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
     ("payments", "invoice.payment_failed"): Handler("hookline.tasks.dunning.apply_payment_event", InvoiceEvent),
     ("payments", "charge.refunded"): Handler("hookline.tasks.dunning.apply_payment_event", ChargeEvent),
-    ("reonic", "contact_created"): Handler("hookline.tasks.reonic_sync.fetch_contact", reonic.ContactEvent),
+    # Reonic's contact, project and offer events carry ids: one task reads the object and applies it.
+    # commercialProject_*, projectChecklist_* and test have no table here: `ignored` (integrations/reonic/schemas.py).
+    **{("reonic", event_type): Handler("hookline.tasks.reonic_sync.fetch", kind.schema)
+       for event_type, kind in REONIC_EVENTS.items()},
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from hookline.integrations.errors import NotFound
 from hookline.integrations.http import TIMEOUT, ApiClient, header_int
 from hookline.integrations.idempotency import IdempotencyGuard
 from hookline.integrations.ratelimit import Bucket, RateLimiter
@@ -16,6 +17,9 @@ from hookline.integrations.reonic import resources as r
 M = TypeVar("M", bound=BaseModel)
 PER_PAGE = 200  # itemsPerPage maximum
 MINUTE = 60.0
+# GETs are answered from a cache up to an hour old unless asked not to; a fresh read spends the
+# 30/min `uncached` bucket instead of the 500/min one.
+FRESH = {"Reonic-Cache-Control": "no-cache"}
 
 
 class ReonicClient(ApiClient):
@@ -52,6 +56,9 @@ class ReonicClient(ApiClient):
 
     # -- plumbing --
 
+    def _get(self, path: str, fresh: bool) -> Any:
+        return self.json("GET", path, headers=FRESH if fresh else None)
+
     def _page(self, model: type[M], path: str, params: dict[str, Any]) -> r.Page[M]:
         body = self.json("GET", path, params={key: value for key, value in params.items() if value is not None})
         return r.Page[model].model_validate(body)
@@ -75,8 +82,8 @@ class ReonicClient(ApiClient):
 
     # -- contacts --
 
-    def get_contact(self, contact_id: str) -> r.Contact:
-        return r.Contact.model_validate(self.json("GET", f"/contacts/{contact_id}"))
+    def get_contact(self, contact_id: str, *, fresh: bool = False) -> r.Contact:
+        return r.Contact.model_validate(self._get(f"/contacts/{contact_id}", fresh))
 
     def list_contacts(self, *, page: int = 1, per_page: int = PER_PAGE, updated_after: str | None = None,
                       email: str | None = None, sort: str | None = None) -> r.Page[r.Contact]:
@@ -95,16 +102,20 @@ class ReonicClient(ApiClient):
 
     # -- residential projects and their offers (variants) --
 
-    def get_project(self, project_id: str) -> r.ResidentialProject:
-        return r.ResidentialProject.model_validate(self.json("GET", f"/residentialProjects/{project_id}"))
+    def get_project(self, project_id: str, *, fresh: bool = False) -> r.ResidentialProject:
+        return r.ResidentialProject.model_validate(self._get(f"/residentialProjects/{project_id}", fresh))
 
     def list_projects(self, *, page: int = 1, per_page: int = PER_PAGE, stages: Sequence[str] = (),
                       deal_states: Sequence[str] = (), contact_id: str | None = None,
-                      updated_after: str | None = None, sort: str | None = None) -> r.Page[r.ResidentialProject]:
-        """Residential projects; `stages` (request|offer|installation) and `deal_states` (Open|Won|Lost) are lists."""
+                      updated_after: str | None = None, sort: str | None = None,
+                      archived: str | None = None) -> r.Page[r.ResidentialProject]:
+        """Residential projects; `stages` (request|offer|installation) and `deal_states` (Open|Won|Lost) are lists.
+
+        `archived`: exclude (Reonic's default), include or only.
+        """
         params = {"page": page, "itemsPerPage": per_page, "stage": list(stages) or None,
                   "dealState": list(deal_states) or None, "contactId": contact_id, "updatedAt.gt": updated_after,
-                  "sort": sort}
+                  "sort": sort, "archived": archived}
         return self._page(r.ResidentialProject, "/residentialProjects", params)
 
     def iter_projects(self, **filters: Any) -> Iterator[r.ResidentialProject]:
@@ -121,6 +132,18 @@ class ReonicClient(ApiClient):
         body = self.json("GET", f"/residentialProjects/{project_id}/variants")
         items = body.get("data", []) if isinstance(body, dict) else body
         return [r.Variant.model_validate(item) for item in items]
+
+    def signature_requests(self, project_id: str, *, fresh: bool = False) -> list[r.SignatureRequest]:
+        """The offers sent from a project for signature (one list, not paginated)."""
+        body = self._get(f"/residentialProjects/{project_id}/signatureRequests", fresh)
+        return [r.SignatureRequest.model_validate(item) for item in body.get("data", [])]
+
+    def signature_request(self, project_id: str, request_id: str, *, fresh: bool = False) -> r.SignatureRequest:
+        """Reonic has no GET for one signature request: the project's list, and the one with that id."""
+        for request in self.signature_requests(project_id, fresh=fresh):
+            if request.id == request_id:
+                return request
+        raise NotFound(f"reonic signature request {request_id} is not among project {project_id}'s")
 
     # -- notes, activities, files --
 

@@ -44,6 +44,14 @@ class ResidentialProject(Read):
     updated_at: str | None = Field(default=None, alias="updatedAt")
 
 
+class SignatureRequest(Read):
+    """An offer sent to the customer for signature (one per sending; no `updatedAt`)."""
+
+    id: str
+    project_id: str | None = Field(default=None, alias="projectId")
+    status: str | None = None
+
+
 class Variant(Read):
     """An offer variant of a residential project."""
 
