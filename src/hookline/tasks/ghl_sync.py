@@ -5,7 +5,6 @@ from __future__ import annotations
 import structlog
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
@@ -20,7 +19,8 @@ from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
-# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py).
+# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py), with
+# jittered backoff: no task here adds its own autoretry_for.
 RETRY = {"base": TenantTask}
 
 
@@ -95,15 +95,8 @@ def reconcile_with(task: TenantTask, tenant_id: int, src: sync_sources.Source, m
         task.apply_async(kwargs={"tenant_id": tenant_id, "resource": src.resource})
 
 
-@app.task(
-    base=TenantTask,
-    bind=True,
-    name="hookline.tasks.ghl_sync.reconcile",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=100,  # rate limits retry with the provider's countdown; they are expected in a backfill
-)
+# Rate limits retry with the limiter's countdown (api_retries); many are expected in a backfill.
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.reconcile", max_retries=100)
 def reconcile(self: TenantTask, *, tenant_id: int, resource: str = "contacts") -> None:
     """A few pages of a GoHighLevel resource since the stored cursor (a backfill: many of these in turn)."""
     reconcile_with(self, tenant_id, sync_sources.source("ghl", resource), api_clients.ghl_client)
@@ -140,15 +133,7 @@ def reconcile_all(stale_after: float | None = None) -> int:
 # -- outbound: a local change pushed to GoHighLevel --
 
 
-@app.task(
-    base=TenantTask,
-    bind=True,
-    name="hookline.tasks.ghl_sync.push_contact",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=20,
-)
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.push_contact", max_retries=20)
 def push_contact(self: TenantTask, *, tenant_id: int, contact_id: int) -> str | None:
     """Send the contact's current fields with `POST /contacts/upsert`: repeating it changes nothing.
 
