@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import func, select
+
+from hookline.config import get_settings
 
 from hookline.db import global_session, tenant_session
 from hookline.integrations.auth import TokenSet
 from hookline.models import Contact, SyncRun
 from hookline.services import tokens
 from hookline.services.tenants import tenant_connection
-from tests.support.fake_ghl import FakeGHL
+from tests.support.fake_ghl import FakeGHL, serve
 
 LOCATION = "loc-sunny-001"  # the `tenant` fixture's GoHighLevel location
 
@@ -27,6 +32,21 @@ def clear_limits(redis_client) -> None:
     """Forget rate-limit windows other tests left in the shared limiter's keys."""
     for key in redis_client.scan_iter("hookline:ratelimit:*"):
         redis_client.delete(key)
+
+
+@contextmanager
+def pointed_at(fake: FakeGHL, monkeypatch, redis_client, **settings: str) -> Iterator[str]:
+    """The fake on loopback and this process's settings pointing at it (and `settings`: NAME=value)."""
+    clear_limits(redis_client)
+    with serve(fake.app()) as url:
+        for name, value in {"GHL_API_URL": url, "GHL_BURST_LIMIT": "1000", **settings}.items():
+            monkeypatch.setenv(f"HOOKLINE_{name}", value)
+        get_settings.cache_clear()
+        try:
+            yield url
+        finally:
+            monkeypatch.undo()
+            get_settings.cache_clear()
 
 
 def sync_row(tenant, resource: str = "contacts") -> SyncRun | None:

@@ -73,6 +73,18 @@ def apply_ghl(session: Session, tenant_id: int, event_type: str, payload: dict[s
     return Outcome(record, change.external_id, row_id, change.version)
 
 
+def apply_ghl_record(session: Session, tenant_id: int, record: str, item: ghl.Record, *, read_at: datetime) -> Outcome:
+    """Apply a record as GoHighLevel's API returned it (a reconciliation page) by the webhooks' rule.
+
+    All its fields, with its own `dateUpdated` as the version (else when it was read): a page
+    never overwrites a newer webhook's change, and a newer page wins over an older webhook.
+    """
+    change = records.Change(provider="ghl", external_id=item.id, version=item.date_updated or read_at,
+                            values=item.values())
+    row_id = APPLIERS[record](session, tenant_id, change)
+    return Outcome(record, change.external_id, row_id, change.version)
+
+
 def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outcome:
     """Apply a Reonic object as its API returned it (Reonic webhooks carry ids only).
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hookline.services import crm
+from hookline.integrations.ghl import resources as ghl_resources
+from hookline.models import Calendar
+from hookline.services import crm, deals, records
 from hookline.services.sync import Page
 
 
@@ -37,7 +39,7 @@ def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> P
     since, number = cursor.get("since"), int(cursor.get("page", 1))
     batch = client.contacts_updated_since(since, page=number, page_limit=page_limit)
     found = batch.contacts
-    last = found[-1].date_updated if found else None
+    last = _iso(found[-1].date_updated) if found else None
     if len(found) < page_limit:
         following, done = {"since": last or since, "page": 1}, True
     elif last == since:  # a full page of one instant: walk on through the tie
@@ -47,16 +49,102 @@ def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> P
     return Page(found, following, done, total=batch.total)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """A time as GoHighLevel writes it (`2026-01-01T00:00:01.000Z`), for a filter's value."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def store_ghl_contact(session: Session, tenant_id: int, contact: Any) -> None:
     """Through the same ordering rule as the webhooks (services/records.py): the contact's own
     dateUpdated is its version, so a page read never overwrites a newer webhook's change."""
-    crm.apply_ghl(session, tenant_id, "ContactUpdate", contact.model_dump(by_alias=True),
-                  received_at=datetime.now(timezone.utc))
+    crm.apply_ghl_record(session, tenant_id, "contact", contact, read_at=datetime.now(timezone.utc))
+
+
+# -- opportunities and appointments: no "changed since" filter exists, so every run walks them all --
+
+
+def read_ghl_opportunities(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
+    """A walk of `GET /opportunities/search` by its documented cursor (`meta.startAfter` + `startAfterId`).
+
+    The first page of a walk is the pipelines with their stages (one request; webhooks carry no
+    names). The search has no "updated since" filter, so a finished walk starts over next run
+    (cursor `{}`); the ordering rule makes re-reading an unchanged opportunity a no-op.
+    """
+    if not cursor.get("pipelines"):
+        return Page(client.pipelines(), {"pipelines": True}, False)
+    after = (cursor.get("start_after"), cursor.get("start_after_id"))
+    page = client.search_opportunities(limit=page_limit, start_after=after[0], start_after_id=after[1])
+    following = (page.meta.start_after, page.meta.start_after_id)
+    if not page.opportunities or not following[1] or following == after:
+        return Page(page.opportunities, {}, True, total=page.meta.total)
+    return Page(page.opportunities, {"pipelines": True, "start_after": following[0], "start_after_id": following[1]},
+                False, total=page.meta.total)
+
+
+def store_ghl_opportunity(session: Session, tenant_id: int, item: Any) -> None:
+    """A deal by the webhooks' ordering rule (its `updatedAt` is its version), or a pipeline with its stages."""
+    now = datetime.now(timezone.utc)
+    if isinstance(item, ghl_resources.Pipeline):
+        deals.apply_pipeline(session, tenant_id, "ghl", item.id, item.name,
+                             [(stage.id, stage.name) for stage in item.stages], version=now)
+    else:
+        crm.apply_ghl_record(session, tenant_id, "deal", item, read_at=now)
+
+
+APPOINTMENT_WINDOW = timedelta(days=30)  # one `GET /calendars/events` per calendar and window: it has no paging
+APPOINTMENTS_BACK, APPOINTMENTS_AHEAD = timedelta(days=180), timedelta(days=365)
+
+
+def read_ghl_appointments(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
+    """Each calendar's events, window by window, from 180 days back to a year ahead of the walk's start.
+
+    The first page of a walk is the calendar list (`GET /calendars/`), whose ids the cursor
+    keeps; then one page per calendar and 30-day window (`GET /calendars/events` has no paging,
+    so `page_limit` does not apply). A finished walk starts over next run (cursor `{}`).
+    """
+    if "calendars" not in cursor:
+        calendars = client.calendars()
+        if not calendars:
+            return Page([], {}, True)
+        now = datetime.now(timezone.utc)
+        start, end = _ms(now - APPOINTMENTS_BACK), _ms(now + APPOINTMENTS_AHEAD)
+        following = {"calendars": [c.id for c in calendars], "index": 0, "from": start, "start": start, "end": end}
+        return Page(calendars, following, False)
+    ids, index, since, end = cursor["calendars"], int(cursor["index"]), int(cursor["from"]), int(cursor["end"])
+    until = min(end, since + _ms(APPOINTMENT_WINDOW))
+    events = client.calendar_events(ids[index], since, until)
+    if until < end:
+        following = {**cursor, "from": until}
+    else:
+        following = {**cursor, "index": index + 1, "from": cursor["start"]}
+    if following["index"] >= len(ids):
+        return Page(events, {}, True)
+    return Page(events, following, False)
+
+
+def _ms(moment: datetime | timedelta) -> int:
+    seconds = moment.timestamp() if isinstance(moment, datetime) else moment.total_seconds()
+    return int(seconds * 1000)
+
+
+def store_ghl_appointment(session: Session, tenant_id: int, item: Any) -> None:
+    """An appointment by the webhooks' ordering rule (its `dateUpdated`), or a calendar with its name."""
+    now = datetime.now(timezone.utc)
+    if isinstance(item, ghl_resources.Calendar):
+        records.apply(session, tenant_id, Calendar, records.Change("ghl", item.id, now, {"name": item.name}))
+    else:
+        crm.apply_ghl_record(session, tenant_id, "appointment", item, read_at=now)
 
 
 SOURCES: dict[tuple[str, str], Source] = {
     ("ghl", "contacts"): Source("ghl", "contacts", "hookline.tasks.ghl_sync.reconcile", read_ghl_contacts,
                                 store_ghl_contact),
+    ("ghl", "opportunities"): Source("ghl", "opportunities", "hookline.tasks.ghl_sync.reconcile",
+                                     read_ghl_opportunities, store_ghl_opportunity),
+    ("ghl", "appointments"): Source("ghl", "appointments", "hookline.tasks.ghl_sync.reconcile",
+                                    read_ghl_appointments, store_ghl_appointment),
 }
 
 
