@@ -1,7 +1,7 @@
 """What the reconciliation can read, one Source per provider and resource.
 
-Adding a resource (opportunities, appointments, …) is one `read` function (a page from the
-API and the cursor after it), one `store` function (the service upsert) and a SOURCES entry;
+Adding a resource is one `read` function (a page from the API and the cursor after it), one
+`store` function (the service upsert of an item) or `store_page` (of a page) and a SOURCES entry;
 the task, the cursor table, beat and `hookline sync` need no change.
 """
 
@@ -26,7 +26,9 @@ class Source:
     resource: str
     task: str  # the task that reads it (its module is the provider's queue)
     read: Callable[[Any, dict[str, Any], int], Page]  # (client, cursor, page limit) → Page
-    store: Callable[[Session, int, Any], None]  # (session, tenant id, one item)
+    store: Callable[[Session, int, Any], None] | None  # (session, tenant id, one item)
+    # (session, tenant id, the page's items): one statement for a page instead of one per item
+    store_page: Callable[[Session, int, list[Any]], None] | None = None
 
 
 def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
@@ -56,10 +58,10 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def store_ghl_contact(session: Session, tenant_id: int, contact: Any) -> None:
-    """Through the same ordering rule as the webhooks (services/records.py): the contact's own
+def store_ghl_contacts(session: Session, tenant_id: int, contacts: list[Any]) -> None:
+    """Through the same ordering rule as the webhooks (services/records.py): each contact's own
     dateUpdated is its version, so a page read never overwrites a newer webhook's change."""
-    crm.apply_ghl_record(session, tenant_id, "contact", contact, read_at=datetime.now(timezone.utc))
+    crm.apply_ghl_page(session, tenant_id, "contact", contacts, read_at=datetime.now(timezone.utc))
 
 
 # -- opportunities and appointments: no "changed since" filter exists, so every run walks them all --
@@ -83,14 +85,14 @@ def read_ghl_opportunities(client: Any, cursor: dict[str, Any], page_limit: int)
                 False, total=page.meta.total)
 
 
-def store_ghl_opportunity(session: Session, tenant_id: int, item: Any) -> None:
-    """A deal by the webhooks' ordering rule (its `updatedAt` is its version), or a pipeline with its stages."""
+def store_ghl_opportunities(session: Session, tenant_id: int, items: list[Any]) -> None:
+    """Deals by the webhooks' ordering rule (each one's `updatedAt` is its version), or pipelines with their stages."""
     now = datetime.now(timezone.utc)
-    if isinstance(item, ghl_resources.Pipeline):
-        deals.apply_pipeline(session, tenant_id, "ghl", item.id, item.name,
-                             [(stage.id, stage.name) for stage in item.stages], version=now)
-    else:
-        crm.apply_ghl_record(session, tenant_id, "deal", item, read_at=now)
+    for pipeline in (item for item in items if isinstance(item, ghl_resources.Pipeline)):
+        deals.apply_pipeline(session, tenant_id, "ghl", pipeline.id, pipeline.name,
+                             [(stage.id, stage.name) for stage in pipeline.stages], version=now)
+    found = [item for item in items if not isinstance(item, ghl_resources.Pipeline)]
+    crm.apply_ghl_page(session, tenant_id, "deal", found, read_at=now)
 
 
 APPOINTMENT_WINDOW = timedelta(days=30)  # one `GET /calendars/events` per calendar and window: it has no paging
@@ -129,22 +131,22 @@ def _ms(moment: datetime | timedelta) -> int:
     return int(seconds * 1000)
 
 
-def store_ghl_appointment(session: Session, tenant_id: int, item: Any) -> None:
-    """An appointment by the webhooks' ordering rule (its `dateUpdated`), or a calendar with its name."""
+def store_ghl_appointments(session: Session, tenant_id: int, items: list[Any]) -> None:
+    """Appointments by the webhooks' ordering rule (each one's `dateUpdated`), or calendars with their names."""
     now = datetime.now(timezone.utc)
-    if isinstance(item, ghl_resources.Calendar):
-        records.apply(session, tenant_id, Calendar, records.Change("ghl", item.id, now, {"name": item.name}))
-    else:
-        crm.apply_ghl_record(session, tenant_id, "appointment", item, read_at=now)
+    for calendar in (item for item in items if isinstance(item, ghl_resources.Calendar)):
+        records.apply(session, tenant_id, Calendar, records.Change("ghl", calendar.id, now, {"name": calendar.name}))
+    found = [item for item in items if not isinstance(item, ghl_resources.Calendar)]
+    crm.apply_ghl_page(session, tenant_id, "appointment", found, read_at=now)
 
 
 SOURCES: dict[tuple[str, str], Source] = {
     ("ghl", "contacts"): Source("ghl", "contacts", "hookline.tasks.ghl_sync.reconcile", read_ghl_contacts,
-                                store_ghl_contact),
+                                None, store_ghl_contacts),
     ("ghl", "opportunities"): Source("ghl", "opportunities", "hookline.tasks.ghl_sync.reconcile",
-                                     read_ghl_opportunities, store_ghl_opportunity),
+                                     read_ghl_opportunities, None, store_ghl_opportunities),
     ("ghl", "appointments"): Source("ghl", "appointments", "hookline.tasks.ghl_sync.reconcile",
-                                    read_ghl_appointments, store_ghl_appointment),
+                                    read_ghl_appointments, None, store_ghl_appointments),
 }
 
 

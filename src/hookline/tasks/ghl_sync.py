@@ -70,8 +70,11 @@ def run_pages(tenant_id: int, src: sync_sources.Source, client: object, max_page
             if row is None or row.state != sync.RUNNING:
                 return False
             page = src.read(client, row.cursor, page_limit)
-            for item in page.items:
-                src.store(session, tenant_id, item)
+            if src.store_page is not None:
+                src.store_page(session, tenant_id, page.items)
+            else:
+                for item in page.items:
+                    src.store(session, tenant_id, item)  # type: ignore[misc]  # a Source has one or the other
             sync.advance(row, page)
         log.info("sync.page", provider=src.provider, resource=src.resource, rows=len(page.items), done=page.done)
         if page.done:

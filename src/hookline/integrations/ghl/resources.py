@@ -135,24 +135,24 @@ class OpportunityPage(Read):
 AppointmentStatus = Literal["new", "confirmed", "cancelled", "showed", "noshow", "invalid"]
 
 
-class AppointmentIn(Write):
+class AppointmentUpdate(Write):
+    """`PUT /calendars/events/appointments/{id}`: what may change (the read side is schemas.Appointment)."""
+
+    title: str | None = None
+    start_time: str | None = Field(default=None, alias="startTime")  # ISO 8601 with offset
+    end_time: str | None = Field(default=None, alias="endTime")
+    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+
+
+class AppointmentIn(AppointmentUpdate):
+    """`POST /calendars/events/appointments`: the update's fields, and where and for whom."""
+
     calendar_id: str = Field(alias="calendarId")
     location_id: str = Field(alias="locationId")
     contact_id: str = Field(alias="contactId")
-    start_time: str = Field(alias="startTime")  # ISO 8601 with offset
-    end_time: str | None = Field(default=None, alias="endTime")
-    title: str | None = None
-    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
-    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+    start_time: str = Field(alias="startTime")
     ignore_free_slot_validation: bool | None = Field(default=None, alias="ignoreFreeSlotValidation")
-
-
-class AppointmentUpdate(Write):
-    title: str | None = None
-    start_time: str | None = Field(default=None, alias="startTime")
-    end_time: str | None = Field(default=None, alias="endTime")
-    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
-    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
 
 
 class Note(Read):
