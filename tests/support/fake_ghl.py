@@ -37,6 +37,7 @@ class FakeGHL:
     def __init__(self, *, client_id: str = "app-1", client_secret: str = "app-secret", limit: int = 100,
                  window: float = 10.0, daily_limit: int = 200_000, token_ttl: int = 86_399,
                  refresh_delay: float = 0.0, search_delay: float = 0.0) -> None:
+        # search_delay: seconds each contact or opportunity search and calendar read takes
         self.client_id, self.client_secret = client_id, client_secret
         self.limit, self.window, self.daily_limit = limit, window, daily_limit
         self.token_ttl, self.refresh_delay, self.search_delay = token_ttl, refresh_delay, search_delay
@@ -278,6 +279,7 @@ class FakeGHL:
         query = request.query_params
         if query.get("location_id") != location:
             return JSONResponse({"statusCode": 422, "message": ["location_id is required"]}, 422)
+        await asyncio.sleep(self.search_delay)
         self.reads.append((request.url.path, dict(query)))
         limit = min(int(query.get("limit", 20)), 100)
         with self.lock:
@@ -308,6 +310,7 @@ class FakeGHL:
             start, end = int(query["startTime"]), int(query["endTime"])
         except (KeyError, ValueError):
             return JSONResponse({"statusCode": 422, "message": ["startTime and endTime are required"]}, 422)
+        await asyncio.sleep(self.search_delay)
         self.reads.append((request.url.path, dict(query)))
         with self.lock:
             events = [e for e in self.events[location].values() if e["calendarId"] == query["calendarId"]

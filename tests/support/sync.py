@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hookline.config import get_settings
 
@@ -62,3 +62,10 @@ def stored_contacts(tenant) -> tuple[int, set[str]]:
                                                                 Contact.provider == "ghl")).all()
         count = session.scalar(select(func.count()).select_from(Contact).where(Contact.tenant_id == tenant.id))
     return count, set(ids)
+
+
+def stored_ids(tenant, table: str) -> set[str]:
+    """External ids of the tenant's GoHighLevel rows in `table` (each once: the key is unique)."""
+    with tenant_session(tenant.id) as session:
+        return set(session.scalars(text(f"SELECT external_id FROM {table} WHERE tenant_id = :t AND provider = 'ghl'"),
+                                   {"t": tenant.id}))

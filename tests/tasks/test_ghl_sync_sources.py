@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hookline.db import tenant_session
-from hookline.models import Appointment, Calendar, Deal, Pipeline, PipelineStage
+from hookline.models import Appointment, Calendar, Contact, Deal, Pipeline, PipelineStage
 from hookline.services import crm, records, sync
 from hookline.tasks.ghl_sync import reconcile
 from tests.support.fake_ghl import FakeGHL
@@ -52,6 +52,25 @@ def rows(tenant, model):
 def webhook(tenant, event_type: str, body: dict, received_at: datetime) -> crm.Outcome:
     with tenant_session(tenant.id) as session:
         return crm.apply_ghl(session, tenant.id, event_type, {"locationId": LOCATION, **body}, received_at=received_at)
+
+
+def test_a_contacts_page_never_overwrites_a_newer_webhook_and_beats_an_older_one(tenant, fake, ghl):
+    fake.add_contacts(LOCATION, 3)
+    read = datetime.fromisoformat(fake.contacts[LOCATION]["c2"]["dateUpdated"].replace("Z", "+00:00"))
+    webhook(tenant, "ContactUpdate", {"id": "c2", "email": "new@example.com", "lastName": "FromWebhook",
+                                      "dateUpdated": (read + timedelta(seconds=1)).isoformat()},
+            received_at=datetime.now(UTC))
+    webhook(tenant, "ContactUpdate", {"id": "c3", "email": "old@example.com", "lastName": "Stale",
+                                      "dateUpdated": datetime(2025, 1, 1, tzinfo=UTC).isoformat()},
+            received_at=datetime.now(UTC))
+    start(tenant, "contacts", full=True)
+
+    run_until_idle(tenant, "contacts")
+
+    stored = rows(tenant, Contact)
+    assert (stored["c2"].email, stored["c2"].last_name) == ("new@example.com", "FromWebhook")
+    assert (stored["c3"].email, stored["c3"].last_name) == ("person3@example.com", None)
+    assert stored["c1"].email == "person1@example.com"
 
 
 def test_opportunities_backfill_pages_by_the_search_cursor_with_pipelines_and_stages(tenant, fake, ghl):

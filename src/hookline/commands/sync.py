@@ -42,7 +42,7 @@ def sync_status(slug: str | None) -> None:
     _use_database()
     with global_session() as session:
         tenants = [_tenant(session, slug)] if slug else [tenant for tenant, _ in list_tenants(session)]
-    click.echo(f"{'tenant':<20} {'resource':<14} {'state':<8} {'run':<5} {'pages':>6} {'rows':>13} "
+    click.echo(f"{'tenant':<20} {'resource':<18} {'state':<8} {'run':<5} {'pages':>6} {'rows':>13} "
                f"{'cursor age':>10}  last error")
     shown = 0
     for tenant in tenants:
@@ -50,7 +50,7 @@ def sync_status(slug: str | None) -> None:
             rows = sync_service.listing(session, tenant.id)
         for row in rows:
             shown += 1
-            click.echo(f"{tenant.slug:<20} {row.provider + '/' + row.resource:<14} {row.state:<8} "
+            click.echo(f"{tenant.slug:<20} {row.provider + '/' + row.resource:<18} {row.state:<8} "
                        f"{'full' if row.full else 'incr':<5} {row.pages:>6} {_progress(row):>13} "
                        f"{_age(row.cursor_at):>10}  {row.last_error or ''}")
     if not shown:
