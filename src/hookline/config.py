@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     # Reconciliation (docs/operations.md): rows per API page, pages per task before it re-enqueues
     # itself, and how long a `running` sync may go without a committed page before beat restarts it.
     sync_page_limit: int = Field(default=100, ge=1, le=100)
-    sync_pages_per_task: int = Field(default=5, ge=1)
+    sync_pages_per_task: int = Field(default=20, ge=1)  # ~2 s of work at the limit (bench/README.md)
     sync_stale_seconds: float = Field(default=900.0, gt=0)
 
     # Email (docs/operations.md): which transport sends, and the From address every tenant shares

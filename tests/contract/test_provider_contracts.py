@@ -47,6 +47,7 @@ def test_ghl_contacts_and_notes(prism, bearer, limiter):
     assert client.upsert_contact(r.ContactIn(location_id="loc-1", email="ana@example.com", first_name="Ana",
                                              tags=["solar"], custom_fields=[r.CustomFieldIn(id="cf-roof", field_value="south")])).contact.id
     client.search_contacts(page=2, page_limit=50, query="ana")
+    client.contacts_updated_since("2026-01-01T00:00:01.000Z", page=3, page_limit=100)  # the reconciliation's search
     client.notes("c1")
     assert client.create_note("c1", "Called back", user_id="u1").id
 
@@ -64,6 +65,17 @@ def test_ghl_opportunities(prism, bearer, limiter):
     client.set_opportunity_status("o1", "lost", lost_reason_id="lr1")
 
 
+def test_ghl_opportunities_reconciliation_walk(prism, bearer, limiter):
+    client = ghl_for(prism, "opportunities", bearer, limiter)
+
+    first = sync_sources.read_ghl_opportunities(client, {}, 100)  # the pipelines
+    second = sync_sources.read_ghl_opportunities(client, first.cursor, 100)
+    sync_sources.read_ghl_opportunities(client, {"pipelines": True, "start_after": 1_625_203_104_328,
+                                                 "start_after_id": "yWQobCRIhRguQtD2llvk"}, 100)
+
+    assert first.items and all(item.id for item in second.items)
+
+
 def test_ghl_calendars(prism, bearer, limiter):
     client = ghl_for(prism, "calendars", bearer, limiter)
 
@@ -73,6 +85,15 @@ def test_ghl_calendars(prism, bearer, limiter):
                                               status="confirmed", ignore_free_slot_validation=True))
     client.update_appointment("e1", r.AppointmentUpdate(status="showed"))
     client.calendar_events("cal1", 1_764_547_200_000, 1_765_152_000_000)
+
+
+def test_ghl_appointments_reconciliation_walk(prism, bearer, limiter):
+    client = ghl_for(prism, "calendars", bearer, limiter)
+
+    first = sync_sources.read_ghl_appointments(client, {}, 100)  # the calendars
+    second = sync_sources.read_ghl_appointments(client, first.cursor, 100)
+
+    assert first.items and first.cursor["calendars"] and all(item.id for item in second.items)
 
 
 def test_ghl_call_recording_download(prism, bearer, limiter):

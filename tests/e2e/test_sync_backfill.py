@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hookline.tasks.ghl_sync import reconcile_all, start_sync
+from hookline.tasks.ghl_sync import reconcile_all
+from hookline.tasks.reconciling import start_sync
 from tests.e2e.conftest import celery_worker
 from tests.support.fake_ghl import FakeGHL, serve
 from tests.support.processes import wait_for
@@ -17,6 +19,7 @@ from tests.support.sync import (
     clear_limits,
     connect,
     stored_contacts,
+    stored_ids,
     sync_row,
 )
 
@@ -28,8 +31,8 @@ def worker_env(url: str, **extra: str) -> dict[str, str]:
             **extra}
 
 
-def finished(tenant) -> bool:
-    row = sync_row(tenant)
+def finished(tenant, resource: str = "contacts") -> bool:
+    row = sync_row(tenant, resource)
     return row is not None and row.state != "running"
 
 
@@ -96,3 +99,49 @@ def test_a_worker_killed_mid_backfill_is_resumed_from_the_committed_cursor(prepa
                                           "value": {"gte": killed.cursor["since"]}}]
     assert all(search.get("filters") for search in resumed)
     assert row.pages >= killed.pages  # the run's counts carried on
+
+
+def fill(fake: FakeGHL, resource: str) -> tuple[str, set[str]]:
+    """A location with enough of `resource` for 15+ pages; (the table, the ids it must end with)."""
+    if resource == "opportunities":
+        fake.add_opportunities(LOCATION, 1500)
+        return "deals", set(fake.opportunities[LOCATION])
+    now = datetime.now(UTC)
+    for calendar in ("cal-a", "cal-b"):
+        fake.add_calendar(LOCATION, calendar, calendar.upper())
+        for day in range(-170, 360, 7):
+            fake.add_appointment(LOCATION, calendar, now + timedelta(days=day))
+    return "appointments", set(fake.events[LOCATION])
+
+
+@pytest.mark.parametrize("resource", ["opportunities", "appointments"])
+def test_a_worker_killed_mid_walk_is_resumed_from_the_committed_cursor(prepared, tmp_path, resource):
+    tenant = prepared
+    fake = FakeGHL(limit=1000, search_delay=0.4)
+    table, expected = fill(fake, resource)
+    connect(tenant, fake)
+    with serve(fake.app()) as url:
+        with celery_worker(["ghl_sync"], tmp_path / "first.log", env=worker_env(url)) as first:
+            assert start_sync(tenant.id, "ghl", resource, full=True) == "started"
+            wait_for(lambda: sync_row(tenant, resource).pages >= 5, timeout=120, what="five committed pages")
+            os.killpg(first.process.pid, signal.SIGKILL)
+            first.process.wait()
+        killed = sync_row(tenant, resource)
+        assert killed.state == "running" and killed.cursor
+        reads_before = len(fake.reads)
+
+        with celery_worker(["ghl_sync"], tmp_path / "second.log", env=worker_env(url)):
+            reconcile_all.apply_async(kwargs={"stale_after": 0})
+            wait_for(lambda: finished(tenant, resource), timeout=240, what="the resumed walk")
+
+    row = sync_row(tenant, resource)
+    assert (row.state, row.last_error, row.cursor) == ("idle", None, {})
+    assert stored_ids(tenant, table) == expected  # every record, once
+    # reconcile_all also starts the other resources' walks: only this one's reads count
+    ours = ("/opportunities/pipelines", "/opportunities/search") if resource == "opportunities" else \
+        ("/calendars/", "/calendars/events")
+    resumed = [(path, query) for path, query in fake.reads[reads_before:] if path in ours]
+    # the second worker went on from the committed cursor: the walk's opening read was not made again
+    assert resumed and all(path != ours[0] for path, _ in resumed)
+    assert all("startAfterId" in query for path, query in resumed if path == "/opportunities/search")
+    assert row.pages >= killed.pages

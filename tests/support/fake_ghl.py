@@ -37,6 +37,7 @@ class FakeGHL:
     def __init__(self, *, client_id: str = "app-1", client_secret: str = "app-secret", limit: int = 100,
                  window: float = 10.0, daily_limit: int = 200_000, token_ttl: int = 86_399,
                  refresh_delay: float = 0.0, search_delay: float = 0.0) -> None:
+        # search_delay: seconds each contact or opportunity search and calendar read takes
         self.client_id, self.client_secret = client_id, client_secret
         self.limit, self.window, self.daily_limit = limit, window, daily_limit
         self.token_ttl, self.refresh_delay, self.search_delay = token_ttl, refresh_delay, search_delay
@@ -45,6 +46,11 @@ class FakeGHL:
         self.lock = threading.Lock()
         self.contacts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.opportunities: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.pipelines: dict[str, list[dict[str, Any]]] = defaultdict(
+            lambda: [{"id": "p1", "name": "Sales", "stages": [{"id": "s1", "name": "New"}, {"id": "s2", "name": "Won"}]}])
+        self.calendars: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.events: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # location → event id → event
+        self.reads: list[tuple[str, dict[str, str]]] = []  # (path, query) of every opportunity and calendar read
         self.access: dict[str, tuple[str, float]] = {}  # token → (location, expires at)
         self.refresh: dict[str, str] = {}  # live refresh token → location
         self.used_refresh: set[str] = set()
@@ -102,13 +108,33 @@ class FakeGHL:
                 contact["dateUpdated"] = self._stamp()
 
     def add_opportunities(self, location: str, count: int) -> None:
+        """Opportunities as `GET /opportunities/search` returns them (createdAt / updatedAt in ISO 8601)."""
         with self.lock:
             for _ in range(count):
-                number = next(self.ids)
+                number, stamp = next(self.ids), self._stamp()
                 self.opportunities[location][f"o{number}"] = {
                     "id": f"o{number}", "name": f"Deal {number}", "status": "open", "pipelineId": "p1",
-                    "pipelineStageId": "s1", "contactId": "c1", "locationId": location,
-                    "createdAt": 1_700_000_000_000 + number}
+                    "pipelineStageId": "s1", "contactId": "c1", "locationId": location, "monetaryValue": number,
+                    "createdAt": stamp, "updatedAt": stamp}
+
+    def change_opportunity(self, location: str, opportunity_id: str, **fields: Any) -> None:
+        with self.lock:
+            self.opportunities[location][opportunity_id].update(fields, updatedAt=self._stamp())
+
+    def add_calendar(self, location: str, calendar_id: str, name: str) -> None:
+        with self.lock:
+            self.calendars[location].append({"id": calendar_id, "name": name, "locationId": location})
+
+    def add_appointment(self, location: str, calendar_id: str, start: datetime, **fields: Any) -> str:
+        """An event of `calendar_id` starting at `start` (an hour long); returns its id."""
+        with self.lock:
+            number, stamp = next(self.ids), self._stamp()
+            event = {"id": f"e{number}", "calendarId": calendar_id, "locationId": location, "contactId": "c1",
+                     "title": f"Visit {number}", "appointmentStatus": "confirmed", "assignedUserId": "u1",
+                     "users": [], "startTime": start.isoformat(), "endTime": (start + timedelta(hours=1)).isoformat(),
+                     "dateAdded": stamp, "dateUpdated": stamp, **fields}
+            self.events[location][event["id"]] = event
+        return event["id"]
 
     # -- the app --
 
@@ -118,8 +144,10 @@ class FakeGHL:
             ("/contacts/search", self.search_contacts, ["POST"], CRM),
             ("/contacts/{contact_id}", self.get_contact, ["GET"], CRM),
             ("/contacts/{contact_id}/notes", self.notes, ["GET", "POST"], CRM),
-            ("/opportunities/pipelines", self.pipelines, ["GET"], CRM),
+            ("/opportunities/pipelines", self.list_pipelines, ["GET"], CRM),
             ("/opportunities/search", self.search_opportunities, ["GET"], CRM),
+            ("/calendars/", self.list_calendars, ["GET"], CALENDARS),
+            ("/calendars/events", self.calendar_events, ["GET"], CALENDARS),
             ("/opportunities/", self.create_opportunity, ["POST"], CRM),
             ("/opportunities/{opp_id}", self.opportunity, ["GET", "PUT"], CRM),
             ("/opportunities/{opp_id}/status", self.opportunity_status, ["PUT"], CRM),
@@ -240,30 +268,62 @@ class FakeGHL:
 
     # -- opportunities --
 
-    async def pipelines(self, request: Request, location: str) -> Response:
-        return JSONResponse({"pipelines": [{"id": "p1", "name": "Sales", "stages": [{"id": "s1", "name": "New"}]}]})
+    async def list_pipelines(self, request: Request, location: str) -> Response:
+        if request.query_params.get("locationId") != location:
+            return JSONResponse({"statusCode": 422, "message": ["locationId is required"]}, 422)
+        self.reads.append((request.url.path, dict(request.query_params)))
+        return JSONResponse({"pipelines": self.pipelines[location]})
 
     async def search_opportunities(self, request: Request, location: str) -> Response:
+        """Oldest first; the cursor is `startAfter` (createdAt in ms) + `startAfterId`, as `meta` gives them."""
         query = request.query_params
         if query.get("location_id") != location:
             return JSONResponse({"statusCode": 422, "message": ["location_id is required"]}, 422)
+        await asyncio.sleep(self.search_delay)
+        self.reads.append((request.url.path, dict(query)))
         limit = min(int(query.get("limit", 20)), 100)
-        items = sorted(self.opportunities[location].values(), key=lambda o: (o["createdAt"], o["id"]))
+        with self.lock:
+            items = sorted(self.opportunities[location].values(), key=_created)
         if query.get("startAfterId"):
             cursor = (int(query.get("startAfter", 0)), query["startAfterId"])
-            items = [o for o in items if (o["createdAt"], o["id"]) > cursor]
+            items = [o for o in items if _created(o) > cursor]
         page = items[:limit]
         last = page[-1] if page and len(items) > limit else None
         meta = {"total": len(self.opportunities[location]), "startAfterId": last["id"] if last else None,
-                "startAfter": last["createdAt"] if last else None, "nextPageUrl": None}
+                "startAfter": _created(last)[0] if last else None, "nextPageUrl": None}
         return JSONResponse({"opportunities": page, "meta": meta})
+
+    # -- calendars --
+
+    async def list_calendars(self, request: Request, location: str) -> Response:
+        if request.query_params.get("locationId") != location:
+            return JSONResponse({"statusCode": 422, "message": ["locationId is required"]}, 422)
+        self.reads.append((request.url.path, dict(request.query_params)))
+        return JSONResponse({"calendars": self.calendars[location]})
+
+    async def calendar_events(self, request: Request, location: str) -> Response:
+        """One calendar's events that start in [startTime, endTime) (ms since the epoch); no paging."""
+        query = request.query_params
+        if query.get("locationId") != location or not query.get("calendarId"):
+            return JSONResponse({"statusCode": 422, "message": ["locationId and calendarId are required"]}, 422)
+        try:
+            start, end = int(query["startTime"]), int(query["endTime"])
+        except (KeyError, ValueError):
+            return JSONResponse({"statusCode": 422, "message": ["startTime and endTime are required"]}, 422)
+        await asyncio.sleep(self.search_delay)
+        self.reads.append((request.url.path, dict(query)))
+        with self.lock:
+            events = [e for e in self.events[location].values() if e["calendarId"] == query["calendarId"]
+                      and start <= datetime.fromisoformat(e["startTime"]).timestamp() * 1000 < end]
+        return JSONResponse({"events": events})
 
     async def create_opportunity(self, request: Request, location: str) -> Response:
         body = await request.json()
         missing = [f for f in ("pipelineId", "locationId", "name", "status", "contactId") if f not in body]
         if missing:
             return JSONResponse({"statusCode": 422, "message": [f"{f} is required" for f in missing]}, 422)
-        opportunity = {**body, "id": f"o{next(self.ids)}", "createdAt": int(time.time() * 1000)}
+        stamp = self._stamp()
+        opportunity = {**body, "id": f"o{next(self.ids)}", "createdAt": stamp, "updatedAt": stamp}
         self.opportunities[location][opportunity["id"]] = opportunity
         return JSONResponse({"opportunity": opportunity}, 201)
 
@@ -272,7 +332,7 @@ class FakeGHL:
         if opportunity is None:
             return JSONResponse({"statusCode": 404}, 404)
         if request.method == "PUT":
-            opportunity.update(await request.json())
+            opportunity.update(await request.json(), updatedAt=self._stamp())
         return JSONResponse({"opportunity": opportunity})
 
     async def opportunity_status(self, request: Request, location: str) -> Response:
@@ -287,6 +347,11 @@ class FakeGHL:
             return JSONResponse({"statusCode": 403}, 403)
         chunks = (RECORDING[i: i + 8192] for i in range(0, len(RECORDING), 8192))
         return StreamingResponse(chunks, media_type="audio/x-wav")
+
+
+def _created(opportunity: dict[str, Any]) -> tuple[int, str]:
+    moment = datetime.fromisoformat(opportunity["createdAt"].replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1000), opportunity["id"]
 
 
 @contextmanager

@@ -6,17 +6,16 @@ import json
 
 import pytest
 
-from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.services import contacts, sync
 from hookline.services.tenants import add_tenant
 from hookline.tasks.ghl_sync import push_contact, queue_pushes, reconcile
 from tests.support.cli import hookline
-from tests.support.fake_ghl import FakeGHL, serve
+from tests.support.fake_ghl import FakeGHL
 from tests.support.sync import (
     LOCATION,
-    clear_limits,
     connect,
+    pointed_at,
     stored_contacts,
     sync_row,
 )
@@ -29,15 +28,9 @@ def fake():
 
 @pytest.fixture()
 def ghl(fake, tenant, monkeypatch, redis_client):
-    """The fake on loopback, the settings pointing at it, the tenant connected to it."""
-    clear_limits(redis_client)
-    with serve(fake.app()) as url:
-        for name, value in {"GHL_API_URL": url, "GHL_BURST_LIMIT": "1000", "SYNC_PAGES_PER_TASK": "50"}.items():
-            monkeypatch.setenv(f"HOOKLINE_{name}", value)
-        get_settings.cache_clear()
+    """The fake on loopback and the settings pointing at it."""
+    with pointed_at(fake, monkeypatch, redis_client, SYNC_PAGES_PER_TASK="50") as url:
         yield url
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 def run(tenant, *, full: bool = False) -> None:

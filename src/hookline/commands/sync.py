@@ -44,7 +44,7 @@ def sync_status(slug: str | None) -> None:
     _use_database()
     with global_session() as session:
         tenants = [_tenant(session, slug)] if slug else [tenant for tenant, _ in list_tenants(session)]
-    click.echo(f"{'tenant':<20} {'resource':<16} {'state':<8} {'run':<5} {'pages':>6} {'rows':>13} "
+    click.echo(f"{'tenant':<20} {'resource':<18} {'state':<8} {'run':<5} {'pages':>6} {'rows':>13} "
                f"{'cursor age':>10}  last error")
     shown = 0
     for tenant in tenants:
@@ -52,7 +52,7 @@ def sync_status(slug: str | None) -> None:
             rows = sync_service.listing(session, tenant.id)
         for row in rows:
             shown += 1
-            click.echo(f"{tenant.slug:<20} {row.provider + '/' + row.resource:<16} {row.state:<8} "
+            click.echo(f"{tenant.slug:<20} {row.provider + '/' + row.resource:<18} {row.state:<8} "
                        f"{'full' if row.full else 'incr':<5} {row.pages:>6} {_progress(row):>13} "
                        f"{_age(row.cursor_at):>10}  {row.last_error or ''}")
     if not shown:
@@ -76,7 +76,7 @@ def sync_start(slug: str, provider: str, resource: str, full: bool, wait: bool) 
         tenant = _tenant(session, slug)
         if tenant_connection(session, tenant.id, provider) is None:
             raise click.ClickException(f"tenant {slug!r} has no {NAMES.get(provider, provider)} connection")
-    from hookline.tasks.ghl_sync import start_sync  # the Celery app reads HOOKLINE_BROKER_URL on import
+    from hookline.tasks.reconciling import start_sync  # the Celery app reads HOOKLINE_BROKER_URL on import
 
     outcome = start_sync(tenant.id, provider, resource, full=full)
     if outcome == "busy":

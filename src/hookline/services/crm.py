@@ -72,6 +72,27 @@ def apply_ghl(session: Session, tenant_id: int, event_type: str, payload: dict[s
     return _apply(session, tenant_id, record, change)
 
 
+# Record kind → how to apply a page of full records in one statement (a reconciliation page).
+PAGE_APPLIERS: dict[str, Callable[[Session, int, list[records.Change]], int]] = {
+    "contact": lambda session, tenant_id, changes: records.apply_many(session, tenant_id, Contact, changes),
+    "deal": deals.apply_many,
+    "appointment": appointments.apply_many,
+}
+
+
+def apply_ghl_page(session: Session, tenant_id: int, record: str, items: list[ghl.Record], *,
+                   read_at: datetime) -> int:
+    """Apply records as GoHighLevel's API returned them (a reconciliation page) by the webhooks' rule.
+
+    All their fields, each with its own `dateUpdated` as the version (else when it was read): a
+    page never overwrites a newer webhook's change, and a newer page wins over an older webhook.
+    Returns how many rows it wrote.
+    """
+    changes = [records.Change(provider="ghl", external_id=item.id, version=item.date_updated or read_at,
+                              values=item.values()) for item in items]
+    return PAGE_APPLIERS[record](session, tenant_id, changes)
+
+
 def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outcome:
     """Apply a Reonic object as its API returned it (Reonic webhooks carry ids only).
 

@@ -37,17 +37,42 @@ def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: C
     One statement, so two workers applying events of one record serialise on the row.
     A delete keeps the row as a tombstone (`deleted_at`), which is what a late create finds.
     """
-    table = model.__table__
-    row = {} if change.delete else dict(change.values)
-    deleted_at = change.version if change.delete else None
-    statement = insert(model).values(tenant_id=tenant_id, provider=change.provider, external_id=change.external_id,
-                                     source_version=change.version, deleted_at=deleted_at, **row)
+    statement, rows = _upsert(tenant_id, model, [change])
+    return session.execute(statement, rows[0]).scalar_one_or_none()
+
+
+def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], changes: list[Change]) -> int:
+    """`apply` for a page of full records (same columns, no deletes) in one statement; the rows written.
+
+    Each row gets exactly the rule `apply` gives it. A record twice in the page keeps its newest
+    change (PostgreSQL updates a row once per statement).
+    """
+    newest: dict[str, Change] = {}
+    for change in changes:
+        if change.delete or change.fields is not None:
+            raise ValueError("apply_many takes full records only: apply a delete or a partial change on its own")
+        if change.external_id not in newest or change.version > newest[change.external_id].version:
+            newest[change.external_id] = change
+    if not newest:
+        return 0
+    # executemany with "insertmanyvalues": one statement of the page's rows, compiled once and cached
+    statement, rows = _upsert(tenant_id, model, list(newest.values()))
+    return len(session.execute(statement, rows).scalars().all())
+
+
+def _upsert(tenant_id: int, model: type[SyncedRecord], changes: list[Change]) -> tuple[Any, list[dict[str, Any]]]:
+    """INSERT … ON CONFLICT DO UPDATE … WHERE newer and different, RETURNING id (the ordering rule), and its rows."""
+    table, first = model.__table__, changes[0]
+    rows = [{"tenant_id": tenant_id, "provider": change.provider, "external_id": change.external_id,
+             "source_version": change.version, "deleted_at": change.version if change.delete else None,
+             **({} if change.delete else change.values)} for change in changes]
+    statement = insert(model)
     new = statement.excluded
     columns = ["source_version", "deleted_at"]
-    if not change.delete:
-        columns += sorted(change.fields if change.fields is not None else row)
+    if not first.delete:
+        columns += sorted(first.fields if first.fields is not None else first.values)
     stored_version = table.c.source_version
-    if change.delete:  # a delete wins a tie: an update at the same instant is not proof of life
+    if first.delete:  # a delete wins a tie: an update at the same instant is not proof of life
         newer = new.source_version >= stored_version
     else:
         newer = or_(new.source_version > stored_version,
@@ -58,7 +83,7 @@ def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: C
         set_={**{c: new[c] for c in columns}, "updated_at": func.now()},
         where=and_(or_(stored_version.is_(None), newer), changed),
     )
-    return session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+    return statement.returning(table.c.id), rows
 
 
 def reference(session: Session, tenant_id: int, model: type[SyncedRecord], provider: str, external_id: str | None,

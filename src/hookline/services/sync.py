@@ -71,7 +71,7 @@ def start(session: Session, tenant_id: int, provider: str, resource: str, *, ful
 
 def advance(row: SyncRun, page: Page) -> None:
     """Record a page read: the new cursor, the counts, `idle` when it was the last."""
-    if row.pages == 0 and page.total is not None:
+    if row.total is None and page.total is not None:  # the first page that says (a walk may open with another list)
         row.total = page.total
     row.cursor, row.pages, row.rows, row.cursor_at = page.cursor, row.pages + 1, row.rows + len(page.items), func.now()
     if page.done:

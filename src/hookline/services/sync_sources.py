@@ -1,7 +1,7 @@
 """What the reconciliation can read, one Source per provider and resource.
 
-Adding a resource (opportunities, appointments, …) is one `read` function (a page from the
-API and the cursor after it), one `store` function (the service upsert) and a SOURCES entry;
+Adding a resource is one `read` function (a page from the API and the cursor after it), one
+`store` function (the service upsert of an item) or `store_page` (of a page) and a SOURCES entry;
 the task, the cursor table, beat and `hookline sync` need no change.
 """
 
@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hookline.integrations.ghl import resources as ghl_resources
 from hookline.integrations.reonic.records import ReonicContact, ReonicRecord, ResidentialProject, SignatureRequest
-from hookline.services import crm
+from hookline.models import Calendar
+from hookline.services import crm, deals, records
 from hookline.services.sync import Page
 
 
@@ -25,7 +27,9 @@ class Source:
     resource: str
     task: str  # the task that reads it (its module is the provider's queue)
     read: Callable[[Any, dict[str, Any], int], Page]  # (client, cursor, page limit) → Page
-    store: Callable[[Session, int, Any], None]  # (session, tenant id, one item)
+    store: Callable[[Session, int, Any], None] | None  # (session, tenant id, one item)
+    # (session, tenant id, the page's items): one statement for a page instead of one per item
+    store_page: Callable[[Session, int, list[Any]], None] | None = None
 
 
 def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
@@ -38,7 +42,7 @@ def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> P
     since, number = cursor.get("since"), int(cursor.get("page", 1))
     batch = client.contacts_updated_since(since, page=number, page_limit=page_limit)
     found = batch.contacts
-    last = found[-1].date_updated if found else None
+    last = _iso(found[-1].date_updated) if found else None
     if len(found) < page_limit:
         following, done = {"since": last or since, "page": 1}, True
     elif last == since:  # a full page of one instant: walk on through the tie
@@ -48,11 +52,93 @@ def read_ghl_contacts(client: Any, cursor: dict[str, Any], page_limit: int) -> P
     return Page(found, following, done, total=batch.total)
 
 
-def store_ghl_contact(session: Session, tenant_id: int, contact: Any) -> None:
-    """Through the same ordering rule as the webhooks (services/records.py): the contact's own
+def _iso(moment: datetime | None) -> str | None:
+    """A time as GoHighLevel and Reonic write it (`2026-01-01T00:00:01.000Z`), for a filter's value."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def store_ghl_contacts(session: Session, tenant_id: int, contacts: list[Any]) -> None:
+    """Through the same ordering rule as the webhooks (services/records.py): each contact's own
     dateUpdated is its version, so a page read never overwrites a newer webhook's change."""
-    crm.apply_ghl(session, tenant_id, "ContactUpdate", contact.model_dump(by_alias=True),
-                  received_at=datetime.now(timezone.utc))
+    crm.apply_ghl_page(session, tenant_id, "contact", contacts, read_at=datetime.now(timezone.utc))
+
+
+# -- opportunities and appointments: no "changed since" filter exists, so every run walks them all --
+
+
+def read_ghl_opportunities(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
+    """A walk of `GET /opportunities/search` by its documented cursor (`meta.startAfter` + `startAfterId`).
+
+    The first page of a walk is the pipelines with their stages (one request; webhooks carry no
+    names). The search has no "updated since" filter, so a finished walk starts over next run
+    (cursor `{}`); the ordering rule makes re-reading an unchanged opportunity a no-op.
+    """
+    if not cursor.get("pipelines"):
+        return Page(client.pipelines(), {"pipelines": True}, False)
+    after = (cursor.get("start_after"), cursor.get("start_after_id"))
+    page = client.search_opportunities(limit=page_limit, start_after=after[0], start_after_id=after[1])
+    following = (page.meta.start_after, page.meta.start_after_id)
+    if not page.opportunities or not following[1] or following == after:
+        return Page(page.opportunities, {}, True, total=page.meta.total)
+    return Page(page.opportunities, {"pipelines": True, "start_after": following[0], "start_after_id": following[1]},
+                False, total=page.meta.total)
+
+
+def store_ghl_opportunities(session: Session, tenant_id: int, items: list[Any]) -> None:
+    """Deals by the webhooks' ordering rule (each one's `updatedAt` is its version), or pipelines with their stages."""
+    now = datetime.now(timezone.utc)
+    for pipeline in (item for item in items if isinstance(item, ghl_resources.Pipeline)):
+        deals.apply_pipeline(session, tenant_id, "ghl", pipeline.id, pipeline.name,
+                             [(stage.id, stage.name) for stage in pipeline.stages], version=now)
+    found = [item for item in items if not isinstance(item, ghl_resources.Pipeline)]
+    crm.apply_ghl_page(session, tenant_id, "deal", found, read_at=now)
+
+
+APPOINTMENT_WINDOW = timedelta(days=30)  # one `GET /calendars/events` per calendar and window: it has no paging
+APPOINTMENTS_BACK, APPOINTMENTS_AHEAD = timedelta(days=180), timedelta(days=365)
+
+
+def read_ghl_appointments(client: Any, cursor: dict[str, Any], page_limit: int) -> Page:
+    """Each calendar's events, window by window, from 180 days back to a year ahead of the walk's start.
+
+    The first page of a walk is the calendar list (`GET /calendars/`), whose ids the cursor
+    keeps; then one page per calendar and 30-day window (`GET /calendars/events` has no paging,
+    so `page_limit` does not apply). A finished walk starts over next run (cursor `{}`).
+    """
+    if "calendars" not in cursor:
+        calendars = client.calendars()
+        if not calendars:
+            return Page([], {}, True)
+        now = datetime.now(timezone.utc)
+        start, end = _ms(now - APPOINTMENTS_BACK), _ms(now + APPOINTMENTS_AHEAD)
+        following = {"calendars": [c.id for c in calendars], "index": 0, "from": start, "start": start, "end": end}
+        return Page(calendars, following, False)
+    ids, index, since, end = cursor["calendars"], int(cursor["index"]), int(cursor["from"]), int(cursor["end"])
+    until = min(end, since + _ms(APPOINTMENT_WINDOW))
+    events = client.calendar_events(ids[index], since, until)
+    if until < end:
+        following = {**cursor, "from": until}
+    else:
+        following = {**cursor, "index": index + 1, "from": cursor["start"]}
+    if following["index"] >= len(ids):
+        return Page(events, {}, True)
+    return Page(events, following, False)
+
+
+def _ms(moment: datetime | timedelta) -> int:
+    seconds = moment.timestamp() if isinstance(moment, datetime) else moment.total_seconds()
+    return int(seconds * 1000)
+
+
+def store_ghl_appointments(session: Session, tenant_id: int, items: list[Any]) -> None:
+    """Appointments by the webhooks' ordering rule (each one's `dateUpdated`), or calendars with their names."""
+    now = datetime.now(timezone.utc)
+    for calendar in (item for item in items if isinstance(item, ghl_resources.Calendar)):
+        records.apply(session, tenant_id, Calendar, records.Change("ghl", calendar.id, now, {"name": calendar.name}))
+    found = [item for item in items if not isinstance(item, ghl_resources.Calendar)]
+    crm.apply_ghl_page(session, tenant_id, "appointment", found, read_at=now)
 
 
 # -- Reonic: page numbers over a list filtered by `updatedAt.gt` and sorted by creation --
@@ -63,11 +149,6 @@ OFFER_PROJECTS_PER_PAGE = 10  # each project costs one more call (its signature 
 
 def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _text(moment: datetime) -> str:
-    """As Reonic writes instants: UTC, milliseconds, `Z`."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def read_reonic(cursor: dict[str, Any], page_limit: int, list_page: Callable[..., Any],
@@ -85,9 +166,9 @@ def read_reonic(cursor: dict[str, Any], page_limit: int, list_page: Callable[...
     found = [model.model_validate(item.model_dump(by_alias=True)) for item in batch.data]
     seen = max([record.version for record in found] + ([seen] if seen else []), default=None)
     if len(found) < page_limit or number >= batch.pagination.total_pages:
-        following = {"since": _text(seen - REONIC_TICK) if seen else since, "page": 1}
+        following = {"since": _iso(seen - REONIC_TICK) if seen else since, "page": 1}
         return Page(found, following, True, total=batch.pagination.total)
-    following = {"since": since, "page": number + 1, "seen": _text(seen) if seen else None}
+    following = {"since": since, "page": number + 1, "seen": _iso(seen)}
     return Page(found, following, False, total=batch.pagination.total)
 
 
@@ -129,7 +210,11 @@ def _reonic(resource: str, read: Callable[[Any, dict[str, Any], int], Page]) -> 
 
 SOURCES: dict[tuple[str, str], Source] = {
     ("ghl", "contacts"): Source("ghl", "contacts", "hookline.tasks.ghl_sync.reconcile", read_ghl_contacts,
-                                store_ghl_contact),
+                                None, store_ghl_contacts),
+    ("ghl", "opportunities"): Source("ghl", "opportunities", "hookline.tasks.ghl_sync.reconcile",
+                                     read_ghl_opportunities, None, store_ghl_opportunities),
+    ("ghl", "appointments"): Source("ghl", "appointments", "hookline.tasks.ghl_sync.reconcile",
+                                    read_ghl_appointments, None, store_ghl_appointments),
     ("reonic", "contacts"): _reonic("contacts", read_reonic_contacts),
     ("reonic", "projects"): _reonic("projects", read_reonic_projects),
     ("reonic", "offers"): _reonic("offers", read_reonic_offers),

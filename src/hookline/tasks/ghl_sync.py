@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from hookline.config import get_settings
-from hookline.db import global_session, tenant_session
+from hookline.db import tenant_session
 from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl import resources as ghl_resources
-from hookline.models import Connection
-from hookline.services import api_clients, contacts, crm, inbox, sync, sync_sources
+from hookline.services import api_clients, contacts, crm, inbox, sync_sources
+from hookline.tasks import reconciling
 from hookline.workers.app import app
 from hookline.workers.publish import publish_after_commit
 from hookline.workers.retry import api_retries
@@ -21,7 +18,8 @@ from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
-# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py).
+# PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py), with
+# jittered backoff: no task here adds its own autoretry_for.
 RETRY = {"base": TenantTask}
 
 
@@ -59,103 +57,24 @@ upsert_contact = app.task(name="hookline.tasks.ghl_sync.upsert_contact", **RETRY
 # -- reconciliation: the API read page by page into the tables (docs/architecture.md) --
 
 
-def run_pages(tenant_id: int, src: sync_sources.Source, client: object, max_pages: int, page_limit: int) -> bool:
-    """Read up to `max_pages` pages; each page's upserts and its cursor commit together.
-
-    True when there are more pages to read. False when caught up, or when the row is not
-    ours to read (another task holds its lock, or it is no longer `running`).
-    """
-    for _ in range(max_pages):
-        with tenant_session(tenant_id) as session:
-            row = sync.find(session, tenant_id, src.provider, src.resource, lock=True)
-            if row is None or row.state != sync.RUNNING:
-                return False
-            page = src.read(client, row.cursor, page_limit)
-            for item in page.items:
-                src.store(session, tenant_id, item)
-            sync.advance(row, page)
-        log.info("sync.page", provider=src.provider, resource=src.resource, rows=len(page.items), done=page.done)
-        if page.done:
-            return False
-    return True
-
-
-def reconcile_with(task: TenantTask, tenant_id: int, src: sync_sources.Source, make_client) -> None:  # noqa: ANN001
-    """The body of a provider's reconcile task: a bounded run, then itself again for the next pages."""
-    settings = get_settings()
-    try:
-        with api_retries(task):  # a retry starts from the cursor of the last committed page
-            more = run_pages(tenant_id, src, make_client(tenant_id), settings.sync_pages_per_task,
-                             settings.sync_page_limit)
-    except Permanent as exc:  # AuthExpired, NotFound, refused: an operator must act; no retry
-        with tenant_session(tenant_id) as session:
-            sync.fail(session, tenant_id, src.provider, src.resource, f"{type(exc).__name__}: {exc}")
-        log.error("sync.failed", provider=src.provider, resource=src.resource, error=type(exc).__name__)
-        return
-    if more:
-        task.apply_async(kwargs={"tenant_id": tenant_id, "resource": src.resource})
-
-
-@app.task(
-    base=TenantTask,
-    bind=True,
-    name="hookline.tasks.ghl_sync.reconcile",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=100,  # rate limits retry with the provider's countdown; they are expected in a backfill
-)
+# Rate limits retry with the limiter's countdown (api_retries); many are expected in a backfill.
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.reconcile", max_retries=100)
 def reconcile(self: TenantTask, *, tenant_id: int, resource: str = "contacts") -> None:
     """A few pages of a GoHighLevel resource since the stored cursor (a backfill: many of these in turn)."""
-    reconcile_with(self, tenant_id, sync_sources.source("ghl", resource), api_clients.ghl_client)
-
-
-def start_sync(tenant_id: int, provider: str, resource: str, *, full: bool = False,
-               stale_after: float | None = None) -> str:
-    """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone."""
-    src = sync_sources.source(provider, resource)
-    stale = get_settings().sync_stale_seconds if stale_after is None else stale_after
-    with tenant_session(tenant_id) as session:
-        outcome = sync.start(session, tenant_id, provider, resource, full=full, stale_after=stale)
-        if outcome != "busy":
-            publish_after_commit(session, src.task, tenant_id=tenant_id, resource=resource)
-    return outcome
+    reconciling.reconcile_with(self, tenant_id, sync_sources.source("ghl", resource), api_clients.ghl_client)
 
 
 # A system task, not a TenantTask: beat starts it with no tenant (scheduler/schedule.py).
 @app.task(name="hookline.tasks.ghl_sync.reconcile_all")
 def reconcile_all(stale_after: float | None = None) -> int:
     """For every tenant with a GoHighLevel connection, an incremental run of each resource (not if one is live)."""
-    return start_all("ghl", stale_after=stale_after)
-
-
-def start_all(provider: str, *, stale_after: float | None = None) -> int:
-    """An incremental run of each of `provider`'s resources for every tenant connected to it; the count started."""
-    with global_session() as session:
-        tenant_ids = session.scalars(select(Connection.tenant_id).where(Connection.provider == provider)
-                                     .distinct().order_by(Connection.tenant_id)).all()
-    started = 0
-    for tenant_id in tenant_ids:
-        for source_provider, resource in sync_sources.SOURCES:
-            if source_provider == provider and start_sync(tenant_id, provider, resource,
-                                                          stale_after=stale_after) != "busy":
-                started += 1
-    log.info("sync.reconcile_all", provider=provider, tenants=len(tenant_ids), started=started)
-    return started
+    return reconciling.start_all("ghl", stale_after=stale_after)
 
 
 # -- outbound: a local change pushed to GoHighLevel --
 
 
-@app.task(
-    base=TenantTask,
-    bind=True,
-    name="hookline.tasks.ghl_sync.push_contact",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=20,
-)
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.push_contact", max_retries=20)
 def push_contact(self: TenantTask, *, tenant_id: int, contact_id: int) -> str | None:
     """Send the contact's current fields with `POST /contacts/upsert`: repeating it changes nothing.
 

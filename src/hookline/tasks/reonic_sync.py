@@ -16,7 +16,7 @@ from hookline.integrations.reonic import schemas
 from hookline.integrations.reonic.client import ReonicClient
 from hookline.integrations.reonic.records import ReonicContact, ReonicRecord, ResidentialProject, SignatureRequest
 from hookline.services import api_clients, crm, inbox, sync_sources
-from hookline.tasks.ghl_sync import reconcile_with, start_all
+from hookline.tasks.reconciling import reconcile_with, start_all
 from hookline.workers.app import app
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask

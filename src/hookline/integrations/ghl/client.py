@@ -64,7 +64,12 @@ class GHLClient(ApiClient):
     def search_contacts(self, *, page: int = 1, page_limit: int = PAGE_LIMIT, query: str | None = None,
                         filters: list[dict[str, Any]] | None = None,
                         sort: list[dict[str, str]] | None = None) -> r.ContactPage:
-        """One page of `POST /contacts/search` (it needs locationId and pageLimit, or answers 422)."""
+        """One page of `POST /contacts/search` (it needs locationId and pageLimit, or answers 422).
+
+        The published document types the body as `SearchBodyV2DTO`, an object with no declared
+        fields, and requires only `Version: 2021-07-28` and the bearer token; the fields are the
+        ones its linked "advanced filters" page names (INTEGRATIONS.md, contact search).
+        """
         body: dict[str, Any] = {"locationId": self.location_id, "page": page, "pageLimit": page_limit}
         if query:
             body["query"] = query
@@ -149,6 +154,10 @@ class GHLClient(ApiClient):
     def update_appointment(self, event_id: str, change: r.AppointmentUpdate) -> r.Appointment:
         body = self._call("PUT", f"/calendars/events/appointments/{event_id}", V_CALENDARS, json=change.body())
         return r.Appointment.model_validate(body)
+
+    def calendars(self) -> list[r.Calendar]:
+        body = self._call("GET", "/calendars/", V_CALENDARS, params={"locationId": self.location_id})
+        return r.CalendarPage.model_validate(body).calendars
 
     def calendar_events(self, calendar_id: str, start_ms: int, end_ms: int) -> list[r.Appointment]:
         """`GET /calendars/events` for one calendar between two instants (ms since the epoch)."""

@@ -6,6 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# One definition per record, for webhooks and reads alike (schemas.py): the client's reads return these.
+from hookline.integrations.ghl.schemas import Appointment as Appointment
+from hookline.integrations.ghl.schemas import Contact as Contact
+from hookline.integrations.ghl.schemas import Opportunity as Opportunity
+
 
 class Read(BaseModel):
     """An object as GoHighLevel returns it: unknown fields are kept, not refused."""
@@ -20,19 +25,6 @@ class Write(BaseModel):
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
-
-
-class Contact(Read):
-    id: str
-    location_id: str | None = Field(default=None, alias="locationId")
-    first_name: str | None = Field(default=None, alias="firstName")
-    last_name: str | None = Field(default=None, alias="lastName")
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    date_added: str | None = Field(default=None, alias="dateAdded")
-    date_updated: str | None = Field(default=None, alias="dateUpdated")
 
 
 class CustomFieldIn(Write):
@@ -82,6 +74,17 @@ class Stage(Read):
     name: str | None = None
 
 
+class Calendar(Read):
+    """`GET /calendars/` lists them; appointments name theirs by id."""
+
+    id: str
+    name: str | None = None
+
+
+class CalendarPage(Read):
+    calendars: list[Calendar] = Field(default_factory=list)
+
+
 class Pipeline(Read):
     id: str
     name: str | None = None
@@ -95,17 +98,6 @@ class Pipeline(Read):
 
 
 Status = Literal["open", "won", "lost", "abandoned"]
-
-
-class Opportunity(Read):
-    id: str
-    name: str | None = None
-    status: str | None = None
-    pipeline_id: str | None = Field(default=None, alias="pipelineId")
-    pipeline_stage_id: str | None = Field(default=None, alias="pipelineStageId")
-    contact_id: str | None = Field(default=None, alias="contactId")
-    monetary_value: float | None = Field(default=None, alias="monetaryValue")
-    updated_at: str | None = Field(default=None, alias="updatedAt")
 
 
 class OpportunityIn(Write):
@@ -140,37 +132,27 @@ class OpportunityPage(Read):
     meta: SearchMeta = Field(default_factory=SearchMeta)
 
 
-class Appointment(Read):
-    id: str
-    calendar_id: str | None = Field(default=None, alias="calendarId")
-    contact_id: str | None = Field(default=None, alias="contactId")
-    title: str | None = None
-    start_time: str | None = Field(default=None, alias="startTime")
-    end_time: str | None = Field(default=None, alias="endTime")
-    status: str | None = Field(default=None, alias="appointmentStatus")
-
-
 AppointmentStatus = Literal["new", "confirmed", "cancelled", "showed", "noshow", "invalid"]
 
 
-class AppointmentIn(Write):
+class AppointmentUpdate(Write):
+    """`PUT /calendars/events/appointments/{id}`: what may change (the read side is schemas.Appointment)."""
+
+    title: str | None = None
+    start_time: str | None = Field(default=None, alias="startTime")  # ISO 8601 with offset
+    end_time: str | None = Field(default=None, alias="endTime")
+    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+
+
+class AppointmentIn(AppointmentUpdate):
+    """`POST /calendars/events/appointments`: the update's fields, and where and for whom."""
+
     calendar_id: str = Field(alias="calendarId")
     location_id: str = Field(alias="locationId")
     contact_id: str = Field(alias="contactId")
-    start_time: str = Field(alias="startTime")  # ISO 8601 with offset
-    end_time: str | None = Field(default=None, alias="endTime")
-    title: str | None = None
-    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
-    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+    start_time: str = Field(alias="startTime")
     ignore_free_slot_validation: bool | None = Field(default=None, alias="ignoreFreeSlotValidation")
-
-
-class AppointmentUpdate(Write):
-    title: str | None = None
-    start_time: str | None = Field(default=None, alias="startTime")
-    end_time: str | None = Field(default=None, alias="endTime")
-    status: AppointmentStatus | None = Field(default=None, alias="appointmentStatus")
-    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
 
 
 class Note(Read):

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from hookline.integrations.download import RemoteRecording, safe_extension, url_extension
 from hookline.integrations.fields import Id, Instant
@@ -50,40 +50,25 @@ class CustomFieldValue(BaseModel):
     value: Any = None  # webhooks and reads carry {id, value}; writes send {id|key, field_value}
 
 
-class RecordEvent(BaseModel):
-    """An event that carries one CRM record: its id, its fields, and when it changed.
+class Record(BaseModel):
+    """One CRM record's fields as both webhooks and API reads carry them: one definition for both.
 
     Field names are Hookline's column names (aliases give GoHighLevel's); `values()` is the
-    record's columns. The version is the record's `dateUpdated` when the body has one, else the
-    signed delivery's `timestamp` (documented examples have neither; the caller falls back).
+    record's columns. `date_updated` is its version when GoHighLevel says it.
     """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     NOT_COLUMNS: ClassVar[frozenset[str]] = frozenset({"id", "location_id", "timestamp", "date_updated"})
 
     id: Id
-    location_id: str = Field(alias="locationId")
-    timestamp: Instant | None = None
     date_updated: Instant | None = Field(default=None, alias="dateUpdated")
 
-    @property
-    def record(self) -> BaseModel:
-        return self
-
-    @property
-    def external_id(self) -> str:
-        return self.record.id
-
-    @property
-    def version(self) -> datetime | None:
-        return self.record.date_updated or self.timestamp
-
     def values(self) -> dict[str, Any]:
-        return self.record.model_dump(exclude=set(self.NOT_COLUMNS))
+        return self.model_dump(exclude=set(self.NOT_COLUMNS))
 
 
-class ContactEvent(RecordEvent):
-    """ContactCreate / Update / Delete / TagUpdate / DndUpdate: the contact sits flat beside `type`."""
+class Contact(Record):
+    """A contact: flat in ContactCreate / Update / Delete / TagUpdate / DndUpdate and in the API's reads."""
 
     email: str | None = None
     phone: str | None = None
@@ -104,6 +89,73 @@ class ContactEvent(RecordEvent):
     tags: list[str] = Field(default_factory=list)
     custom_fields: list[CustomFieldValue] = Field(default_factory=list, alias="customFields")
     date_added: Instant | None = Field(default=None, alias="dateAdded")
+
+
+class Opportunity(Record):
+    """An opportunity: flat in Opportunity* events; its pipeline and stage are named by id only.
+
+    Webhooks say `dateAdded` / `dateUpdated`, `GET /opportunities/search` says `createdAt` / `updatedAt`.
+    """
+
+    name: str | None = None
+    status: str | None = None
+    monetary_value: Decimal | None = Field(default=None, alias="monetaryValue")
+    source: str | None = None
+    assigned_to: str | None = Field(default=None, alias="assignedTo")
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    pipeline_id: str | None = Field(default=None, alias="pipelineId")
+    stage_id: str | None = Field(default=None, alias="pipelineStageId")
+    date_added: Instant | None = Field(default=None, validation_alias=AliasChoices("dateAdded", "createdAt"))
+    date_updated: Instant | None = Field(default=None, validation_alias=AliasChoices("dateUpdated", "updatedAt"))
+
+
+class Appointment(Record):
+    """An appointment: nested under `appointment` in Appointment* events, flat in calendar reads."""
+
+    calendar_id: str | None = Field(default=None, alias="calendarId")
+    contact_external_id: str | None = Field(default=None, alias="contactId")
+    title: str | None = None
+    status: str | None = Field(default=None, alias="appointmentStatus")
+    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
+    users: list[str] = Field(default_factory=list)
+    address: str | None = None
+    notes: str | None = None
+    source: str | None = None
+    group_id: str | None = Field(default=None, alias="groupId")
+    start_time: Instant | None = Field(default=None, alias="startTime")
+    end_time: Instant | None = Field(default=None, alias="endTime")
+    date_added: Instant | None = Field(default=None, alias="dateAdded")
+
+
+class RecordEvent(Record):
+    """An event that carries one CRM record: its id, its fields, and when it changed.
+
+    The version is the record's `dateUpdated` when the body has one, else the signed
+    delivery's `timestamp` (documented examples have neither; the caller falls back).
+    """
+
+    location_id: str = Field(alias="locationId")
+    timestamp: Instant | None = None
+
+    @property
+    def record(self) -> Record:
+        return self
+
+    @property
+    def external_id(self) -> str:
+        return self.record.id
+
+    @property
+    def version(self) -> datetime | None:
+        return self.record.date_updated or self.timestamp
+
+    def values(self) -> dict[str, Any]:
+        return self.record.model_dump(exclude=set(self.NOT_COLUMNS))
+
+
+class ContactEvent(RecordEvent, Contact):
+    """ContactCreate / Update / Delete / TagUpdate / DndUpdate: the contact sits flat beside `type`."""
+
 
 class MessageEvent(BaseModel):
     """InboundMessage / OutboundMessage. Calls and voicemails are `messageType: "CALL"`, with the
@@ -140,38 +192,8 @@ class MessageEvent(BaseModel):
         ]
 
 
-class OpportunityEvent(RecordEvent):
+class OpportunityEvent(RecordEvent, Opportunity):
     """Opportunity*: flat; the pipeline and stage are named by id only."""
-
-    name: str | None = None
-    status: str | None = None
-    monetary_value: Decimal | None = Field(default=None, alias="monetaryValue")
-    source: str | None = None
-    assigned_to: str | None = Field(default=None, alias="assignedTo")
-    contact_external_id: str | None = Field(default=None, alias="contactId")
-    pipeline_id: str | None = Field(default=None, alias="pipelineId")
-    stage_id: str | None = Field(default=None, alias="pipelineStageId")
-    date_added: Instant | None = Field(default=None, alias="dateAdded")
-
-
-class Appointment(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    id: Id
-    calendar_id: str | None = Field(default=None, alias="calendarId")
-    contact_external_id: str | None = Field(default=None, alias="contactId")
-    title: str | None = None
-    status: str | None = Field(default=None, alias="appointmentStatus")
-    assigned_user_id: str | None = Field(default=None, alias="assignedUserId")
-    users: list[str] = Field(default_factory=list)
-    address: str | None = None
-    notes: str | None = None
-    source: str | None = None
-    group_id: str | None = Field(default=None, alias="groupId")
-    start_time: Instant | None = Field(default=None, alias="startTime")
-    end_time: Instant | None = Field(default=None, alias="endTime")
-    date_added: Instant | None = Field(default=None, alias="dateAdded")
-    date_updated: Instant | None = Field(default=None, alias="dateUpdated")
 
 
 class AppointmentEvent(RecordEvent):
