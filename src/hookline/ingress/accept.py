@@ -104,7 +104,10 @@ def parse_object(body: bytes) -> dict[str, Any]:
     text = _utf8(body, "json")
     try:
         payload = json.loads(text, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_unique_keys)
-        _storable(payload)
+        # A NUL or a lone surrogate can only come from a \u escape: the body is valid UTF-8 and
+        # json.loads refuses raw control characters. Without one, the walk over every string is skipped.
+        if "\\u" in text:
+            _storable(payload)
     except (ValueError, RecursionError) as exc:
         raise WebhookRejected(400, "invalid_json", f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(payload, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -16,20 +16,20 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from hookline.integrations.errors import InvalidSignature
 
 
-def signed_candidates(body: bytes) -> list[bytes]:
+def signed_candidates(body: bytes) -> Iterator[bytes]:
     """The bytes GoHighLevel may have signed: the raw body, then compact re-serialised JSON.
 
     Their Node SDK verifies JSON.stringify(req.body); which form GHL signs is unconfirmed
-    (INTEGRATIONS.md), so both are tried. Neither lets a forger choose the content.
+    (INTEGRATIONS.md), so both are tried. Neither lets a forger choose the content. Lazily: the
+    re-serialisation (a JSON parse and dump) is only made when the raw body did not verify.
     """
-    candidates = [body]
+    yield body
     try:
         compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
     except ValueError:
-        return candidates
+        return
     if compact != body:
-        candidates.append(compact)
-    return candidates
+        yield compact
 
 
 def _decode(signature: str) -> bytes:
