@@ -81,6 +81,21 @@ class Stack:
         self.close()
         sys.exit(f"the worker did not start; its log: {self.log_dir / 'worker.log'}")
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker's live processes have used: its main process and pool children."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[2]) == self.worker.pid:  # its process group (started with start_new_session)
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def close(self) -> None:
         self.server.stop()
         if self.worker.poll() is None:
