@@ -63,3 +63,12 @@ def test_a_pooled_connection_the_server_closed_is_replaced_without_an_error(tena
         assert session.scalar(text("SELECT current_setting('app.tenant_id')")) == str(tenant.id)
 
     assert pooled and not pooled & backend_pids()
+
+
+def test_only_a_transaction_redone_from_the_inbox_skips_waiting_for_its_wal_flush(tenant):
+    with tenant_session(tenant.id, redone_from_inbox=True) as session:
+        redone = session.scalar(text("SELECT current_setting('synchronous_commit')"))
+    with tenant_session(tenant.id) as session:
+        plain = session.scalar(text("SELECT current_setting('synchronous_commit')"))
+
+    assert (redone, plain) == ("off", "on")

@@ -67,19 +67,24 @@ def _session_factory() -> sessionmaker[Session]:
 
 
 @contextmanager
-def tenant_session(tenant_id: int) -> Iterator[Session]:
+def tenant_session(tenant_id: int, *, redone_from_inbox: bool = False) -> Iterator[Session]:
     """One transaction scoped to a tenant: commits on success, rolls back on error.
 
     `app.tenant_id` is set transaction-locally, so a pooled connection never carries it over.
     Queries still say `WHERE tenant_id = …`; row-level security is the backstop.
+
+    `redone_from_inbox`: the commit does not wait for its WAL flush (synchronous_commit off, this
+    transaction only). Only for a transaction whose whole effect is redone if a PostgreSQL crash
+    loses it: one that marks an inbox row processed together with its change (`inbox.take`), so
+    a lost commit leaves the row pending for the sweeper, never a change without its mark.
     """
     tenant = require_tenant(tenant_id)
     with _session_factory()() as session, session.begin():
-        _begin_for(session, tenant)
+        _begin_for(session, tenant, wait_for_flush=not redone_from_inbox)
         yield session
 
 
-def _begin_for(session: Session, tenant: int) -> None:
+def _begin_for(session: Session, tenant: int, *, wait_for_flush: bool = True) -> None:
     """BEGIN and set the tenant in one round trip (psycopg would send its own BEGIN and wait for it first).
 
     With autocommit on, psycopg sends no BEGIN of its own, and its COMMIT and ROLLBACK still end
@@ -88,7 +93,8 @@ def _begin_for(session: Session, tenant: int) -> None:
     """
     driver = session.connection().connection.driver_connection
     driver.autocommit = True
-    driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true)")
+    flush = "" if wait_for_flush else "; SET LOCAL synchronous_commit = off"
+    driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true){flush}")
 
 
 @contextmanager

@@ -31,7 +31,8 @@ def _apply_event(*, tenant_id: int, event_id: int) -> None:
     keeps the order: an older change than the row's, or a duplicate, is dropped, not an error.
     """
     try:
-        with tenant_session(tenant_id) as session:
+        # A commit a PostgreSQL crash loses takes its mark with it: the sweeper publishes the event again.
+        with tenant_session(tenant_id, redone_from_inbox=True) as session:
             event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
             if event is None:  # already processed, or a twin delivery holds it: at-least-once
                 log.info("ghl.event.skipped", event_id=event_id)
