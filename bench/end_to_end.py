@@ -2,7 +2,7 @@
 
     uv run python bench/end_to_end.py [--webhooks 20000] [--noops 5000]
 
-A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (2 processes,
+A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (its processes,
 prefetch 4), both on this machine (bench/stack.py), the worker also carrying a no-op task
 (bench/bench_tasks.py). Measured, in this order:
   - no-op drain: --noops no-op tasks published in pipelined batches on ghl_sync, then one that
