@@ -72,3 +72,17 @@ def test_only_a_transaction_redone_from_the_inbox_skips_waiting_for_its_wal_flus
         plain = session.scalar(text("SELECT current_setting('synchronous_commit')"))
 
     assert (redone, plain) == ("off", "on")
+
+
+def test_a_connection_lost_inside_a_tenant_session_fails_it_and_the_next_session_works(tenant):
+    from sqlalchemy.exc import OperationalError
+
+    with pytest.raises(OperationalError):
+        with tenant_session(tenant.id) as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+            with psycopg.connect(ADMIN_URL, dbname=DATABASE, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            session.execute(text("SELECT 1"))
+
+    with tenant_session(tenant.id) as session:
+        assert session.scalar(text("SELECT current_setting('app.tenant_id')")) == str(tenant.id)

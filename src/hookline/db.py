@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from psycopg.pq import ConnStatus
+from psycopg.pq import ConnStatus, TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,8 +57,12 @@ def _alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 def _psycopg_begins_again(dbapi_connection: Any, record: Any) -> None:
     # tenant_session turned autocommit on to send its own BEGIN (see _begin_for); the connection's
     # next user gets psycopg's own transactions back. The pool has rolled back by now.
-    if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:
-        dbapi_connection.autocommit = False
+    if dbapi_connection is None or dbapi_connection.closed or not dbapi_connection.autocommit:
+        return
+    if dbapi_connection.pgconn.transaction_status != TransactionStatus.IDLE:  # broken: no reset possible
+        dbapi_connection.close()  # so _alive refuses it and the pool connects anew
+        return
+    dbapi_connection.autocommit = False
 
 
 @lru_cache(maxsize=1)
