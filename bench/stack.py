@@ -36,7 +36,7 @@ class Stack:
     """A database, the real ingress and one `worker_sync`-like Celery worker (its own process group)."""
 
     def __init__(self, signed: SignedRequests, locations: list[str], *, worker_app: str = "bench_tasks",
-                 settings: dict[str, str] | None = None) -> None:
+                 settings: dict[str, str] | None = None, concurrency: int | None = None) -> None:
         self.signed = signed
         self.broker = redis.Redis.from_url(ingress_bench.REDIS_URL)
         self.broker.flushdb()
@@ -62,9 +62,10 @@ class Stack:
         self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
         self.server = Server("real ingress", ["hookline.ingress.app:create_app", "--factory"], workers=1,
                              env=self.env, cwd=ingress_bench.ROOT, log=self.log_dir / "ingress.log")
-        # As the Procfile's worker_sync (2 processes, prefetch 4), with the bench's no-op task added.
+        # As the Procfile's worker_sync (its processes, prefetch 4), with the bench's no-op task added.
+        self.concurrency = concurrency or worker_sync_concurrency()
         command = [sys.executable, "-m", "celery", "-A", worker_app, "worker", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
-                   "-Q", "ghl_sync", "--concurrency", "2", "--without-mingle", "--without-gossip",
+                   "-Q", "ghl_sync", "--concurrency", str(self.concurrency), "--without-mingle", "--without-gossip",
                    "--loglevel", "WARNING"]
         with (self.log_dir / "worker.log").open("wb") as out:
             self.worker = subprocess.Popen(command, cwd=BENCH_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT,
@@ -80,6 +81,21 @@ class Stack:
                 return
         self.close()
         sys.exit(f"the worker did not start; its log: {self.log_dir / 'worker.log'}")
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker's live processes have used: its main process and pool children."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[2]) == self.worker.pid:  # its process group (started with start_new_session)
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
 
     def close(self) -> None:
         self.server.stop()
@@ -117,6 +133,15 @@ class Stack:
                            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}).encode()
         return body, {"content-type": "application/json",
                       "x-ghl-signature": base64.b64encode(self.key.sign(body)).decode()}
+
+
+def worker_sync_concurrency() -> int:
+    """The Procfile's `worker_sync --concurrency`, so the benches run the worker as deployed."""
+    for line in (ingress_bench.ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("worker_sync:"):
+            words = line.split()
+            return int(words[words.index("--concurrency") + 1])
+    raise SystemExit("no worker_sync line with --concurrency in the Procfile")
 
 
 async def send_all(host: str, port: int, items: list[tuple[str, bytes]], connections: int = 32) -> int:

@@ -283,3 +283,21 @@ def test_two_different_events_of_the_same_instant_both_apply_in_turn(tenant):
 
     assert second.row_id is not None
     assert row(tenant.id, Note, body["id"]).body == "second"
+
+
+def test_changes_of_any_shape_share_the_kept_statements_and_keep_the_models_defaults(tenant):
+    # records.apply keeps one compiled statement per (record, delete, columns): a change naming
+    # only some columns still gets the model's Python-side defaults.
+    sparse = records.Change(provider="ghl", external_id="ct-sparse", version=T0, values={"email": "a@example.com"})
+    other_shape = records.Change(provider="ghl", external_id="ct-sparse", version=T0 + timedelta(minutes=1),
+                                 values={"tags": ["late"], "dnd_settings": None}, fields=frozenset({"tags"}))
+
+    with tenant_session(tenant.id) as session:
+        made = records.apply(session, tenant.id, Contact, sparse)
+        again = records.apply(session, tenant.id, Contact, sparse)
+        changed = records.apply(session, tenant.id, Contact, other_shape)
+
+    stored = row(tenant.id, Contact, "ct-sparse")
+    assert made is not None and again is None and changed == made
+    assert (stored.email, stored.dnd, stored.tags, stored.custom_fields) == ("a@example.com", False, ["late"], [])
+    assert stored.source_version == T0 + timedelta(minutes=1)

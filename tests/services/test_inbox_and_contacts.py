@@ -99,6 +99,57 @@ def test_claim_waits_out_the_ingress_stamping_published_at_instead_of_skipping(t
     assert claimed == [event_id]
 
 
+def test_take_hands_out_a_pending_event_once_and_marks_it_processed(tenant, other_tenant):
+    event_id = store(tenant.id).event_id
+
+    with tenant_session(other_tenant.id) as session:
+        assert inbox.take(session, other_tenant.id, event_id) is None
+    with tenant_session(tenant.id) as session:
+        taken = inbox.take(session, tenant.id, event_id)
+    with tenant_session(tenant.id) as session:
+        again = inbox.take(session, tenant.id, event_id)
+        stored = inbox.get(session, tenant.id, event_id)
+
+    assert (taken.id, taken.event_type, taken.payload) == (event_id, "ContactCreate", stored.payload)
+    assert again is None
+    assert (stored.status, stored.attempts, stored.last_error) == ("processed", 1, None)
+    assert stored.processed_at is not None
+
+
+def test_a_take_rolled_back_leaves_the_event_pending(tenant):
+    event_id = store(tenant.id).event_id
+
+    with pytest.raises(RuntimeError):
+        with tenant_session(tenant.id) as session:
+            assert inbox.take(session, tenant.id, event_id) is not None
+            raise RuntimeError("the handler failed")
+
+    with tenant_session(tenant.id) as session:
+        stored = inbox.get(session, tenant.id, event_id)
+    assert (stored.status, stored.attempts, stored.processed_at) == ("pending", 0, None)
+
+
+def test_a_twin_take_waits_for_the_first_and_then_finds_nothing(tenant):
+    import threading
+
+    event_id = store(tenant.id).event_id
+    twin = []
+
+    def take_in_another_worker():
+        with tenant_session(tenant.id) as session:
+            twin.append(inbox.take(session, tenant.id, event_id))
+
+    with tenant_session(tenant.id) as first:
+        assert inbox.take(first, tenant.id, event_id) is not None  # holds the row lock until commit
+        worker = threading.Thread(target=take_in_another_worker)
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive()  # waiting on the lock, not skipping the row
+    worker.join(timeout=10)
+
+    assert twin == [None]
+
+
 def test_storing_for_another_tenant_inside_a_tenant_session_is_refused(tenant, other_tenant):
     with pytest.raises(DBAPIError, match="belongs to tenant"):
         with tenant_session(tenant.id) as session:

@@ -1,5 +1,6 @@
 """task_runs on real PostgreSQL: the recorder's statements, its failure path, and pruning by age."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from prometheus_client import REGISTRY
@@ -11,15 +12,24 @@ from hookline.tasks.maintenance import prune_task_runs
 from hookline.workers.taskruns import Recorder
 
 
+def start(recorder, tenant_id, task_id):
+    return recorder.start(tenant_id, task="t.example", queue="ghl_sync", task_id=task_id, event_id=None,
+                          attempt=1, request_id=None)
+
+
+def runs(tenant_id):
+    with tenant_session(tenant_id) as session:
+        return session.scalars(select(TaskRun).where(TaskRun.tenant_id == tenant_id).order_by(TaskRun.id)).all()
+
+
 def record(recorder, tenant_id, task_id, *, days_old=0.0):
-    run_id = recorder.start(tenant_id, task="t.example", queue="ghl_sync", task_id=task_id, event_id=None,
-                            attempt=1, request_id=None)
-    recorder.finish(tenant_id, run_id, state="succeeded", runtime=0.01, error=None, task_id=task_id)
+    start(recorder, tenant_id, task_id)
+    recorder.finish(tenant_id, state="succeeded", runtime=0.01, error=None, task_id=task_id)
+    recorder.flush()
     if days_old:
         with tenant_session(tenant_id) as session:
-            session.execute(update(TaskRun).where(TaskRun.tenant_id == tenant_id, TaskRun.id == run_id)
+            session.execute(update(TaskRun).where(TaskRun.tenant_id == tenant_id, TaskRun.task_id == task_id)
                             .values(started_at=datetime.now(timezone.utc) - timedelta(days=days_old)))
-    return run_id
 
 
 def write_failures():
@@ -36,25 +46,48 @@ def task_ids(tenant_id):
 def test_start_and_finish_write_one_row(tenant):
     recorder = Recorder()
 
-    run_id = record(recorder, tenant.id, "one")
+    record(recorder, tenant.id, "one")
 
-    with tenant_session(tenant.id) as session:
-        run = session.get(TaskRun, run_id)
+    [run] = runs(tenant.id)
     assert (run.tenant_id, run.task, run.state, run.runtime_seconds) == (tenant.id, "t.example", "succeeded", 0.01)
 
 
-def test_a_write_that_fails_is_counted_and_returns_none_instead_of_raising(tenant):
+def test_a_running_task_is_visible_as_started_before_its_finish(tenant):
+    recorder = Recorder()
+
+    assert start(recorder, tenant.id, "running")
+    deadline = time.monotonic() + 10
+    while not runs(tenant.id) and time.monotonic() < deadline:  # sent, not waited for: committed by itself
+        time.sleep(0.02)
+
+    [run] = runs(tenant.id)
+    assert (run.task_id, run.state, run.finished_at) == ("running", "started", None)
+
+
+def test_runs_one_after_another_each_finish_their_own_row(tenant):
+    recorder = Recorder()
+
+    for task_id, state in (("a", "succeeded"), ("b", "failed"), ("c", "retried")):
+        start(recorder, tenant.id, task_id)
+        recorder.finish(tenant.id, state=state, runtime=0.5, error=None if state == "succeeded" else "Boom: x",
+                        task_id=task_id)
+    recorder.flush()
+
+    assert [(run.task_id, run.state, run.error) for run in runs(tenant.id)] == [
+        ("a", "succeeded", None), ("b", "failed", "Boom: x"), ("c", "retried", "Boom: x")]
+
+
+def test_a_write_that_fails_is_counted_and_rests_instead_of_raising(tenant):
     recorder = Recorder()
     before = write_failures()
 
-    run_id = recorder.start(tenant.id + 1000, task="t.example", queue=None, task_id="orphan", event_id=None,
-                            attempt=1, request_id=None)  # no such tenant: the foreign key refuses it
+    # No such tenant: the foreign key refuses it, which the recorder learns from the answer.
+    assert start(recorder, tenant.id + 1000, "orphan")
+    recorder.finish(tenant.id + 1000, state="succeeded", runtime=0.01, error=None, task_id="orphan")
 
-    assert run_id is None
     assert write_failures() == before + 1
     # It rests after a failure rather than wait on a broken database for every task.
-    assert recorder.start(tenant.id, task="t.example", queue=None, task_id="resting", event_id=None, attempt=1,
-                          request_id=None) is None
+    assert start(recorder, tenant.id, "resting") is False
     assert task_ids(tenant.id) == []
 
 

@@ -90,6 +90,34 @@ def claim(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | Non
     return event
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What a handler reads of an event it took (`take`)."""
+
+    id: int
+    event_type: str
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+# claim + mark_processed as one statement: the UPDATE locks the row as FOR UPDATE does, and a
+# twin waiting on that lock re-checks `status` once the first commits, then finds nothing.
+_TAKE = ("UPDATE webhook_events SET status = 'processed', processed_at = now(), last_error = NULL, "
+         "attempts = attempts + 1 WHERE tenant_id = %(tenant_id)s AND id = %(event_id)s AND status = 'pending' "
+         "RETURNING id, event_type, payload, received_at")
+
+
+def take(session: Session, tenant_id: int, event_id: int) -> Taken | None:
+    """Claim a pending event and mark it processed in one round trip, or None when it is not pending.
+
+    For a handler whose whole effect is in this transaction: the mark commits with the effect,
+    and an error rolls both back (the event is pending again for the retry or `mark_failed`).
+    A plain lock wait like `claim`'s, never SKIP LOCKED (see there).
+    """
+    row = session.connection().exec_driver_sql(_TAKE, {"tenant_id": tenant_id, "event_id": event_id}).one_or_none()
+    return None if row is None else Taken(*row)
+
+
 def mark_processed(session: Session, event: WebhookEvent) -> None:
     event.status = EventStatus.PROCESSED.value
     event.processed_at = func.now()

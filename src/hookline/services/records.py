@@ -5,16 +5,20 @@ out of order or twice: the newer version wins, a delete leaves a tombstone, a du
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
 from hookline.models.base import SyncedRecord
 
 RecordT = TypeVar("RecordT", bound=SyncedRecord)
+_DIALECT = psycopg_dialect()  # the engine's (db.py: postgresql+psycopg)
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,15 @@ def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: C
     One statement, so two workers applying events of one record serialise on the row.
     A delete keeps the row as a tombstone (`deleted_at`), which is what a late create finds.
     """
-    statement, rows = _upsert(tenant_id, model, [change])
-    return session.execute(statement, rows[0]).scalar_one_or_none()
+    row = {} if change.delete else dict(change.values)
+    updated = () if change.delete else tuple(sorted(change.fields if change.fields is not None else row))
+    upsert = _upsert(model, change.delete, tuple(sorted(row)), updated)
+    params = {**upsert.defaults, "tenant_id": tenant_id, "provider": change.provider,
+              "external_id": change.external_id, "source_version": change.version,
+              "deleted_at": change.version if change.delete else None, **row}
+    for name in upsert.jsonb:  # as SQLAlchemy's JSONB type binds them: None too becomes JSON null
+        params[name] = Jsonb(params[name])
+    return session.connection().exec_driver_sql(upsert.sql, params).scalar_one_or_none()
 
 
 def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], changes: list[Change]) -> int:
@@ -55,35 +66,54 @@ def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], chan
             newest[change.external_id] = change
     if not newest:
         return 0
+    first = next(iter(newest.values()))
+    rows = [{"tenant_id": tenant_id, "provider": change.provider, "external_id": change.external_id,
+             "source_version": change.version, "deleted_at": None, **change.values} for change in newest.values()]
     # executemany with "insertmanyvalues": one statement of the page's rows, compiled once and cached
-    statement, rows = _upsert(tenant_id, model, list(newest.values()))
+    statement = _ordering_rule(insert(model), model.__table__, False, tuple(sorted(first.values)))
     return len(session.execute(statement, rows).scalars().all())
 
 
-def _upsert(tenant_id: int, model: type[SyncedRecord], changes: list[Change]) -> tuple[Any, list[dict[str, Any]]]:
-    """INSERT … ON CONFLICT DO UPDATE … WHERE newer and different, RETURNING id (the ordering rule), and its rows."""
-    table, first = model.__table__, changes[0]
-    rows = [{"tenant_id": tenant_id, "provider": change.provider, "external_id": change.external_id,
-             "source_version": change.version, "deleted_at": change.version if change.delete else None,
-             **({} if change.delete else change.values)} for change in changes]
-    statement = insert(model)
+def _ordering_rule(statement: Any, table: Any, delete: bool, updated: tuple[str, ...]) -> Any:
+    """`statement` (an INSERT) + ON CONFLICT DO UPDATE … WHERE newer and different, RETURNING id."""
     new = statement.excluded
-    columns = ["source_version", "deleted_at"]
-    if not first.delete:
-        columns += sorted(first.fields if first.fields is not None else first.values)
+    columns = ["source_version", "deleted_at", *updated]
     stored_version = table.c.source_version
-    if first.delete:  # a delete wins a tie: an update at the same instant is not proof of life
+    if delete:  # a delete wins a tie: an update at the same instant is not proof of life
         newer = new.source_version >= stored_version
     else:
         newer = or_(new.source_version > stored_version,
                     and_(new.source_version == stored_version, table.c.deleted_at.is_(None)))
     changed = tuple_(*(table.c[c] for c in columns)).is_distinct_from(tuple_(*(new[c] for c in columns)))
-    statement = statement.on_conflict_do_update(
-        index_elements=[model.tenant_id, model.provider, model.external_id],
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.provider, table.c.external_id],
         set_={**{c: new[c] for c in columns}, "updated_at": func.now()},
         where=and_(or_(stored_version.is_(None), newer), changed),
-    )
-    return statement.returning(table.c.id), rows
+    ).returning(table.c.id)
+
+
+@dataclass(frozen=True)
+class _Upsert:
+    sql: str  # parameters named after their columns
+    defaults: dict[str, Any]  # the model's Python-side defaults of the columns the change leaves out
+    jsonb: tuple[str, ...]  # parameters bound as JSONB
+
+
+@lru_cache(maxsize=256)
+def _upsert(model: type[SyncedRecord], delete: bool, inserted: tuple[str, ...], updated: tuple[str, ...]) -> _Upsert:
+    """apply's statement for one shape of change (record, delete, columns), built and compiled once.
+
+    Building, keying and compiling the statement for every event cost more CPU than all the
+    rest of a webhook's processing; with its SQL kept, an event costs a dict of parameters.
+    """
+    table = model.__table__
+    keys = ("tenant_id", "provider", "external_id", "source_version", "deleted_at", *inserted)
+    defaults = {column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)
+                for column in table.c if column.default is not None and column.name not in keys}
+    statement = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in (*keys, *defaults)})
+    statement = _ordering_rule(statement, table, delete, updated)
+    jsonb = tuple(name for name in (*keys, *defaults) if isinstance(table.c[name].type, JSONB))
+    return _Upsert(str(statement.compile(dialect=_DIALECT)), defaults, jsonb)
 
 
 def reference(session: Session, tenant_id: int, model: type[SyncedRecord], provider: str, external_id: str | None,

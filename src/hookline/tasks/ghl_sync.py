@@ -30,13 +30,13 @@ def _apply_event(*, tenant_id: int, event_id: int) -> None:
     keeps the order: an older change than the row's, or a duplicate, is dropped, not an error.
     """
     try:
-        with tenant_session(tenant_id) as session:
-            event = inbox.claim(session, tenant_id, event_id)
+        # A commit a PostgreSQL crash loses takes its mark with it: the sweeper publishes the event again.
+        with tenant_session(tenant_id, redone_from_inbox=True) as session:
+            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
             if event is None:  # already processed, or a twin delivery holds it: at-least-once
                 log.info("ghl.event.skipped", event_id=event_id)
                 return
             outcome = crm.apply_ghl(session, tenant_id, event.event_type, event.payload, received_at=event.received_at)
-            inbox.mark_processed(session, event)
     except (ValidationError, crm.NotHandled) as exc:  # will never parse, or no longer handled: keep it for an operator
         invalid = isinstance(exc, ValidationError)
         with tenant_session(tenant_id) as session:

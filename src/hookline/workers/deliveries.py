@@ -5,6 +5,12 @@ reaches its failure handler: with late acknowledgement and reject-on-worker-lost
 goes back to the queue and comes again, for ever. TenantTask counts each start of a task id in
 Redis and forgets it when the run returns (success, failure or retry); a count that keeps
 growing means every run died. Past POISON_DELIVERIES the message is quarantined.
+
+Only a redelivered message is counted: a message put back (kombu's Redis transport marks it so
+when it restores it; RabbitMQ always does) is the only one whose earlier runs can have died. A
+first delivery, nearly every task, costs no Redis round trip at all; its run is counted as the
+first of the series. A message put back unstarted (a worker's warm shutdown) thus counts one run
+too many: it is quarantined after POISON_DELIVERIES - 1 deaths instead of POISON_DELIVERIES.
 """
 
 from __future__ import annotations
@@ -33,15 +39,20 @@ def _key(tenant_id: int, task_id: str) -> str:
     return f"hookline:t{tenant_id}:deliveries:{task_id}"
 
 
-def started(tenant_id: int, task_id: str) -> int:
-    """Count one more start of `task_id`; the count so far (0 when it cannot be counted)."""
+def started(tenant_id: int, task_id: str, *, redelivered: bool) -> int:
+    """Count one more start of `task_id`; the runs so far, this one included (0 when it cannot be counted).
+
+    A first delivery is run 1 and is not written down (see the module's docstring).
+    """
+    if not redelivered:
+        return 1
     client = redis_client()
     if client is None:
         return 0
     try:
         with client.pipeline() as pipe:
             count, _ = pipe.incr(_key(tenant_id, task_id)).expire(_key(tenant_id, task_id), COUNT_TTL).execute()
-        return int(count)
+        return int(count) + 1  # and the first delivery, never counted
     except redis.RedisError as exc:  # no counter: run the task rather than refuse real work
         log.warning("task.deliveries.unavailable", error=repr(exc))
         return 0

@@ -24,7 +24,7 @@ class Run:
     tenant_id: int | None
     labels: tuple[str, str, str]
     started: float
-    run_id: int | None
+    recorded: bool  # its start was sent to task_runs
 
 
 _runs: dict[str, Run] = {}  # by task id; a child runs one task at a time, a thread pool several
@@ -53,12 +53,12 @@ def _started(task_id: str | None = None, task: Any = None, kwargs: dict[str, Any
     queue = (task.request.delivery_info or {}).get("routing_key") or ""
     labels = (task.name, queue, str(tenant_id or metrics.NO_TENANT))
     metrics.TASKS_STARTED.labels(*labels).inc()
-    run_id = None
+    recorded = False
     if tenant_id is not None:  # task_runs is tenant-owned: a system task leaves metrics and logs only
-        run_id = recorder.start(tenant_id, task=task.name, queue=queue or None, task_id=task_id,
-                                event_id=event_id if isinstance(event_id, int) else None,
-                                attempt=task.request.retries + 1, request_id=request_id)
-    _runs[task_id] = Run(tenant_id, labels, time.perf_counter(), run_id)
+        recorded = recorder.start(tenant_id, task=task.name, queue=queue or None, task_id=task_id,
+                                  event_id=event_id if isinstance(event_id, int) else None,
+                                  attempt=task.request.retries + 1, request_id=request_id)
+    _runs[task_id] = Run(tenant_id, labels, time.perf_counter(), recorded)
 
 
 @signals.task_postrun.connect
@@ -72,9 +72,9 @@ def _finished(task_id: str | None = None, state: str | None = None, retval: Any 
     if counter is not None:
         counter.labels(*run.labels).inc()
     metrics.TASK_RUNTIME.labels(*run.labels[:2]).observe(runtime)
-    if run.run_id is not None:
+    if run.recorded:
         error = f"{type(retval).__name__}: {retval}" if isinstance(retval, BaseException) else None
-        recorder.finish(run.tenant_id, run.run_id, state=STATES.get(state or "", (state or "unknown").lower()),
+        recorder.finish(run.tenant_id, state=STATES.get(state or "", (state or "unknown").lower()),
                         runtime=runtime, error=error, task_id=task_id)
 
 

@@ -1,15 +1,20 @@
-"""Task-run history in PostgreSQL, written from the worker's signals; never fails the task.
+"""Task-run history in PostgreSQL, written from the worker's signals; never fails the task, never waits on it.
 
-Two autocommitted statements per run, one round trip each, on a connection kept per worker
-thread, with synchronous_commit off (bench/task_runs.py measures it): `hookline_task_run_start` when the task starts (so a running task, or one whose worker
-died, is visible as `started`) and `hookline_task_run_finish` when it ends. Each sets the tenant
-for row-level security inside its own transaction. A write that fails is logged and counted
-(`hookline_worker_task_run_write_failures_total`), the task goes on; after a failure the
-recorder rests for a few seconds so a database outage does not add a connect timeout to every task.
+Two autocommitted statements per run, on a connection kept per worker thread, with
+synchronous_commit off (bench/task_runs.py measures it): `hookline_task_run_start` when the
+task starts (so a running task, or one whose worker died, is visible as `started`) and
+`hookline_task_run_finish` when it ends. Each sets the tenant for row-level security inside its
+own transaction. Neither is waited for: each is sent and the task goes on, while PostgreSQL
+commits it; its answer is read just before the thread's next statement (the start's answer, the
+run's id, by `finish`; the finish's by the next `start`), when it has long arrived. A write that
+fails is logged and counted (`hookline_worker_task_run_write_failures_total`) when its answer is
+read, the task goes on; after a failure the recorder rests for a few seconds so a database
+outage does not add a connect timeout to every task.
 """
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from typing import Any
@@ -17,6 +22,7 @@ from typing import Any
 import psycopg
 import structlog
 from celery import states
+from psycopg.pq import ExecStatus
 
 from hookline.config import get_settings, libpq_url
 from hookline.models import RunState
@@ -31,10 +37,19 @@ STATES = {
     states.IGNORED: RunState.IGNORED.value,
 }
 ERROR_CHARS = 2000
+MAX_OPEN_RUNS = 1000
 REST_SECONDS = 5.0
 
-_START = "SELECT hookline_task_run_start(%s, %s, %s, %s, %s, %s, %s)"
-_FINISH = "SELECT hookline_task_run_finish(%s, %s, %s, %s, %s)"
+_START = b"SELECT hookline_task_run_start($1, $2, $3, $4, $5, $6, $7)"
+_FINISH = b"SELECT hookline_task_run_finish($1, $2, $3, $4, $5)"
+
+
+class RecordFailed(Exception):
+    """PostgreSQL refused a task_runs statement, or the connection broke."""
+
+
+def _text(value: Any) -> bytes | None:
+    return None if value is None else str(value).encode()
 
 
 class Recorder:
@@ -45,33 +60,75 @@ class Recorder:
         self._resting_until = 0.0
 
     def start(self, tenant_id: int, *, task: str, queue: str | None, task_id: str, event_id: int | None,
-              attempt: int, request_id: str | None) -> int | None:
-        """The new run's id, or None when it could not be written."""
-        row = self._execute(_START, (tenant_id, task, queue, task_id, event_id, attempt, request_id), task_id)
-        return None if row is None else row[0]
+              attempt: int, request_id: str | None) -> bool:
+        """Send the run's `started` row (not waiting for it); False when resting or it could not be sent."""
+        return self._send("start", _START, (tenant_id, task, queue, task_id, event_id, attempt, request_id), task_id)
 
-    def finish(self, tenant_id: int, run_id: int, *, state: str, runtime: float, error: str | None,
-               task_id: str) -> None:
-        self._execute(_FINISH, (tenant_id, run_id, state, runtime, error and error[:ERROR_CHARS]), task_id)
+    def finish(self, tenant_id: int, *, state: str, runtime: float, error: str | None, task_id: str) -> None:
+        """Send the end of this thread's run of `task_id` (its row id comes with the start's answer)."""
+        self._answers()
+        run_id = getattr(self._local, "run_ids", {}).pop(task_id, None)
+        if run_id is None:  # the start was refused (logged then) or never sent
+            return
+        self._send("finish", _FINISH, (tenant_id, run_id, state, runtime, error and error[:ERROR_CHARS]), task_id)
+
+    def flush(self) -> None:
+        """Read every answer still due (the next statement would): for tests and benches."""
+        self._answers()
 
     def reset(self) -> None:
         """Forget this thread's connection (a forked child must not share its parent's)."""
         self._local.__dict__.clear()
 
-    def _execute(self, sql: str, params: tuple[Any, ...], task_id: str) -> tuple[Any, ...] | None:
+    def _send(self, kind: str, sql: bytes, params: tuple[Any, ...], task_id: str) -> bool:
+        self._answers()
         if time.monotonic() < self._resting_until:
-            return None
+            return False
         try:
-            connection = self._connection()
-            return connection.execute(sql, params).fetchone()
+            pgconn = self._connection().pgconn
+            pgconn.send_query_params(sql, [_text(value) for value in params])
+            while pgconn.flush():  # psycopg's connections are non-blocking: 1 means not all of it went out yet
+                select.select([], [pgconn.socket], [], REST_SECONDS)
         except Exception as exc:  # the history is worth less than the task: log, count, go on
-            from hookline.workers.metrics import TASK_RUN_WRITE_FAILURES
+            self._failed(task_id, exc)
+            return False
+        self._local.due.append((kind, task_id))
+        return True
 
-            TASK_RUN_WRITE_FAILURES.inc()
-            log.warning("task_runs.write_failed", run_task_id=task_id, error=repr(exc))
-            self._drop()
-            self._resting_until = time.monotonic() + REST_SECONDS
-            return None
+    def _answers(self) -> None:
+        """Read the answers to what this thread sent, in order; a start's answer is its run's row id."""
+        due = getattr(self._local, "due", None)
+        while due:
+            kind, task_id = due.pop(0)
+            try:
+                value = self._answer()
+            except Exception as exc:
+                self._failed(task_id, exc)
+                return
+            if kind == "start":
+                if len(self._local.run_ids) >= MAX_OPEN_RUNS:  # starts whose finish never came (a signal raised)
+                    self._local.run_ids.clear()
+                self._local.run_ids[task_id] = int(value)
+
+    def _answer(self) -> bytes | None:
+        pgconn = self._local.connection.pgconn
+        results = []
+        while (result := pgconn.get_result()) is not None:  # blocks only if PostgreSQL is still at it
+            results.append(result)
+        if not results:
+            raise RecordFailed(pgconn.get_error_message().decode(errors="replace") or "no answer")
+        result = results[-1]
+        if result.status != ExecStatus.TUPLES_OK:
+            raise RecordFailed(result.get_error_message().decode(errors="replace").strip())
+        return result.get_value(0, 0)
+
+    def _failed(self, task_id: str, exc: Exception) -> None:
+        from hookline.workers.metrics import TASK_RUN_WRITE_FAILURES
+
+        TASK_RUN_WRITE_FAILURES.inc()
+        log.warning("task_runs.write_failed", run_task_id=task_id, error=repr(exc))
+        self._drop()
+        self._resting_until = time.monotonic() + REST_SECONDS
 
     def _connection(self) -> psycopg.Connection:
         connection = getattr(self._local, "connection", None)
@@ -82,11 +139,14 @@ class Recorder:
                                          connect_timeout=2, application_name="hookline-task-runs",
                                          options="-c synchronous_commit=off")
             self._local.connection = connection
+            self._local.due = []  # (kind, task id) of each statement sent and not answered yet
+            self._local.run_ids = {}  # task id → its run's row id, from the start's answer
         return connection
 
     def _drop(self) -> None:
         connection = getattr(self._local, "connection", None)
         self._local.connection = None
+        self._local.due = []  # their answers went with the connection
         if connection is not None:
             try:
                 connection.close()

@@ -75,7 +75,8 @@ class TenantTask(Task):
             return super().__call__(*args, **kwargs)
         # An eager run (apply()) has no broker to redeliver it, and its retries nest inside it
         # before after_return: counting them would quarantine a task that merely retried.
-        runs = 0 if self.request.is_eager else deliveries.started(tenant_id, self.request.id)
+        runs = 0 if self.request.is_eager else deliveries.started(tenant_id, self.request.id,
+                                                                  redelivered=self._redelivered())
         if runs > deliveries.POISON_DELIVERIES:
             self._quarantine(tenant_id, kwargs, runs)
             return None  # acknowledged: the message never blocks its queue again
@@ -100,9 +101,12 @@ class TenantTask(Task):
         self._returned(task_id, kwargs)
         super().on_retry(exc, task_id, args, kwargs, einfo)
 
-    @staticmethod
-    def _returned(task_id: str | None, kwargs: Any) -> None:
-        if isinstance(kwargs, dict) and isinstance(kwargs.get("tenant_id"), int) and task_id:
+    def _redelivered(self) -> bool:
+        return bool((self.request.delivery_info or {}).get("redelivered"))
+
+    def _returned(self, task_id: str | None, kwargs: Any) -> None:
+        # Only a redelivered run was counted (workers/deliveries.py): a first one has nothing to clear.
+        if self._redelivered() and isinstance(kwargs, dict) and isinstance(kwargs.get("tenant_id"), int) and task_id:
             deliveries.finished(kwargs["tenant_id"], task_id)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
