@@ -86,3 +86,19 @@ def test_a_connection_lost_inside_a_tenant_session_fails_it_and_the_next_session
 
     with tenant_session(tenant.id) as session:
         assert session.scalar(text("SELECT current_setting('app.tenant_id')")) == str(tenant.id)
+
+
+def test_a_statement_run_often_in_a_tenant_session_is_never_given_a_stale_generic_plan(tenant):
+    # psycopg prepares a statement from its 5th run; PostgreSQL would then settle on a generic plan
+    # costed against the table as it was (here: empty, never analyzed) and keep it. Custom plans
+    # are costed against the table as it is, so the primary-key lookup stays one.
+    from hookline.services import inbox
+
+    with tenant_session(tenant.id) as session:
+        for event_id in range(1, 13):
+            assert inbox.take(session, tenant.id, event_id) is None
+        plans = session.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'UPDATE webhook_events%'"
+        )).all()
+
+    assert len(plans) == 1 and plans[0].generic_plans == 0 and plans[0].custom_plans >= 6
