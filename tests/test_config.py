@@ -52,3 +52,12 @@ def test_postmark_without_its_token_is_refused_at_start(monkeypatch):
 
     with pytest.raises(ConfigError, match="HOOKLINE_EMAIL_TRANSPORT=postmark needs HOOKLINE_POSTMARK_SERVER_TOKEN"):
         load_settings()
+
+
+def test_connection_options_keep_the_urls_own_and_add_custom_plans():
+    from hookline.config import CUSTOM_PLANS, libpq_options
+
+    url = "postgresql+psycopg://app@db.example/hookline?options=-c%20search_path%3Dtenant_a"
+    assert libpq_options(url, "-c synchronous_commit=off") == (
+        f"-c search_path=tenant_a {CUSTOM_PLANS} -c synchronous_commit=off")
+    assert libpq_options("postgresql://app@db.example/hookline") == CUSTOM_PLANS

@@ -102,3 +102,30 @@ def test_a_statement_run_often_in_a_tenant_session_is_never_given_a_stale_generi
         )).all()
 
     assert len(plans) == 1 and plans[0].generic_plans == 0 and plans[0].custom_plans >= 6
+
+
+def test_every_connection_hookline_opens_plans_for_the_table_as_it_is(tenant):
+    import asyncio
+
+    from hookline.config import get_settings
+    from hookline.ingress.inbox_writer import InboxWriter
+    from hookline.workers.taskruns import Recorder
+
+    async def ingress_mode() -> str:
+        writer = InboxWriter(get_settings())
+        await writer.pool.open(wait=True)
+        try:
+            async with writer.pool.connection() as conn:
+                return (await (await conn.execute("SHOW plan_cache_mode")).fetchone())[0]
+        finally:
+            await writer.close()
+
+    with tenant_session(tenant.id) as session:
+        worker = session.scalar(text("SHOW plan_cache_mode"))
+    recorder = Recorder()
+    try:
+        task_runs = recorder._connection().execute("SHOW plan_cache_mode").fetchone()[0]
+    finally:
+        recorder._drop()
+
+    assert (worker, task_runs, asyncio.run(ingress_mode())) == ("force_custom_plan",) * 3

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hookline.config import get_settings
+from hookline.config import get_settings, libpq_options
 
 
 class MissingTenant(ValueError):
@@ -30,8 +30,9 @@ def require_tenant(tenant_id: Any) -> int:
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     # connect_timeout: a database that does not answer must fail fast (senders wait 3-5 s at most).
-    engine = create_engine(get_settings().sqlalchemy_url, pool_size=5, max_overflow=10, pool_timeout=5,
-                           connect_args={"connect_timeout": 2})
+    settings = get_settings()
+    engine = create_engine(settings.sqlalchemy_url, pool_size=5, max_overflow=10, pool_timeout=5,
+                           connect_args={"connect_timeout": 2, "options": libpq_options(settings.database_url or "")})
     # A PostgreSQL restart must not poison the pool with dead connections: _alive does what
     # pool_pre_ping did, without its round trip on every checkout.
     event.listen(engine, "checkout", _alive)
@@ -94,19 +95,11 @@ def _begin_for(session: Session, tenant: int, *, wait_for_flush: bool = True) ->
     With autocommit on, psycopg sends no BEGIN of its own, and its COMMIT and ROLLBACK still end
     the transaction they find open, so the session commits and rolls back as ever; the pool turns
     autocommit off again at checkin. `tenant` is a checked int: nothing else is in the SQL.
-
-    Custom plans only: psycopg prepares a statement run often, and PostgreSQL then settles on a
-    generic plan costed against the table as it was. A table that grew from empty, and was not
-    analyzed since (autovacuum off, or not yet round), keeps that plan for the connection's life:
-    `inbox.take` then walked a tenant's whole inbox by ix_webhook_events_tenant_id_received_at
-    instead of one primary-key lookup (tens of ms per event). A custom plan is costed against the
-    table's current size every time, for a few tens of µs of planning.
     """
     driver = session.connection().connection.driver_connection
     driver.autocommit = True
     flush = "" if wait_for_flush else "; SET LOCAL synchronous_commit = off"
-    driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true); "
-                   f"SET LOCAL plan_cache_mode = force_custom_plan{flush}")
+    driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true){flush}")
 
 
 @contextmanager
