@@ -79,6 +79,21 @@ def admin(sql: str, params: tuple = (), dbname: str = "postgres") -> list[tuple]
         return cursor.fetchall() if cursor.description else []
 
 
+def own_broker_db() -> redis.Redis:
+    """The bench's Redis db, flushed; refused while another client uses it (another bench's
+    worker would take this run's tasks, and this run's flush would drop that one's)."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    db = broker.connection_pool.connection_kwargs.get("db", 0)
+    me = broker.client_id()
+    others = [client for client in broker.client_list() if int(client["db"]) == db and int(client["id"]) != me]
+    if others:
+        sys.exit(f"Redis db {db} of {REDIS_URL} is in use by {len(others)} other client(s) ({others[0]['addr']}, "
+                 f"{others[0].get('name') or 'unnamed'}): another bench is running? Wait for it, or set "
+                 "HOOKLINE_BENCH_REDIS_URL to a db of its own.")
+    broker.flushdb()
+    return broker
+
+
 def create_database() -> tuple[str, str]:
     """A new database owned by the app role, migrated, with the raw table and one tenant."""
     name = f"hookline_bench_{uuid.uuid4().hex[:10]}"
@@ -127,8 +142,7 @@ class Bench:
         self.args = args
         self.signed = signed_requests(args.requests)
         self.items: list[tuple[str, bytes]] | None = None  # loaded when a fixed-rate run needs them
-        self.broker = redis.Redis.from_url(REDIS_URL)
-        self.broker.flushdb()
+        self.broker = own_broker_db()
         self.database, url = create_database()
         self.env = {**os.environ, **INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url, "HOOKLINE_BROKER_URL": REDIS_URL,
                     "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": self.signed.public_pem,

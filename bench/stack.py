@@ -20,7 +20,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -38,8 +37,7 @@ class Stack:
     def __init__(self, signed: SignedRequests, locations: list[str], *, worker_app: str = "bench_tasks",
                  settings: dict[str, str] | None = None, concurrency: int | None = None) -> None:
         self.signed = signed
-        self.broker = redis.Redis.from_url(ingress_bench.REDIS_URL)
-        self.broker.flushdb()
+        self.broker = ingress_bench.own_broker_db()
         self.database, url = ingress_bench.create_database()
         from hookline.db import get_engine, global_session
         from hookline.services.tenants import add_tenant
