@@ -23,8 +23,9 @@ def utcnow_column() -> Mapped[datetime]:
     return mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-def tenant_column() -> Mapped[int]:
-    return mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+def tenant_column(*, index: bool = True) -> Mapped[int]:
+    """`index=False` where another index of the table already leads with tenant_id."""
+    return mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), index=index)
 
 
 class SyncedRecord:
@@ -36,7 +37,8 @@ class SyncedRecord:
     """
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    # No index of its own: provider_key() leads with it (migration 0016).
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(100))
     source_version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
