@@ -124,7 +124,7 @@ def test_a_processed_event_can_be_replayed_by_id(tenant, queue):
     event_id = seed(tenant, "done")
     with tenant_session(tenant.id) as session:
         inbox.mark_published(session, tenant.id, event_id)
-        inbox.mark_processed(session, inbox.claim(session, tenant.id, event_id))
+        inbox.take(session, tenant.id, event_id)
     before = row(tenant, event_id)
 
     result = hookline("events", "replay", str(event_id), "--tenant", "sunny-solar")

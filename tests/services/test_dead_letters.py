@@ -41,7 +41,7 @@ def test_a_pending_event_the_task_worked_on_is_marked_failed_so_the_sweeper_leav
 def test_a_processed_event_stays_processed(tenant):
     event_id = store(tenant.id, "b")
     with tenant_session(tenant.id) as session:
-        inbox.mark_processed(session, inbox.claim(session, tenant.id, event_id))
+        inbox.take(session, tenant.id, event_id)
 
     record(tenant.id, "task-3", event_id=event_id)
 

@@ -61,39 +61,29 @@ def test_row_level_security_refuses_writing_another_tenants_row(tenant, other_te
             contacts.upsert(session, tenant.id, contacts.ContactData.from_ghl(payload("ghl/ContactCreate.json")))
 
 
-def test_claim_hands_out_a_pending_event_once(tenant):
-    event_id = store(tenant.id).event_id
-
-    with tenant_session(tenant.id) as session:
-        event = inbox.claim(session, tenant.id, event_id)
-        inbox.mark_processed(session, event)
-    with tenant_session(tenant.id) as session:
-        assert inbox.claim(session, tenant.id, event_id) is None
-
-
-def test_claim_of_another_tenants_event_finds_nothing(tenant, other_tenant):
+def test_take_of_another_tenants_event_finds_nothing(tenant, other_tenant):
     event_id = store(tenant.id).event_id
 
     with tenant_session(other_tenant.id) as session:
-        assert inbox.claim(session, other_tenant.id, event_id) is None
+        assert inbox.take(session, other_tenant.id, event_id) is None
 
 
-def test_claim_waits_out_the_ingress_stamping_published_at_instead_of_skipping(tenant):
+def test_take_waits_out_the_ingress_stamping_published_at_instead_of_skipping(tenant):
     import threading
 
     event_id = store(tenant.id).event_id
     claimed = []
 
-    def claim_in_a_worker():
+    def take_in_a_worker():
         with tenant_session(tenant.id) as session:
-            event = inbox.claim(session, tenant.id, event_id)
+            event = inbox.take(session, tenant.id, event_id)
             claimed.append(event.id if event else None)
 
     with tenant_session(tenant.id) as ingress:
         inbox.mark_published(ingress, tenant.id, event_id)  # holds the row lock until commit
-        worker = threading.Thread(target=claim_in_a_worker)
+        worker = threading.Thread(target=take_in_a_worker)
         worker.start()
-        worker.join(timeout=0.5)  # the worker reaches claim while the row is locked
+        worker.join(timeout=0.5)  # the worker reaches take while the row is locked
     worker.join(timeout=10)
 
     assert claimed == [event_id]

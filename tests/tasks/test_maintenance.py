@@ -50,7 +50,7 @@ def test_the_relay_skips_ignored_and_processed_rows(tenant, queue):
     store(tenant.id, "ignored", event_type="CampaignStatusUpdate", status=EventStatus.IGNORED)
     done = store(tenant.id, "done")
     with tenant_session(tenant.id) as session:
-        inbox.mark_processed(session, inbox.claim(session, tenant.id, done))
+        inbox.take(session, tenant.id, done)
 
     assert relay_unpublished(older_than_seconds=0) == 0
     assert queue() == []

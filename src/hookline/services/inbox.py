@@ -69,66 +69,46 @@ def mark_published(session: Session, tenant_id: int, *event_ids: int, again: boo
     )
 
 
-def claim(session: Session, tenant_id: int, event_id: int) -> WebhookEvent | None:
-    """Lock a pending event for this transaction, or None when it is no longer pending.
-
-    A plain FOR UPDATE, not SKIP LOCKED: the row may be locked briefly by something that is not
-    processing it (the ingress stamping `published_at`), and skipping would lose the event. A
-    twin delivery waits for the first, then PostgreSQL re-checks `status` and finds it processed.
-    """
-    event = session.scalars(
-        select(WebhookEvent)
-        .where(
-            WebhookEvent.tenant_id == tenant_id,
-            WebhookEvent.id == event_id,
-            WebhookEvent.status == EventStatus.PENDING.value,
-        )
-        .with_for_update()
-    ).one_or_none()
-    if event is not None:
-        event.attempts += 1
-    return event
-
-
 @dataclass(frozen=True)
 class Taken:
     """What a handler reads of an event it took (`take`)."""
 
     id: int
+    provider: str
     event_type: str
     payload: dict[str, Any]
     received_at: datetime
 
 
-# claim + mark_processed as one statement: the UPDATE locks the row as FOR UPDATE does, and a
+# Claim and mark processed as one statement: the UPDATE locks the row as FOR UPDATE would, and a
 # twin waiting on that lock re-checks `status` once the first commits, then finds nothing.
 _TAKE = ("UPDATE webhook_events SET status = 'processed', processed_at = now(), last_error = NULL, "
          "attempts = attempts + 1 WHERE tenant_id = %(tenant_id)s AND id = %(event_id)s AND status = 'pending' "
-         "RETURNING id, event_type, payload, received_at")
+         "RETURNING id, provider, event_type, payload, received_at")
 
 
 def take(session: Session, tenant_id: int, event_id: int) -> Taken | None:
     """Claim a pending event and mark it processed in one round trip, or None when it is not pending.
 
-    For a handler whose whole effect is in this transaction: the mark commits with the effect,
-    and an error rolls both back (the event is pending again for the retry or `mark_failed`).
-    A plain lock wait like `claim`'s, never SKIP LOCKED (see there).
+    The one way every handler takes its event: the mark commits with what the handler writes in
+    the same transaction, and an error rolls both back (the event is pending again for the retry
+    or `mark_failed`). A handler's work outside the database (an upload, a send) is queued after
+    the commit, never done inside it. A plain lock wait, never SKIP LOCKED: the row may be locked
+    briefly by something that is not processing it (the ingress stamping `published_at`), and
+    skipping would lose the event. A twin delivery waits for the first, then finds nothing.
     """
     row = session.connection().exec_driver_sql(_TAKE, {"tenant_id": tenant_id, "event_id": event_id}).one_or_none()
     return None if row is None else Taken(*row)
 
 
-def mark_processed(session: Session, event: WebhookEvent) -> None:
-    event.status = EventStatus.PROCESSED.value
-    event.processed_at = func.now()
-    event.last_error = None
-
-
-def mark_ignored(session: Session, event: WebhookEvent) -> None:
-    """A handled type whose event is about something Hookline does not mirror: kept for audit."""
-    event.status = EventStatus.IGNORED.value
-    event.processed_at = func.now()
-    event.last_error = None
+def mark_ignored(session: Session, tenant_id: int, event_id: int) -> None:
+    """An event taken and about something Hookline does not mirror: kept for audit, as `ignored`."""
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+        .values(status=EventStatus.IGNORED.value),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def mark_failed(session: Session, tenant_id: int, event_id: int, error: str, *, only_pending: bool = False) -> None:

@@ -14,7 +14,6 @@ from hookline.db import tenant_session
 from hookline.integrations import download
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.integrations.storage import Storage, StoredObject, make_storage
-from hookline.models import WebhookEvent
 from hookline.services import inbox, recordings
 from hookline.workers.app import app
 from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
@@ -33,7 +32,7 @@ def storage() -> Storage:
     return make_storage(get_settings())
 
 
-def _register(session, tenant_id: int, event: WebhookEvent) -> list[int]:  # noqa: ANN001 - a Session
+def _register(session, tenant_id: int, event: inbox.Taken) -> list[int]:  # noqa: ANN001 - a Session
     if event.provider == "ghl":
         return recordings.register_from_ghl_message(session, tenant_id, event.payload)
     return recordings.register_from_zoom_event(session, tenant_id, event.event_type, event.payload)
@@ -47,12 +46,11 @@ def register_recordings(*, tenant_id: int, event_id: int) -> None:
     """
     try:
         with tenant_session(tenant_id) as session:
-            event = inbox.claim(session, tenant_id, event_id)
+            event = inbox.take(session, tenant_id, event_id)  # marked processed if the rows commit
             if event is None:  # already processed, or a twin delivery holds it: at-least-once
                 log.info("audio.event.skipped", event_id=event_id)
                 return
             recording_ids = _register(session, tenant_id, event)
-            inbox.mark_processed(session, event)
     except ValidationError as exc:  # will never parse: keep it for an operator, do not retry
         with tenant_session(tenant_id) as session:
             inbox.mark_failed(session, tenant_id, event_id, f"invalid recording payload: {exc}")

@@ -38,12 +38,11 @@ def apply_payment_event(*, tenant_id: int, event_id: int) -> None:
     """invoice.paid / invoice.payment_failed / charge.refunded: settle the invoice, mark the inbox row."""
     try:
         with tenant_session(tenant_id) as session:
-            event = inbox.claim(session, tenant_id, event_id)
+            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
             if event is None:  # already processed, or a twin delivery holds it: at-least-once
                 log.info("dunning.payment_event.skipped", event_id=event_id)
                 return
             outcome = dunning.apply_event(session, tenant_id, event.event_type, event.payload)
-            inbox.mark_processed(session, event)
     except (BillingError, ValidationError) as exc:  # will not get better by retrying: keep it for an operator
         with tenant_session(tenant_id) as session:
             inbox.mark_failed(session, tenant_id, event_id, f"payment event not applied: {exc}")

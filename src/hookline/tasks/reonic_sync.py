@@ -54,15 +54,15 @@ def read_and_apply(session: Any, tenant_id: int, record: str, ids: schemas.Ids) 
 
 
 def _fetch(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
-    """Any handled Reonic event: claim it, read what it names from the API, apply it, mark it processed.
+    """Any handled Reonic event: take it, read what it names from the API, apply it.
 
-    Claim, read, apply and mark are one transaction: a rate limit or an outage rolls the claim
+    Take (claim and mark processed), read and apply are one transaction: a rate limit or an outage rolls the claim
     back, and the retry finds the event pending again. An archived project is read like any
     other and kept with its `archived_at` (it is still a deal that was won or lost).
     """
     try:
         with api_retries(self), tenant_session(tenant_id) as session:
-            event = inbox.claim(session, tenant_id, event_id)
+            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
             if event is None:  # processed already, or a twin delivery holds it
                 log.info("reonic.event.skipped", event_id=event_id)
                 return
@@ -71,11 +71,10 @@ def _fetch(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
                 raise crm.NotHandled(f"no handler for reonic {event.event_type}")
             ids = kind.schema.model_validate(event.payload).data
             if getattr(ids, "project_type", "residential") != "residential":  # no commercial projects here
-                inbox.mark_ignored(session, event)
+                inbox.mark_ignored(session, tenant_id, event.id)
                 log.info("reonic.event.ignored", event_id=event_id, event_type=event.event_type)
                 return
             outcome = read_and_apply(session, tenant_id, kind.record, ids)
-            inbox.mark_processed(session, event)
     except (ValidationError, crm.NotHandled, Permanent) as exc:  # never parses / refused: keep it for an operator
         reason = f"invalid event: {exc}" if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
         with tenant_session(tenant_id) as session:
