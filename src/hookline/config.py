@@ -262,6 +262,10 @@ class Settings(BaseSettings):
             raise ConfigError(f"{ENV_PREFIX}DATABASE_URL is not set (run `hookline dev` for the embedded default)")
         return sqlalchemy_url(self.database_url)
 
+    def libpq_options(self, *extra: str) -> str:
+        """`options` for a connection to the database: the URL's own, CUSTOM_PLANS, then `extra`."""
+        return libpq_options(self.database_url or "", *extra)
+
     @property
     def broker(self) -> str:
         if self.broker_url is None:

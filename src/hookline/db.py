@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hookline.config import get_settings, libpq_options
+from hookline.config import get_settings
 
 
 class MissingTenant(ValueError):
@@ -32,7 +32,7 @@ def get_engine() -> Engine:
     # connect_timeout: a database that does not answer must fail fast (senders wait 3-5 s at most).
     settings = get_settings()
     engine = create_engine(settings.sqlalchemy_url, pool_size=5, max_overflow=10, pool_timeout=5,
-                           connect_args={"connect_timeout": 2, "options": libpq_options(settings.database_url or "")})
+                           connect_args={"connect_timeout": 2, "options": settings.libpq_options()})
     # A PostgreSQL restart must not poison the pool with dead connections: _alive does what
     # pool_pre_ping did, without its round trip on every checkout.
     event.listen(engine, "checkout", _alive)

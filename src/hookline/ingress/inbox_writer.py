@@ -13,7 +13,7 @@ import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
 
-from hookline.config import Settings, libpq_options, libpq_url
+from hookline.config import Settings, libpq_url
 from hookline.ingress.accept import Delivery
 from hookline.ingress.metrics import INBOX_INSERT_SECONDS
 from hookline.models import EventStatus
@@ -32,7 +32,7 @@ class InboxWriter:
             libpq_url(settings.database_url or ""), min_size=min(2, settings.ingress_db_pool_size),
             max_size=settings.ingress_db_pool_size, timeout=CHECKOUT_TIMEOUT_SECONDS, open=False,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True,
-                    "options": libpq_options(settings.database_url or "")}, name="ingress-inbox",
+                    "options": settings.libpq_options()}, name="ingress-inbox",
         )
 
     async def open(self) -> None:

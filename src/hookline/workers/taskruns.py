@@ -24,7 +24,7 @@ import structlog
 from celery import states
 from psycopg.pq import ExecStatus
 
-from hookline.config import get_settings, libpq_options, libpq_url
+from hookline.config import get_settings, libpq_url
 from hookline.models import RunState
 
 log = structlog.get_logger(__name__)
@@ -135,10 +135,10 @@ class Recorder:
         if connection is None or connection.closed:
             # synchronous_commit off: a commit does not wait for its WAL flush (~5 ms here, twice per
             # task). A database crash may lose the last fraction of a second of history, never a task's data.
-            url = get_settings().database_url or ""
-            connection = psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=2,
+            settings = get_settings()
+            connection = psycopg.connect(libpq_url(settings.database_url or ""), autocommit=True, connect_timeout=2,
                                          application_name="hookline-task-runs",
-                                         options=libpq_options(url, "-c synchronous_commit=off"))
+                                         options=settings.libpq_options("-c synchronous_commit=off"))
             self._local.connection = connection
             self._local.due = []  # (kind, task id) of each statement sent and not answered yet
             self._local.run_ids = {}  # task id → its run's row id, from the start's answer
