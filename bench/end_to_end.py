@@ -44,7 +44,8 @@ def parse_args() -> argparse.Namespace:
 def noop_rate(stack: bench_stack.Stack, count: int, *, recorded: bool = False) -> tuple[float, float]:
     """Tasks/s and the worker's CPU ms per task; `recorded`: with a tenant, so each leaves a task_runs row."""
     from bench_tasks import NOOP
-    from hookline.ingress.publisher import Job, publish_batch  # after the stack set the environment
+    from hookline.ingress.messages import TaskMessages, push  # after the stack set the environment
+    from hookline.ingress.publisher import Job
     from hookline.workers.app import app
 
     class PlainJob(Job):
@@ -58,10 +59,10 @@ def noop_rate(stack: bench_stack.Stack, count: int, *, recorded: bool = False) -
     mark = f"bench:noop:{uuid.uuid4().hex}"
     cpu = stack.worker_cpu_seconds()
     started = time.time()
-    with app.producer_or_acquire() as producer:
-        for first in range(0, count, 500):  # as the ingress's publisher does: one pipeline per batch
-            publish_batch(app, producer, [job(NOOP, 1, index, "bench") for index in range(first, min(first + 500, count))])
-        app.send_task(NOOP, kwargs={"mark": mark}, producer=producer)
+    messages = TaskMessages(app)
+    for first in range(0, count, 500):  # as the ingress's publisher does: one pipeline per batch
+        push(stack.broker, messages, [job(NOOP, 1, index, "bench") for index in range(first, min(first + 500, count))])
+    app.send_task(NOOP, kwargs={"mark": mark})
     deadline = time.monotonic() + 600
     while (finished := stack.broker.get(mark)) is None:
         if time.monotonic() > deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -273,16 +274,21 @@ class Settings(BaseSettings):
         return self.broker_url
 
 
-def redis_client_url(settings: Settings) -> str | None:
-    """The Redis the ingress uses for shared counters, spelled for redis-py; None when there is none."""
-    if settings.redis_url:
-        return settings.redis_url
-    broker = settings.broker_url or ""
+def broker_redis_url(broker: str) -> str | None:
+    """A Redis broker's URL as redis-py spells it (None for any other broker): the same server and db."""
     if broker.startswith(("redis://", "rediss://")):
         return broker
     if broker.startswith("redis+socket://"):  # kombu's spelling of a unix socket (the embedded Redis)
-        return "unix://" + broker.removeprefix("redis+socket://")
+        path, _, query = broker.removeprefix("redis+socket://").partition("?")
+        # kombu names the db `virtual_host`; redis-py calls it `db`.
+        params = [("db" if key == "virtual_host" else key, value) for key, value in parse_qsl(query)]
+        return f"unix://{path}" + (f"?{urlencode(params)}" if params else "")
     return None
+
+
+def redis_client_url(settings: Settings) -> str | None:
+    """The Redis the ingress uses for shared counters, spelled for redis-py; None when there is none."""
+    return settings.redis_url or broker_redis_url(settings.broker_url or "")
 
 
 def load_settings() -> Settings:

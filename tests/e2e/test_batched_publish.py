@@ -1,10 +1,14 @@
-"""A task message from a publisher batch is taken and run by a stock Celery worker."""
+"""A task message the ingress's publisher makes (ingress/messages.py) is taken and run by a stock Celery worker."""
 
 import httpx
 from sqlalchemy import select
 
 from hookline.db import tenant_session
-from hookline.ingress.publisher import Job, publish_batch
+import redis
+
+from hookline.config import broker_redis_url, get_settings
+from hookline.ingress.messages import TaskMessages, push
+from hookline.ingress.publisher import Job
 from hookline.models import Contact, WebhookEvent
 from hookline.workers.app import app
 from tests.support.processes import wait_for
@@ -27,8 +31,7 @@ def test_a_batched_message_is_processed_by_the_worker(ingress_without_broker, wo
     jobs = [Job("hookline.tasks.ghl_sync.upsert_contact", tenant_id, event_id, "ghl")
             for tenant_id, event_id in zip((tenant.id, other_tenant.id), created)]
 
-    with app.producer_or_acquire() as producer:
-        publish_batch(app, producer, jobs)
+    push(redis.Redis.from_url(broker_redis_url(get_settings().broker)), TaskMessages(app), jobs)
 
     wait_for(lambda: all(status(job.tenant_id, job.event_id) == "processed" for job in jobs), what="both processed")
     for job in jobs:

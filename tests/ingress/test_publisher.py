@@ -1,4 +1,4 @@
-"""The publisher's Redis batches write the very messages `send_task` writes, to the same lists, in order."""
+"""The publisher's Redis messages are the very messages `send_task` writes, to the same lists, in order."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import pytest
 import redis
 from celery import Celery
 
-from hookline.ingress.publisher import Job, publish_batch, sends_batches
+from hookline.config import get_settings
+from hookline.ingress.app import sender
+from hookline.ingress.messages import TaskMessages, push
+from hookline.ingress.publisher import CelerySender, Job, RedisSender
 from hookline.workers.app import app
-from hookline.workers.tenancy import tenant_headers
+from hookline.workers.fairness import lane
 from tests.conftest import REDIS_URL
 from tests.ingress.conftest import log_lines
 from tests.support.webhooks import encode, ghl_headers, payload
@@ -45,14 +48,13 @@ def decoded(raw: bytes) -> dict:
     return {**envelope, "body": json.loads(base64.b64decode(envelope["body"]))}
 
 
-def both_ways(celery: Celery, broker: redis.Redis, job: Job) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
-    """What a batch of `job` leaves in Redis, and what `send_task` of the same task leaves."""
+def both_ways(celery: Celery, broker: redis.Redis, job: Job, bulk: bool = False
+              ) -> tuple[dict[str, list[dict]], dict[str, list[dict]]]:
+    """What the publisher's message for `job` leaves in Redis, and what `send_task` of the same task leaves."""
     queued(broker)
-    with celery.producer_or_acquire() as producer:
-        assert sends_batches(producer)
-        publish_batch(celery, producer, [job])
+    push(broker, TaskMessages(celery), [job], {job.tenant_id} if bulk else ())
     batched = queued(broker)
-    celery.send_task(job.task, kwargs=job.kwargs, headers=tenant_headers(job.tenant_id), retry=False)
+    celery.send_task(job.task, kwargs=job.kwargs, headers=job.headers, retry=False, **lane(job.task, bulk))
     return batched, queued(broker)
 
 
@@ -72,17 +74,36 @@ def assert_same_message(batched: dict, sent: dict) -> None:
         assert message["properties"]["delivery_tag"] not in ("", task_id)
 
 
-def test_a_batched_message_is_the_message_send_task_writes(redis_client):
-    batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl"))
+def test_a_publisher_message_is_the_message_send_task_writes(redis_client):
+    batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl", "req-1"))
 
     assert batched.keys() == sent.keys() == {"ghl_sync"}
     [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
     assert_same_message(message, reference)
-    assert message["headers"]["tenant_id"] == 7
+    assert (message["headers"]["tenant_id"], message["headers"]["request_id"]) == (7, "req-1")
+    assert message["headers"]["kwargsrepr"] == "{'tenant_id': 7, 'event_id': 42}"
     assert message["body"] == [[], {"tenant_id": 7, "event_id": 42},
                                {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     assert message["properties"]["delivery_info"] == {"exchange": "", "routing_key": "ghl_sync"}
     assert (message["properties"]["priority"], message["properties"]["delivery_mode"]) == (0, 2)
+
+
+def test_a_hot_tenants_message_is_the_bulk_lanes_message(redis_client):
+    batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl"), bulk=True)
+
+    assert batched.keys() == sent.keys() == {"ghl_sync.bulk"}
+    assert_same_message(batched["ghl_sync.bulk"][0], sent["ghl_sync.bulk"][0])
+    assert batched["ghl_sync.bulk"][0]["properties"]["delivery_info"]["routing_key"] == "ghl_sync.bulk"
+
+
+def test_every_message_has_its_own_ids(redis_client):
+    queued(redis_client)
+    push(redis_client, TaskMessages(app), [Job(TASK, 7, 1, "ghl"), Job(TASK, 7, 2, "ghl")])
+
+    first, second = queued(redis_client)["ghl_sync"]
+    assert first["headers"]["id"] != second["headers"]["id"]
+    assert first["properties"]["delivery_tag"] != second["properties"]["delivery_tag"]
+    assert [first["body"][1]["event_id"], second["body"][1]["event_id"]] == [1, 2]
 
 
 def test_a_priority_goes_to_the_list_kombu_picks_for_it(redis_client):
@@ -122,24 +143,25 @@ def test_a_batch_is_queued_in_the_order_it_was_committed(redis_client):
     jobs = [Job(TASK, tenant_id, event_id, "ghl") for event_id, tenant_id in enumerate([1, 2, 1, 3] * 50, start=1)]
     queued(redis_client)
 
-    with app.producer_or_acquire() as producer:
-        publish_batch(app, producer, jobs)
+    push(redis_client, TaskMessages(app), jobs)
 
     messages = queued(redis_client)["ghl_sync"]
     assert [message["body"][1] for message in messages] == [job.kwargs for job in jobs]
     assert [message["headers"]["tenant_id"] for message in messages] == [job.tenant_id for job in jobs]
 
 
-def test_rabbitmq_keeps_one_send_task_per_message():
-    # No connection is made: the transport alone says whether a batch is one round trip.
-    with celery_at("amqp://guest:guest@127.0.0.1:5672//").producer_or_acquire() as producer:
-        assert not sends_batches(producer)
+def test_a_redis_broker_gets_the_asyncio_sender_and_any_other_celerys():
+    # No connection is made: the broker URL alone decides.
+    settings = get_settings()
+    assert isinstance(sender(settings.model_copy(update={"broker_url": REDIS_URL}))[0], RedisSender)
+    assert isinstance(sender(settings.model_copy(update={"broker_url": "amqp://guest:guest@127.0.0.1:5672//"}))[0],
+                      CelerySender)
 
 
-def test_the_ingress_publishes_in_batches(client, tenant, ingress_log, queue):
+def test_the_ingress_publishes_on_redis_from_its_event_loop(client, tenant, ingress_log, queue):
     raw = encode(payload("ghl/ContactCreate.json"))
 
     client.post("/webhooks/ghl", content=raw, headers=ghl_headers(raw))
 
     assert len(queue()) == 1
-    assert [line["batched"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == [True]
+    assert [line["sender"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == ["redis"]

@@ -5,7 +5,8 @@ import json
 import pytest
 import redis
 
-from hookline.ingress.publisher import Job, publish_batch
+from hookline.ingress.messages import TaskMessages, push
+from hookline.ingress.publisher import Job
 from hookline.workers.app import app
 from hookline.workers.fairness import Lanes, lane
 
@@ -66,9 +67,8 @@ def test_only_tenant_event_queues_have_a_bulk_lane():
 def test_a_batch_sends_hot_tenants_to_the_bulk_lane_and_the_others_to_the_main_lane(redis_client):
     redis_client.delete("ghl_sync", "ghl_sync.bulk")
 
-    with app.producer_or_acquire() as producer:
-        publish_batch(app, producer, [Job(TASK, 1, 10, "ghl"), Job(TASK, 2, 20, "ghl"), Job(TASK, 1, 11, "ghl")],
-                      bulk={1})
+    push(redis_client, TaskMessages(app), [Job(TASK, 1, 10, "ghl"), Job(TASK, 2, 20, "ghl"), Job(TASK, 1, 11, "ghl")],
+         bulk={1})
 
     def event_ids(queue):
         return sorted(json.loads(raw)["headers"]["kwargsrepr"] for raw in redis_client.lrange(queue, 0, -1))

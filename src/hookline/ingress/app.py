@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hookline.config import Settings, get_settings, redis_client_url
+from hookline.config import Settings, broker_redis_url, get_settings, redis_client_url
 from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import error_response
@@ -27,7 +27,8 @@ from hookline.ingress.metrics import metrics
 from hookline.ingress.openapi import document
 from hookline.ingress.payments import PaymentSource
 from hookline.ingress.pipeline import WebhookEndpoint, WebhookSource
-from hookline.ingress.publisher import Publisher
+from hookline.ingress.messages import TaskMessages
+from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sender
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
@@ -70,6 +71,17 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
 
+def sender(settings: Settings) -> tuple[Sender, aioredis.Redis | None]:
+    """How this process publishes tasks: on a Redis broker, its own asyncio client (returned too, to close)."""
+    from hookline.workers.app import app as celery_app
+
+    url = broker_redis_url(settings.broker)
+    if url is None:
+        return CelerySender(celery_app), None
+    client = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return RedisSender(client, TaskMessages(celery_app)), client
+
+
 def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSource]:
     shared = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
               "window": settings.replay_window_seconds}
@@ -102,7 +114,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi)
 
-    inbox, publisher = InboxWriter(settings), Publisher(lanes=Lanes.from_settings(settings))
+    inbox = InboxWriter(settings)
+    task_sender, broker_client = sender(settings)
+    lanes = Lanes.from_settings(settings, asynchronous=True)
+    publisher = Publisher(task_sender, inbox.mark_published, lanes=lanes)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
     routes = [Route(source.path, endpoint(source).handle, methods=["POST"]) for source in webhook_sources]
@@ -120,9 +135,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await run_in_threadpool(publisher.stop)
+            await publisher.stop()
             await inbox.close()
-            if redis is not None:
-                await redis.aclose()
+            for client in (redis, broker_client, lanes.async_client):
+                if client is not None:
+                    await client.aclose()
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)

@@ -54,6 +54,11 @@ class InboxWriter:
         INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
         return stored, handler.task if handler is not None and stored.created else None
 
+    async def mark_published(self, tenant_id: int, event_ids: list[int]) -> None:
+        """Stamp `published_at` on these rows of one tenant (the publisher, after a batch went out)."""
+        async with self.pool.connection() as conn:
+            await inbox.mark_published_now(conn, tenant_id, event_ids)
+
     async def _store(self, delivery: Delivery, status: EventStatus) -> inbox.Stored:
         for attempt in (1, 2):
             try:

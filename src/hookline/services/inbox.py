@@ -57,6 +57,20 @@ async def store_now(conn: AsyncConnection, tenant_id: int, **event: Any) -> Stor
     return Stored(*await cursor.fetchone())
 
 
+_SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
+_MARK_PUBLISHED = ("UPDATE webhook_events SET published_at = now() "
+                   "WHERE tenant_id = %s AND id = ANY(%s) AND published_at IS NULL")
+
+
+async def mark_published_now(conn: AsyncConnection, tenant_id: int, event_ids: list[int]) -> None:
+    """`mark_published` (never `again`) in its own transaction on an async autocommit connection,
+    sent as one pipeline: one round trip."""
+    tenant_id = require_tenant(tenant_id)
+    async with conn.pipeline(), conn.transaction():
+        await conn.execute(_SET_TENANT, (str(tenant_id),))
+        await conn.execute(_MARK_PUBLISHED, (tenant_id, event_ids))
+
+
 def mark_published(session: Session, tenant_id: int, *event_ids: int, again: bool = False) -> None:
     """Stamp `published_at` on rows never published, or (`again`: the sweeper) on every one of them."""
     statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))

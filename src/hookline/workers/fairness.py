@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 import structlog
+from redis import asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from hookline.ratelimit import FixedWindow
@@ -50,24 +51,30 @@ class Lanes:
     """Which tenants are hot, counting the events about to be published. Keys expire on their own:
     a publisher killed mid-flood leaves nothing to clean up, and a tenant cools down by itself."""
 
-    def __init__(self, client: redis.Redis | None, *, burst: int, window: int, cooldown: int) -> None:
-        self.client, self.burst, self.cooldown = client, burst, cooldown
+    def __init__(self, client: redis.Redis | None, *, burst: int, window: int, cooldown: int,
+                 async_client: aioredis.Redis | None = None) -> None:
+        self.client, self.async_client, self.burst, self.cooldown = client, async_client, burst, cooldown
         self._window = FixedWindow("fair", burst, window)
         self._sha = hashlib.sha1(HOT.encode()).hexdigest()
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> Lanes:
+    def from_settings(cls, settings: Any = None, *, asynchronous: bool = False) -> Lanes:
+        """Lanes on the shared Redis; `asynchronous`: counted by `hot_async` on an asyncio client."""
         from hookline.config import get_settings, redis_client_url
 
         settings = settings or get_settings()
         url = redis_client_url(settings)
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+        client = async_client = None
+        if url and asynchronous:
+            async_client = aioredis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        elif url:
+            client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
-                   cooldown=settings.fairness_cooldown_seconds)
+                   cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
 
     @property
     def enabled(self) -> bool:
-        return self.client is not None and self.burst > 0
+        return (self.client is not None or self.async_client is not None) and self.burst > 0
 
     def hot(self, counts: Mapping[int, int]) -> set[int]:
         """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
@@ -79,25 +86,55 @@ class Lanes:
             return set()
         tenants = list(counts)
         try:
-            answers = self._count(tenants, counts, time.time())
+            answers = self._count(tenants, counts)
         except (RedisError, OSError) as exc:
-            log.warning("fairness.unavailable", error=repr(exc))
-            return set()
+            return self._unavailable(exc)
         return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
 
-    def _count(self, tenants: list[int], counts: Mapping[int, int], now: float) -> list[Any]:
+    async def hot_async(self, counts: Mapping[int, int]) -> set[int]:
+        """`hot` on the asyncio client (the ingress's event loop)."""
+        if not self.enabled or not counts:
+            return set()
+        tenants = list(counts)
+        try:
+            answers = await self._count_async(tenants, counts)
+        except (RedisError, OSError) as exc:
+            return self._unavailable(exc)
+        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+
+    def _unavailable(self, exc: Exception) -> set[int]:
+        log.warning("fairness.unavailable", error=repr(exc))
+        return set()
+
+    def _queue_counts(self, pipe: Any, tenants: list[int], counts: Mapping[int, int]) -> None:
         # EVALSHA in a pipeline: one round trip (redis-py's Script in a pipeline asks SCRIPT
         # EXISTS first, every time); the script is loaded once per Redis when it is missing.
+        now = time.time()
+        for tenant_id in tenants:
+            key, _ = self._window.key(tenant_id, now)
+            pipe.evalsha(self._sha, 2, key, f"hookline:fair:hot:{tenant_id}", counts[tenant_id],
+                         self._window.expiry, self.burst, self.cooldown)
+
+    def _count(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
         for attempt in range(2):
             try:
                 with self.client.pipeline(transaction=False) as pipe:
-                    for tenant_id in tenants:
-                        key, _ = self._window.key(tenant_id, now)
-                        pipe.evalsha(self._sha, 2, key, f"hookline:fair:hot:{tenant_id}", counts[tenant_id],
-                                     self._window.expiry, self.burst, self.cooldown)
+                    self._queue_counts(pipe, tenants, counts)
                     return pipe.execute()
             except NoScriptError:
                 if attempt:
                     raise
                 self.client.script_load(HOT)
+        raise AssertionError("unreachable")
+
+    async def _count_async(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
+        for attempt in range(2):
+            try:
+                async with self.async_client.pipeline(transaction=False) as pipe:
+                    self._queue_counts(pipe, tenants, counts)
+                    return await pipe.execute()
+            except NoScriptError:
+                if attempt:
+                    raise
+                await self.async_client.script_load(HOT)
         raise AssertionError("unreachable")
