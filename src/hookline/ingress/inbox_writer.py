@@ -1,29 +1,66 @@
-"""The ingress's inbox insert: an async psycopg pool and one autocommitted statement per webhook.
+"""The ingress's inbox insert: an async psycopg pool, and the webhooks that arrive together stored together.
 
-The event loop never waits on a thread for the insert, and the tenant for row-level security,
-the INSERT, the duplicate's SELECT and the commit are one round trip (services.inbox.store_now,
-the `hookline_store_event` function of migration 0002).
+A delivery is stored at once when fewer than `max_writes` statements are in flight; otherwise
+it waits for the next one, which takes everything waiting (up to `max_batch`) as one statement,
+`hookline_store_events` (migration 0017): one round trip, one commit, one WAL flush for the
+lot, and the Python cost of one statement instead of one each. Under light load nothing waits
+and every batch is one delivery; under load batches grow by themselves, with no timer.
+
+Each delivery is answered only when its row is committed, so batching changes nothing a sender
+sees. A batch that fails for any reason but the database being away is stored again one
+delivery at a time (`hookline_store_event`, migration 0002), so one bad row fails only its own
+request. The event loop never waits on a thread for any of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hookline.config import Settings, libpq_url
 from hookline.ingress.accept import Delivery
-from hookline.ingress.metrics import INBOX_INSERT_SECONDS
+from hookline.ingress.metrics import INBOX_BATCH_ROWS, INBOX_INSERT_SECONDS
 from hookline.models import EventStatus
 from hookline.services import inbox
 from hookline.workers.handlers import handler_for
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+# The inbox cannot be written: connection refused or lost, or no pooled connection came free
+# (SQLAlchemy's for the connection lookup, psycopg's for the insert; PoolTimeout is one of these).
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
 CONNECT_TIMEOUT_SECONDS = 2
 # Waiting longer than this for a free connection means the inbox is not keeping up: answer "retry".
 CHECKOUT_TIMEOUT_SECONDS = 2.0
+# Statements in flight at once (the rest of the pool serves the publisher's stamps), and rows per statement.
+MAX_WRITES = 4
+MAX_BATCH = 64
+
+
+@dataclass
+class _Waiting:
+    delivery: Delivery
+    status: EventStatus
+    stored: asyncio.Future[inbox.Stored]
+
+    @property
+    def event(self) -> dict:
+        d = self.delivery
+        return {"tenant_id": d.tenant_id, "provider": d.provider, "event_type": d.event_type,
+                "dedupe_key": d.dedupe_key, "payload": d.payload, "status": self.status}
+
+    @property
+    def order(self) -> tuple[int, str, str]:
+        return self.delivery.tenant_id, self.delivery.provider, self.delivery.dedupe_key
 
 
 class InboxWriter:
@@ -34,6 +71,9 @@ class InboxWriter:
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True,
                     "options": settings.libpq_options()}, name="ingress-inbox",
         )
+        self.max_writes = max(1, min(MAX_WRITES, settings.ingress_db_pool_size - 1))
+        self._waiting: list[_Waiting] = []
+        self._writes = 0
 
     async def open(self) -> None:
         await self.pool.open(wait=False)  # connects in the background; a database down at start is a 503, not a crash
@@ -50,23 +90,63 @@ class InboxWriter:
         handler = handler_for(delivery.provider, delivery.event_type)
         status = EventStatus.PENDING if handler else EventStatus.IGNORED
         started = time.perf_counter()
-        stored = await self._store(delivery, status)
+        waiting = _Waiting(delivery, status, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._writes < self.max_writes:
+            self._writes += 1
+            asyncio.ensure_future(self._write())
+        stored = await waiting.stored
         INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
         return stored, handler.task if handler is not None and stored.created else None
+
+    async def _write(self) -> None:
+        """Store what is waiting, a batch at a time, until nothing is."""
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                try:
+                    await self._store_batch(batch)
+                except BaseException as exc:  # cancelled (shutdown): no request may wait for ever
+                    for waiting in batch:
+                        _settle(waiting, exception=exc)
+                    raise
+        finally:
+            self._writes -= 1
+
+    async def _store_batch(self, batch: list[_Waiting]) -> None:
+        # In key order: two batches that share keys lock them in the same order (no deadlock).
+        batch.sort(key=lambda waiting: waiting.order)
+        try:
+            if len(batch) == 1:
+                results = [await self._with_connection(inbox.store_now, **batch[0].event)]
+            else:
+                results = await self._with_connection(inbox.store_many_now, [waiting.event for waiting in batch])
+        except DATABASE_DOWN as exc:  # the database is away: every request in it answers "retry later"
+            for waiting in batch:
+                _settle(waiting, exception=exc)
+            return
+        except Exception as exc:  # one row the database refused fails the batch: store them one by one
+            if len(batch) == 1:
+                _settle(batch[0], exception=exc)
+                return
+            log.warning("ingress.inbox_batch_failed", size=len(batch), error=repr(exc))
+            for waiting in batch:
+                await self._store_batch([waiting])
+            return
+        INBOX_BATCH_ROWS.observe(len(batch))
+        for waiting, stored in zip(batch, results, strict=True):
+            _settle(waiting, result=stored)
 
     async def mark_published(self, tenant_id: int, event_ids: list[int]) -> None:
         """Stamp `published_at` on these rows of one tenant (the publisher, after a batch went out)."""
         async with self.pool.connection() as conn:
             await inbox.mark_published_now(conn, tenant_id, event_ids)
 
-    async def _store(self, delivery: Delivery, status: EventStatus) -> inbox.Stored:
+    async def _with_connection(self, statement: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         for attempt in (1, 2):
             try:
                 async with self.pool.connection() as conn:
-                    return await inbox.store_now(
-                        conn, delivery.tenant_id, provider=delivery.provider, event_type=delivery.event_type,
-                        dedupe_key=delivery.dedupe_key, payload=delivery.payload, status=status,
-                    )
+                    return await statement(conn, *args, **kwargs)
             except psycopg.OperationalError as exc:
                 if attempt == 2 or isinstance(exc, psycopg.errors.QueryCanceled):
                     raise
@@ -74,3 +154,12 @@ class InboxWriter:
                 log.warning("ingress.inbox_connection_lost", error=repr(exc))
                 await self.pool.check()
         raise AssertionError("unreachable")
+
+
+def _settle(waiting: _Waiting, *, result: inbox.Stored | None = None, exception: BaseException | None = None) -> None:
+    if waiting.stored.done():  # its request went away (the client hung up); the row is stored all the same
+        return
+    if exception is not None:
+        waiting.stored.set_exception(exception)
+    else:
+        waiting.stored.set_result(result)

@@ -14,6 +14,8 @@ REQUESTS = Counter("hookline_ingress_requests_total", "Webhook requests answered
                    ["route", "status"])
 INBOX_INSERT_SECONDS = Histogram("hookline_ingress_inbox_insert_seconds", "Time to store and commit one inbox row",
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+INBOX_BATCH_ROWS = Histogram("hookline_ingress_inbox_batch_rows", "Deliveries stored by one inbox statement",
+                             buckets=(1, 2, 4, 8, 16, 32, 64))
 PUBLISH_FAILURES = Counter("hookline_ingress_publish_failures_total",
                            "Events committed but not published (the relay publishes them later)", ["provider"])
 

@@ -12,17 +12,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import psycopg
 import structlog
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hookline.ingress.accept import JSON, Delivery, read_body
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected, error_response
-from hookline.ingress.inbox_writer import InboxWriter
+from hookline.ingress.inbox_writer import DATABASE_DOWN, InboxWriter
 from hookline.ingress.metrics import REQUESTS
 from hookline.ingress.publisher import Job, Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
@@ -30,9 +27,6 @@ from hookline.integrations.errors import InvalidSignature
 
 log = structlog.get_logger(__name__)
 
-# The inbox cannot be written: connection refused or lost, or no pooled connection came free
-# (SQLAlchemy's for the connection lookup, psycopg's for the insert; PoolTimeout is one of these).
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
 # A caller's X-Request-Id is kept if it looks like an id (it goes into logs and message headers).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 

@@ -57,6 +57,21 @@ async def store_now(conn: AsyncConnection, tenant_id: int, **event: Any) -> Stor
     return Stored(*await cursor.fetchone())
 
 
+# Many events of any tenants as one statement (migration 0017); each row as `_STORE` stores it.
+_STORE_MANY = ("SELECT ord, stored_id, stored_created, stored_published, stored_status FROM hookline_store_events("
+               "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[]) ORDER BY ord")
+
+
+async def store_many_now(conn: AsyncConnection, events: list[dict[str, Any]]) -> list[Stored]:
+    """`store_now` for each of `events` (its keyword arguments, `tenant_id` included), as one
+    autocommitted statement and one commit: all of them are stored when it returns, or none."""
+    rows = [_store_params(**event) for event in events]
+    columns = [[row[name] for row in rows] for name in ("tenant_id", "provider", "event_type", "dedupe_key",
+                                                        "payload", "status")]
+    cursor = await conn.execute(_STORE_MANY, columns)
+    return [Stored(*row[1:]) for row in await cursor.fetchall()]
+
+
 _SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
 _MARK_PUBLISHED = ("UPDATE webhook_events SET published_at = now() "
                    "WHERE tenant_id = %s AND id = ANY(%s) AND published_at IS NULL")
