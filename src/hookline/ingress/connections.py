@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,16 @@ class ConnectionDirectory:
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
         self._found: dict[tuple[str, str], tuple[float, Resolved]] = {}
+        self._looking: dict[tuple[str, str], asyncio.Future[Resolved | None]] = {}
+
+    async def _lookup_once(self, key: tuple[str, str]) -> Resolved | None:
+        """One lookup per key at a time: when a remembered connection expires under load, every
+        request in flight for it missed at once, and each ran its own query in a thread."""
+        looking = self._looking.get(key)
+        if looking is None:
+            looking = self._looking[key] = asyncio.ensure_future(run_in_threadpool(_lookup, *key))
+            looking.add_done_callback(lambda _: self._looking.pop(key, None))
+        return await asyncio.shield(looking)  # a request that goes away does not cancel the others' lookup
 
     async def resolve(self, provider: str, account_id: str, *, what: str) -> Resolved:
         """The active connection for `account_id`, or 404 naming `what` the sender identified itself by."""
@@ -74,7 +85,7 @@ class ConnectionDirectory:
         cached = self._found.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        resolved = await run_in_threadpool(_lookup, provider, account_id)
+        resolved = await self._lookup_once(key)
         if resolved is None:
             self._found.pop(key, None)
             log.warning("webhook.unknown_tenant", provider=provider, what=what)
