@@ -15,6 +15,7 @@ request. The event loop never waits on a thread for any of it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ class InboxWriter:
         self._waiting.append(waiting)
         if self._writes < self.max_writes:
             self._writes += 1
-            asyncio.ensure_future(self._write())
+            # In a context of its own: the writer stores other requests' rows, so its lines carry no request id.
+            asyncio.get_running_loop().create_task(self._write(), context=contextvars.Context())
         stored = await waiting.stored
         INBOX_INSERT_SECONDS.observe(time.perf_counter() - started)
         return stored, handler.task if handler is not None and stored.created else None
