@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 import pytest
 import redis
@@ -11,10 +12,13 @@ from celery import Celery
 
 from hookline.config import get_settings
 from hookline.ingress.app import sender
-from hookline.ingress.messages import TaskMessages, push
+from celery.utils.saferepr import saferepr
+
+from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
 from hookline.ingress.publisher import CelerySender, Job, RedisSender
 from hookline.workers.app import app
 from hookline.workers.fairness import lane
+from hookline.workers.tenancy import redacted
 from tests.conftest import REDIS_URL
 from tests.ingress.conftest import log_lines
 from tests.support.webhooks import encode, ghl_headers, payload
@@ -165,3 +169,17 @@ def test_the_ingress_publishes_on_redis_from_its_event_loop(client, tenant, ingr
 
     assert len(queue()) == 1
     assert [line["sender"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == ["redis"]
+
+
+def test_task_ids_are_version_4_uuids_like_celerys():
+    ids = {new_uuid() for _ in range(1000)}
+
+    assert len(ids) == 1000
+    assert all(str(uuid.UUID(value)) == value and uuid.UUID(value).version == 4 for value in ids)
+
+
+def test_kwargsrepr_masks_what_the_publish_signal_masks():
+    # The fast path (plain int arguments) and the general one agree with workers/app.py's handler.
+    for kwargs in ({"tenant_id": 7, "event_id": 42}, {"tenant_id": 7, "api_token": 12345}, {"tenant_id": 7, "note": "x"}):
+        assert kwargs_repr(kwargs) == saferepr(redacted(kwargs))
+    assert "12345" not in kwargs_repr({"tenant_id": 7, "api_token": 12345})

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
-import uuid
 from bisect import bisect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,23 +59,57 @@ def routed_options(app: Celery, task: str, kwargs: dict[str, Any], bulk: bool) -
     return app.amqp.router.route(options, task, None, kwargs)
 
 
+_PLAIN_KEYS: dict[tuple[str, ...], bool] = {}  # argument names → none of them is masked by `redacted`
+
+
 def kwargs_repr(kwargs: dict[str, Any]) -> str:
     """`kwargsrepr` as workers/app.py's `before_task_publish` handler writes it: saferepr of the redacted kwargs.
-    Of plain ints (every Job's) that is their repr, at a sixth of saferepr's ~19 µs."""
-    shown = redacted(kwargs)
-    return repr(shown) if all(type(value) is int for value in shown.values()) else saferepr(shown)
+    Of plain ints under names `redacted` leaves alone (every Job's) that is their repr, at a sixth of the cost."""
+    names = tuple(kwargs)
+    plain = _PLAIN_KEYS.get(names)
+    if plain is None:
+        plain = _PLAIN_KEYS[names] = redacted(dict.fromkeys(names, 0)) == dict.fromkeys(names, 0)
+    if plain and all(type(value) is int for value in kwargs.values()):
+        return repr(kwargs)
+    return saferepr(redacted(kwargs))
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID as text, like `str(uuid.uuid4())` (celery.utils.uuid) at a third of its cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    hexed = raw.hex()
+    return f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+
+
+# Set per message; everything else in a message is its prototype's.
+PER_MESSAGE_HEADERS = {"id", "root_id", "kwargsrepr", "published_at", "tenant_id", "request_id"}
+PER_MESSAGE_PROPERTIES = {"correlation_id", "delivery_tag"}
+
+
+def _members(mapping: dict[str, Any], leave_out: set[str]) -> str:
+    """`mapping` (without `leave_out`) as the inside of a JSON object: rendered once, pasted into each message."""
+    return json.dumps({key: value for key, value in mapping.items() if key not in leave_out})[1:-1]
 
 
 @dataclass(frozen=True)
 class Prototype:
-    """What every message of one task on one lane shares."""
+    """What every message of one task on one lane shares, already rendered as JSON."""
 
     key: str  # the Redis list it is pushed onto
-    headers: dict[str, Any]
-    properties: dict[str, Any]
-    embed: dict[str, Any]  # the body's third part: callbacks, errbacks, chain, chord
-    content_type: str
-    content_encoding: str
+    start: str  # the message up to its body: '{"content-encoding": …, "content-type": …, "body": "'
+    headers: str  # the shared headers, as JSON object members
+    properties: str  # the shared properties, likewise
+    embed: str  # the body's third part (callbacks, errbacks, chain, chord), as JSON
+
+    def message(self, task_id: str, kwargs: dict[str, Any], headers: dict[str, Any]) -> bytes:
+        body = base64.b64encode(f"[[], {json.dumps(kwargs)}, {self.embed}]".encode()).decode("ascii")
+        mine = json.dumps({"id": task_id, "root_id": task_id, "kwargsrepr": kwargs_repr(kwargs), **headers,
+                           "published_at": time.time()})[1:-1]
+        ids = f'"correlation_id": "{task_id}", "delivery_tag": "{new_uuid()}"'  # hex and dashes: nothing to escape
+        return (f'{self.start}{body}", "headers": {{{self.headers}, {mine}}}, '
+                f'"properties": {{{self.properties}, {ids}}}}}').encode()
 
 
 def redis_list(queue: str, priority: int, transport_options: dict[str, Any]) -> str:
@@ -98,15 +132,7 @@ class TaskMessages:
         prototype = self._prototypes.get((job.task, bulk))
         if prototype is None:
             prototype = self._prototypes[(job.task, bulk)] = self._prototype(job.task, bulk)
-        task_id = str(uuid.uuid4())
-        kwargs = job.kwargs
-        headers = {**prototype.headers, "id": task_id, "root_id": task_id, "kwargsrepr": kwargs_repr(kwargs),
-                   **job.headers, "published_at": time.time()}
-        properties = {**prototype.properties, "correlation_id": task_id, "delivery_tag": str(uuid.uuid4())}
-        body = json.dumps([[], kwargs, prototype.embed]).encode(prototype.content_encoding)
-        message = {"body": base64.b64encode(body).decode("ascii"), "content-encoding": prototype.content_encoding,
-                   "content-type": prototype.content_type, "headers": headers, "properties": properties}
-        return prototype.key, json.dumps(message).encode()
+        return prototype.key, prototype.message(new_uuid(), job.kwargs, job.headers)
 
     def _prototype(self, task: str, bulk: bool) -> Prototype:
         app = self.app
@@ -129,8 +155,9 @@ class TaskMessages:
                       "priority": priority, "body_encoding": "base64"}
         return Prototype(
             key=redis_list(queue_name, priority, app.conf.broker_transport_options or {}),
-            headers=headers, properties=properties, embed=body[2],
-            content_type="application/json", content_encoding="utf-8",
+            start='{"content-encoding": "utf-8", "content-type": "application/json", "body": "',
+            headers=_members(headers, PER_MESSAGE_HEADERS), properties=_members(properties, PER_MESSAGE_PROPERTIES),
+            embed=json.dumps(body[2]),
         )
 
 
