@@ -161,10 +161,20 @@ class TaskMessages:
         )
 
 
+def by_list(messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] = ()) -> dict[str, list[bytes]]:
+    """The jobs' messages by the list they go to, in order: one `LPUSH list m1 m2 …` each puts them
+    where one LPUSH per message would (workers take from the other end, m1 first)."""
+    lists: dict[str, list[bytes]] = {}
+    for job in jobs:
+        key, message = messages.encode(job, job.tenant_id in bulk)
+        lists.setdefault(key, []).append(message)
+    return lists
+
+
 def push(client: redis.Redis, messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] = ()) -> None:
     """Publish `jobs` in one pipelined round trip on a synchronous client (what the ingress's
     publisher does on its asyncio client; the benches and tests publish this way)."""
     with client.pipeline(transaction=False) as pipe:
-        for job in jobs:
-            pipe.lpush(*messages.encode(job, job.tenant_id in bulk))
+        for key, queued in by_list(messages, jobs, bulk).items():
+            pipe.lpush(key, *queued)
         pipe.execute()

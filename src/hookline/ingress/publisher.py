@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 from redis import asyncio as aioredis
 
-from hookline.ingress.messages import TaskMessages
+from hookline.ingress.messages import TaskMessages, by_list
 from hookline.ingress.metrics import PUBLISH_FAILURES, PUBLISH_PENDING
 from hookline.workers.fairness import Lanes, lane
 from hookline.workers.tenancy import tenant_headers
@@ -69,9 +69,8 @@ class RedisSender:
 
     async def send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
         async with self.client.pipeline(transaction=False) as pipe:
-            for job in jobs:
-                key, message = self.messages.encode(job, job.tenant_id in bulk)
-                pipe.lpush(key, message)
+            for key, queued in by_list(self.messages, jobs, bulk).items():
+                pipe.lpush(key, *queued)
             await pipe.execute()
 
 

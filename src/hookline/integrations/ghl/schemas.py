@@ -22,7 +22,8 @@ class Envelope(BaseModel):
     an agency user) carry only `companyId` and have no location.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Other fields are left alone (not copied into the model): each handler's schema reads its own.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     type: str = Field(default="unknown", min_length=1, max_length=100)
     location_id: str | None = Field(default=None, alias="locationId", min_length=1, max_length=200)
