@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -183,3 +184,19 @@ def test_kwargsrepr_masks_what_the_publish_signal_masks():
     for kwargs in ({"tenant_id": 7, "event_id": 42}, {"tenant_id": 7, "api_token": 12345}, {"tenant_id": 7, "note": "x"}):
         assert kwargs_repr(kwargs) == saferepr(redacted(kwargs))
     assert "12345" not in kwargs_repr({"tenant_id": 7, "api_token": 12345})
+
+
+def test_with_rabbitmq_each_task_goes_out_through_send_task():
+    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+    with celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        celery.amqp.queues["ghl_sync"](channel).declare()
+        channel.queue_purge("ghl_sync")
+
+        asyncio.run(CelerySender(celery).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
+
+        message = channel.basic_get(queue="ghl_sync", no_ack=True)
+    assert message is not None
+    assert message.headers["task"] == TASK
+    assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
+    assert json.loads(message.body)[1] == {"tenant_id": 7, "event_id": 42}
