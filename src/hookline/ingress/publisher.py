@@ -151,10 +151,10 @@ class Publisher:
                     PUBLISH_PENDING.dec(len(jobs))
 
     async def _publish(self, jobs: list[Job]) -> None:
-        bulk = await self.lanes.hot_async(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
         try:
+            bulk = await self.lanes.hot_async(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
             await self.sender.send(jobs, bulk)
-        except Exception as exc:  # broker unreachable: the batch is the relay's
+        except Exception as exc:  # broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))
             if not self._stopping:
                 await asyncio.sleep(self.backoff_seconds)
