@@ -1,4 +1,5 @@
-"""Hostile bodies over real HTTP: duplicated JSON keys and bodies that are not UTF-8 get a clean 400, store nothing."""
+"""Hostile bodies over real HTTP: duplicated JSON keys, bodies that are not UTF-8 and numbers PostgreSQL cannot
+hold get a clean 400, store nothing."""
 
 import pytest
 
@@ -10,6 +11,9 @@ BODIES = {
     "nested-duplicate": (b'{"contact": {"id": "c1", "id": "c2"}}', "duplicate key 'id'"),
     "latin-1": ('{"name": "Mia Müller"}'.encode("latin-1"), "body is not UTF-8 (byte 15)"),
     "utf-16": ('{"name": "Mia"}'.encode("utf-16"), "body is not UTF-8 (byte 0)"),
+    # Stored as sent, so a number PostgreSQL's numeric cannot hold would fail the insert: refused first.
+    "tiny-exponent": (b'{"amount": 1e-20000}', "has more than 16383 decimal places"),
+    "long-fraction": (b'{"amount": 0.' + b"0" * 16383 + b'1}', "has more than 16383 decimal places"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import psycopg
 import pytest
@@ -50,6 +51,19 @@ def test_a_key_twice_in_one_batch_or_already_stored_is_a_duplicate_of_the_same_r
     assert (again.created, again.event_id, again.status) == (False, first.event_id, "pending")
     assert (new.created, twin.created, twin.event_id) == (True, False, new.event_id)
     assert stored_keys(tenant.id) == ["a", "b"]
+
+
+def test_a_body_is_stored_as_sent_and_reads_back_as_its_parsed_payload(tenant):
+    body = b'{"webhookId": "w-1", "amount": 1e-400, "big": 12345678901234567890123, "name": "Ren\\u00e9", "n": 1.50}'
+    rows = [{**event(tenant.id, key), "body": body} for key in ("solo", "one", "two")]
+
+    asyncio.run(store_many([rows[0]]))
+    asyncio.run(store_many(rows[1:]))
+
+    with tenant_session(tenant.id) as session:
+        payloads = session.scalars(select(WebhookEvent.payload).where(WebhookEvent.tenant_id == tenant.id)).all()
+    assert payloads == [json.loads(body)] * 3
+    assert payloads[0]["name"] == "René" and payloads[0]["big"] == 12345678901234567890123
 
 
 def test_the_batch_function_refuses_a_transaction_that_belongs_to_a_tenant(tenant, other_tenant):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -27,6 +27,9 @@ class Delivery:
     event_type: str
     dedupe_key: str
     payload: dict[str, Any]
+    # The body `payload` was parsed from (parse_object), stored as it came: re-serialising the
+    # payload cost a json.dumps per webhook. None: store `payload` serialised (a form's fields).
+    body: bytes | None = field(default=None, repr=False)
 
 
 def media_type(request: Request) -> str:
@@ -55,10 +58,18 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+# PostgreSQL's numeric keeps at most this many digits after the decimal point; JSONB stores
+# the body's own text (`Delivery.body`), so a number past it would fail the insert, not the parse.
+MAX_DECIMAL_PLACES = 16383
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:20]} is out of range")
+    mantissa, _, exponent = text.lower().partition("e")
+    if len(mantissa.partition(".")[2]) - int(exponent or 0) > MAX_DECIMAL_PLACES:
+        raise ValueError(f"number {text[:20]} has more than {MAX_DECIMAL_PLACES} decimal places")
     return value
 
 

@@ -91,7 +91,7 @@ class GhlSource(WebhookSource):
         connection = await self.connections.resolve(self.provider, envelope.location, what="GoHighLevel location")
         log.debug("ghl.webhook.verified", scheme=scheme, tenant_id=connection.tenant_id)
         return Delivery(connection.tenant_id, self.provider, envelope.type,
-                        envelope.webhook_id or body_hash(body), payload)
+                        envelope.webhook_id or body_hash(body), payload, body)
 
     async def _require_fresh(self, timestamp: Any, webhook_id: str | None) -> None:
         try:

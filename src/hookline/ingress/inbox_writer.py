@@ -57,7 +57,7 @@ class _Waiting:
     def event(self) -> dict:
         d = self.delivery
         return {"tenant_id": d.tenant_id, "provider": d.provider, "event_type": d.event_type,
-                "dedupe_key": d.dedupe_key, "payload": d.payload, "status": self.status}
+                "dedupe_key": d.dedupe_key, "payload": d.payload, "body": d.body, "status": self.status}
 
     @property
     def order(self) -> tuple[int, str, str]:

@@ -42,4 +42,4 @@ class PaymentSource(WebhookSource):
         handler = handler_for(self.provider, event_type)
         if handler is not None and handler.schema is not None:  # a body its task could never read: 422 now
             validated(handler.schema, payload)
-        return Delivery(connection.tenant_id, self.provider, event_type, event_id, payload)
+        return Delivery(connection.tenant_id, self.provider, event_type, event_id, payload, body)

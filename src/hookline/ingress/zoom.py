@@ -73,7 +73,7 @@ class ZoomSource(WebhookSource):
             raise rejected_signature(self.provider, exc, connection_id=connection.connection_id) from None
         about, at = object_id(payload), payload.get("event_ts")
         dedupe = f"{event}:{about}:{at}" if about and isinstance(at, int) else body_hash(body)
-        return Delivery(connection.tenant_id, self.provider, event, dedupe[:200], payload)
+        return Delivery(connection.tenant_id, self.provider, event, dedupe[:200], payload, body)
 
     async def _answer_challenge(self, request: Request, body: bytes, payload: dict[str, Any]) -> JSONResponse:
         inner = payload.get("payload")

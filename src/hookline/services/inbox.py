@@ -29,10 +29,16 @@ _STORE = ("SELECT stored_id, stored_created, stored_published, stored_status FRO
           "%(tenant_id)s, %(provider)s, %(event_type)s, %(dedupe_key)s, %(payload)s, %(status)s)")
 
 
+def _as_is(body: bytes) -> bytes:
+    return body
+
+
 def _store_params(tenant_id: int, *, provider: str, event_type: str, dedupe_key: str, payload: dict[str, Any],
-                  status: EventStatus = EventStatus.PENDING) -> dict[str, Any]:
+                  status: EventStatus = EventStatus.PENDING, body: bytes | None = None) -> dict[str, Any]:
+    # `body`: the JSON text `payload` was parsed from, stored as it is instead of serialising `payload` again.
+    stored = Jsonb(body, dumps=_as_is) if body is not None else Jsonb(payload)
     return {"tenant_id": require_tenant(tenant_id), "provider": provider, "event_type": event_type,
-            "dedupe_key": dedupe_key, "payload": Jsonb(payload), "status": status.value}
+            "dedupe_key": dedupe_key, "payload": stored, "status": status.value}
 
 
 def store(
