@@ -136,6 +136,7 @@ class TaskMessages:
 
     def _prototype(self, task: str, bulk: bool) -> Prototype:
         app = self.app
+        # Routed once per (task, lane): Hookline's routes (workers/routing.py) go by task name, never by arguments.
         options = routed_options(app, task, PLACEHOLDER, bulk)
         limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit", "expires")}
         headers, properties, body, _ = app.amqp.create_task_message(
@@ -149,8 +150,7 @@ class TaskMessages:
         priority = options.get("priority") or 0
         delivery_mode = getattr(exchange, "delivery_mode", None) or app.conf.task_default_delivery_mode
         # As send_task_message and kombu's Producer.publish and Channel.prepare_message/basic_publish set them.
-        properties = {**properties, **{key: value for key, value in options.items() if key == "priority"},
-                      "delivery_mode": 2 if delivery_mode in (2, "persistent") else 1,
+        properties = {**properties, "delivery_mode": 2 if delivery_mode in (2, "persistent") else 1,
                       "delivery_info": {"exchange": "", "routing_key": queue_name},
                       "priority": priority, "body_encoding": "base64"}
         return Prototype(
