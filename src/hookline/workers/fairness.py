@@ -72,9 +72,6 @@ class Lanes:
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
                    cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
 
-    @property
-    def enabled(self) -> bool:
-        return (self.client is not None or self.async_client is not None) and self.burst > 0
 
     def hot(self, counts: Mapping[int, int]) -> set[int]:
         """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
@@ -82,7 +79,7 @@ class Lanes:
         Redis unreachable: every tenant stays on the main lane (logged). Fairness is lost for a
         while, no event is: the lane only decides which list a message waits in.
         """
-        if not self.enabled or not counts:
+        if self.client is None or self.burst <= 0 or not counts:
             return set()
         tenants = list(counts)
         try:
@@ -93,7 +90,7 @@ class Lanes:
 
     async def hot_async(self, counts: Mapping[int, int]) -> set[int]:
         """`hot` on the asyncio client (the ingress's event loop)."""
-        if not self.enabled or not counts:
+        if self.async_client is None or self.burst <= 0 or not counts:
             return set()
         tenants = list(counts)
         try:
