@@ -33,11 +33,12 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import psycopg
 import redis
 
 import loadgen  # bench/ is this script's folder, so its siblings import by name
-from servers import Server
+from servers import Server, service_cpu_seconds
 from signed import LOCATION_ID, signed_requests
 
 ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -115,6 +116,21 @@ def create_database() -> tuple[str, str]:
     return name, url
 
 
+def inbox_figures(url: str) -> str:
+    """The inbox's own metrics: statements, rows per statement, and a row's wait until committed."""
+    figures: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith(("hookline_ingress_inbox_batch_rows_", "hookline_ingress_inbox_insert_seconds_")):
+            figures[name] = float(value)
+    statements = figures.get("hookline_ingress_inbox_batch_rows_count", 0)
+    rows, waits = figures.get("hookline_ingress_inbox_batch_rows_sum", 0), figures.get(
+        "hookline_ingress_inbox_insert_seconds_count", 0)
+    wait = figures.get("hookline_ingress_inbox_insert_seconds_sum", 0) / max(waits, 1)
+    return (f"{statements:.0f} inbox statements, {rows / max(statements, 1):.1f} rows each, "
+            f"{wait * 1000:.1f} ms mean wait for a row's commit")
+
+
 def settled_count(database: str, table: str) -> int:
     """Rows in `table` (as the superuser, past row-level security) once no more are arriving."""
     previous = -1
@@ -179,15 +195,17 @@ class Bench:
         before = settled_count(self.database, table) if table else 0
         self.broker.flushdb()
         profiler = self.profile(name, server)
-        cpu = server.cpu_seconds()
+        cpu, services = server.cpu_seconds(), service_cpu_seconds()
         run = self.peak[name] = loadgen.wrk(server.url, self.signed.path, first=first, seconds=self.args.duration,
                                             **load)
         cpu = (server.cpu_seconds() - cpu) / run.seconds
+        services = {name: (seconds - services[name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
         if profiler is not None:
             profiler.wait()
         print(f"{server.label:13} max   {run.accepted_per_second:9.0f} 2xx/s  p50 {ms(run.p50)} ms  "
               f"p99 {ms(run.p99)} ms  statuses {statuses(run)}  socket errors {run.errors}  "
-              f"CPU (of a core): server {cpu:.0%}, wrk {run.generator_cpu:.0%}", flush=True)
+              f"CPU (of a core): server {cpu:.0%}, wrk {run.generator_cpu:.0%}, "
+              f"PostgreSQL {services['postgres']:.0%}, Redis {services['redis-server']:.0%}", flush=True)
         if table:
             rows = settled_count(self.database, table) - before
             # wrk stops with requests in flight, which the server may still commit.
@@ -199,6 +217,7 @@ class Bench:
             main, bulk = self.broker.llen("ghl_sync"), self.broker.llen("ghl_sync.bulk")
             self.checks.append(f"real ingress, max run: {main + bulk} task messages in Redis (ghl_sync {main}, "
                                f"ghl_sync.bulk {bulk}); the publisher process may still have had some in hand")
+            self.checks.append(f"real ingress, warm-up and max run: {inbox_figures(server.url)}")
         return run.next_index
 
     def profile(self, name: str, server: Server) -> subprocess.Popen | None:

@@ -67,3 +67,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def service_cpu_seconds(names: tuple[str, ...] = ("postgres", "redis-server")) -> dict[str, float]:
+    """User + system CPU so far of every process whose command name is one of `names` (Linux /proc)."""
+    totals = dict.fromkeys(names, 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:  # gone already
+            continue
+        name = head.split("(", 1)[1]
+        if name in totals:
+            fields = tail.split()
+            totals[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return totals
