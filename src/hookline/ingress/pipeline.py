@@ -7,14 +7,16 @@ PostgreSQL is down, metrics and the one log line per delivery — lives here, on
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from hookline.ingress.accept import JSON, Delivery, read_body
 from hookline.ingress.connections import ConnectionDirectory
@@ -73,11 +75,27 @@ def rejected_signature(provider: str, exc: InvalidSignature, **context: object) 
     return WebhookRejected(401, "invalid_signature", exc.reason)
 
 
+def accepted(event_id: int, status: str, duplicate: bool) -> Response:
+    """202 (200 for a duplicate) with `{"event_id", "status", "duplicate"}`, as JSONResponse renders it.
+
+    Written out rather than through JSONResponse: its json.dumps with custom separators makes a
+    new encoder per answer, ~2% of a webhook's CPU. The fields are an int, a status word, a bool.
+    """
+    body = f'{{"event_id":{int(event_id)},"status":{json.dumps(status)},"duplicate":{"true" if duplicate else "false"}}}'
+    return Response(body.encode(), status_code=200 if duplicate else 202, media_type="application/json")
+
+
 class WebhookEndpoint:
     def __init__(self, source: WebhookSource, *, max_bytes: int, rate_limit: TenantRateLimit, inbox: InboxWriter,
                  publisher: Publisher) -> None:
         self.source, self.max_bytes, self.rate_limit = source, max_bytes, rate_limit
         self.inbox, self.publisher = inbox, publisher
+        self._answered: dict[int, Any] = {}  # status → this route's request counter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As an ASGI app of its own: what Starlette's Route does, without its routing and middleware."""
+        response = await self.handle(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
@@ -93,7 +111,11 @@ class WebhookEndpoint:
         except DATABASE_DOWN as exc:
             response = await self._unavailable(request, exc)
         response.headers["x-request-id"] = request_id
-        REQUESTS.labels(self.source.path, str(response.status_code)).inc()
+        counter = self._answered.get(response.status_code)
+        if counter is None:
+            counter = self._answered[response.status_code] = REQUESTS.labels(self.source.path,
+                                                                             str(response.status_code))
+        counter.inc()
         return response
 
     async def _handle(self, request: Request, request_id: str) -> Response:
@@ -108,8 +130,7 @@ class WebhookEndpoint:
         duplicate = not stored.created
         log.info("webhook.accepted", provider=delivery.provider, tenant_id=delivery.tenant_id,
                  event_type=delivery.event_type, event_id=stored.event_id, status=stored.status, duplicate=duplicate)
-        return JSONResponse({"event_id": stored.event_id, "status": stored.status, "duplicate": duplicate},
-                            status_code=200 if duplicate else 202)
+        return accepted(stored.event_id, stored.status, duplicate)
 
     async def _unavailable(self, request: Request, exc: Exception) -> Response:
         # Nothing was stored; answer what makes this sender try again later.
