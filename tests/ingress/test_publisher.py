@@ -6,10 +6,11 @@ import asyncio
 import base64
 import json
 import uuid
+import weakref
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, signals
 
 from hookline.config import get_settings
 from hookline.ingress.app import sender
@@ -200,3 +201,19 @@ def test_with_rabbitmq_each_task_goes_out_through_send_task():
     assert message.headers["task"] == TASK
     assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
     assert json.loads(message.body)[1] == {"tenant_id": 7, "event_id": 42}
+
+
+def _receiver(ref: object) -> object:
+    while isinstance(ref, weakref.ReferenceType):
+        ref = ref()
+    return ref
+
+
+def test_the_only_publish_receiver_is_the_one_the_ingress_reproduces():
+    # The ingress's publisher fires no before_task_publish: TaskMessages reproduces _stamp_message
+    # (compared field by field above). A new receiver in Hookline's code must be reproduced there too.
+    receivers = {f"{target.__module__}.{target.__qualname__}"
+                 for target in (_receiver(ref) for _, ref in signals.before_task_publish.receivers)
+                 if target is not None and getattr(target, "__module__", "").startswith("hookline.")}
+
+    assert receivers == {"hookline.workers.app._stamp_message"}

@@ -80,6 +80,10 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
             queues.select_add(queues[bulk_queue(name)])
 
 
+# The ingress's publisher makes its messages itself (ingress/messages.py) and fires no Celery
+# signal: it reproduces what this receiver adds, and tests/ingress/test_publisher.py compares the
+# two. A new before_task_publish receiver must be reproduced there as well, or the ingress's
+# tasks go out without it.
 @signals.before_task_publish.connect
 def _stamp_message(body=None, headers=None, **_) -> None:
     if headers is None:
