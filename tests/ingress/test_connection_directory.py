@@ -1,12 +1,16 @@
-"""The ingress's tenant lookup: remembered for a while, and looked up once however many ask at once."""
+"""The ingress's tenant lookup: remembered for a while, looked up once however many ask at once, and
+looked up again in the background before it expires."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from sqlalchemy import update
 
+from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
+from hookline.models import Connection
 from hookline.ingress.errors import WebhookRejected
 
 
@@ -40,3 +44,49 @@ def test_an_unknown_account_is_a_404_for_every_request_that_asked(tenant):
     assert all(isinstance(exc, WebhookRejected) and exc.status == 404 for exc in refused)
     with pytest.raises(WebhookRejected):
         asyncio.run(ConnectionDirectory(5).resolve("ghl", "loc-nobody", what="GoHighLevel location"))
+
+
+async def settle(directory: ConnectionDirectory) -> None:
+    """Wait for the directory's background lookups to finish (a few ms each)."""
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if not directory._looking:
+            return
+    raise AssertionError("a background lookup never finished")
+
+
+def test_near_its_expiry_a_connection_is_looked_up_in_the_background_while_requests_keep_it(tenant):
+    directory = ConnectionDirectory(1.0)
+
+    async def scenario() -> tuple:
+        first = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+        await asyncio.sleep(0.85)  # in the last fifth of its life
+        meanwhile = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+        await settle(directory)
+        refreshed = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+        await asyncio.sleep(0.3)  # past the first lookup's expiry, within the refreshed one's
+        later = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+        return first, meanwhile, refreshed, later, dict(directory._looking)
+
+    first, meanwhile, refreshed, later, looking = asyncio.run(scenario())
+
+    assert meanwhile is first  # answered from memory: the request did not wait for the lookup
+    assert refreshed is not first and refreshed.tenant_id == tenant.id  # the background lookup's
+    assert later is refreshed and looking == {}  # the refresh extended its life; no lookup since
+
+
+def test_a_connection_disabled_meanwhile_is_dropped_by_the_background_lookup(tenant):
+    directory = ConnectionDirectory(1.0)
+
+    async def scenario() -> None:
+        await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+        with global_session() as session:
+            session.execute(update(Connection).where(Connection.tenant_id == tenant.id).values(status="disabled"))
+        await asyncio.sleep(0.85)
+        await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")  # still remembered
+        await settle(directory)
+        await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
+
+    with pytest.raises(WebhookRejected) as refused:
+        asyncio.run(scenario())
+    assert refused.value.status == 404
