@@ -107,9 +107,12 @@ async def method_not_allowed(request: Request, exc: Any) -> JSONResponse:
 class Ingress(Starlette):
     """Starlette, except that a POST to a webhook route's exact path goes straight to its endpoint.
 
-    Starlette's two middleware layers, its router and its Route wrapper cost ~7% of a
-    webhook's CPU; the endpoint does all they would (its own errors, the answer). Anything else
+    Starlette's two middleware layers, its router and its Route wrapper, with the JSONResponse
+    they answered through, cost ~15% of a webhook's CPU (bench/ingress_cpu.py: 444-506 µs before,
+    388-416 after); the endpoint does all they would (its own errors, the answer). Anything else
     (other methods, the routes with path parameters, a path under a root_path) takes Starlette's way.
+    An exception the endpoint does not answer reaches uvicorn, which logs it and answers 500, as
+    Starlette's ServerErrorMiddleware would have.
     """
 
     def __init__(self, *, webhooks: dict[str, WebhookEndpoint], **kwargs: Any) -> None:
