@@ -4,14 +4,15 @@ looked up again in the background before it expires."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import update
 
 from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
-from hookline.models import Connection
 from hookline.ingress.errors import WebhookRejected
+from hookline.models import Connection
 
 
 def resolve_together(directory: ConnectionDirectory, account_id: str, times: int) -> list:
@@ -46,6 +47,15 @@ def test_an_unknown_account_is_a_404_for_every_request_that_asked(tenant):
         asyncio.run(ConnectionDirectory(5).resolve("ghl", "loc-nobody", what="GoHighLevel location"))
 
 
+TTL = 2.0  # its last fifth, when the background lookup starts, is 0.4 s: room for a slow machine
+KEY = ("ghl", "loc-sunny-001")
+
+
+async def until_shortly_before_expiry(directory: ConnectionDirectory) -> None:
+    """Sleep until 0.2 s before the remembered connection expires: in the last fifth of its life."""
+    await asyncio.sleep(directory._found[KEY][0] - time.monotonic() - 0.2)
+
+
 async def settle(directory: ConnectionDirectory) -> None:
     """Wait for the directory's background lookups to finish (a few ms each)."""
     for _ in range(500):
@@ -56,15 +66,15 @@ async def settle(directory: ConnectionDirectory) -> None:
 
 
 def test_near_its_expiry_a_connection_is_looked_up_in_the_background_while_requests_keep_it(tenant):
-    directory = ConnectionDirectory(1.0)
+    directory = ConnectionDirectory(TTL)
 
     async def scenario() -> tuple:
         first = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
-        await asyncio.sleep(0.85)  # in the last fifth of its life
+        await until_shortly_before_expiry(directory)
         meanwhile = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
         await settle(directory)
         refreshed = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
-        await asyncio.sleep(0.3)  # past the first lookup's expiry, within the refreshed one's
+        await asyncio.sleep(0.3)  # past the first lookup's expiry, well within the refreshed one's
         later = await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
         return first, meanwhile, refreshed, later, dict(directory._looking)
 
@@ -76,13 +86,13 @@ def test_near_its_expiry_a_connection_is_looked_up_in_the_background_while_reque
 
 
 def test_a_connection_disabled_meanwhile_is_dropped_by_the_background_lookup(tenant):
-    directory = ConnectionDirectory(1.0)
+    directory = ConnectionDirectory(TTL)
 
     async def scenario() -> None:
         await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
         with global_session() as session:
             session.execute(update(Connection).where(Connection.tenant_id == tenant.id).values(status="disabled"))
-        await asyncio.sleep(0.85)
+        await until_shortly_before_expiry(directory)
         await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")  # still remembered
         await settle(directory)
         await directory.resolve("ghl", "loc-sunny-001", what="GoHighLevel location")
