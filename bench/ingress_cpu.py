@@ -31,11 +31,18 @@ import ingress as bench  # bench/ is this script's folder, so its siblings impor
 from signed import signed_requests
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--requests", type=int, default=6000, help="webhooks per measured run (6000)")
-    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (64)")
-    parser.add_argument("--runs", type=int, default=3, help="measured runs, each after the last (3)")
+    parser.add_argument("--requests", type=positive, default=6000, help="webhooks per measured run (6000)")
+    parser.add_argument("--concurrency", type=positive, default=64, help="requests in flight (64)")
+    parser.add_argument("--runs", type=positive, default=3, help="measured runs, each after the last (3)")
     parser.add_argument("--signed", type=int, default=60_000,
                         help="distinct signed webhooks to draw from (60000; signed once and cached, as bench/ingress.py does)")
     parser.add_argument("--profile", action="store_true", help="cProfile the last run; print the top 30")

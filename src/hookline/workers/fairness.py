@@ -72,7 +72,6 @@ class Lanes:
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
                    cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
 
-
     def hot(self, counts: Mapping[int, int]) -> set[int]:
         """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
 
