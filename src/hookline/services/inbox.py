@@ -80,18 +80,15 @@ async def store_many_now(conn: AsyncConnection, events: list[dict[str, Any]]) ->
     return [Stored(*row[1:]) for row in await cursor.fetchall()]
 
 
-_SET_TENANT = "SELECT set_config('app.tenant_id', %s, true)"
-_MARK_PUBLISHED = ("UPDATE webhook_events SET published_at = now() "
-                   "WHERE tenant_id = %s AND id = ANY(%s) AND published_at IS NULL")
+# One statement (migration 0018): each row by primary key, under the tenant. Its commit does not
+# wait for the WAL flush: a stamp lost in a crash only means the relay publishes that event
+# again, which its handler takes as a duplicate (`take` hands a pending row out once).
+_MARK_PUBLISHED = "SELECT set_config('synchronous_commit', 'off', true), hookline_mark_published(%s::bigint, %s::bigint[])"
 
 
 async def mark_published_now(conn: AsyncConnection, tenant_id: int, event_ids: list[int]) -> None:
-    """`mark_published` (never `again`) in its own transaction on an async autocommit connection,
-    sent as one pipeline: one round trip."""
-    tenant_id = require_tenant(tenant_id)
-    async with conn.pipeline(), conn.transaction():
-        await conn.execute(_SET_TENANT, (str(tenant_id),))
-        await conn.execute(_MARK_PUBLISHED, (tenant_id, event_ids))
+    """`mark_published` (never `again`) as one autocommitted statement on an async connection."""
+    await conn.execute(_MARK_PUBLISHED, (require_tenant(tenant_id), event_ids))
 
 
 def mark_published(session: Session, tenant_id: int, *event_ids: int, again: bool = False) -> None:
