@@ -1,17 +1,21 @@
-"""The two load generators: wrk at full speed, and a fixed-rate open-loop sender for latency at a set load."""
+"""The two loads, both from wrk: full speed (closed loop), and a fixed rate (open loop) for latency at a set load."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "post_signed.lua"
+FIXED_RATE_SCRIPT = Path(__file__).resolve().parent / "fixed_rate.lua"
 WRK_MISSING = """wrk is not installed; the bench needs it as its load generator.
   Debian/Ubuntu: sudo apt-get install -y wrk      macOS: brew install wrk"""
 
@@ -53,20 +57,11 @@ def wrk(url: str, requests_file: Path, *, first: int, seconds: int, connections:
     """Closed-loop maximum throughput: `connections` keep-alive connections, each sending as fast as answered."""
     command = [require_wrk(), "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
                "-s", str(LUA_SCRIPT), url, "--", str(requests_file), str(first), str(threads)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no result line:\n{output}")
-    fields = dict(part.split("=", 1) for part in line.split()[1:])
+    fields, cpu = _run_wrk(command)
     elapsed = int(fields["duration_us"]) / 1e6
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    statuses = Counter({int(status): int(count) for status, count in
-                        (pair.split(":") for pair in fields["statuses"].split(",") if pair)})
     return Run(
         seconds=elapsed,
-        statuses=statuses,
+        statuses=_statuses(fields),
         errors=sum(int(fields[name]) for name in ("connect", "read", "write", "timeout")),
         p50=int(fields["p50_us"]) / 1e6,
         p99=int(fields["p99_us"]) / 1e6,
@@ -76,16 +71,29 @@ def wrk(url: str, requests_file: Path, *, first: int, seconds: int, connections:
     )
 
 
+def _run_wrk(command: list[str]) -> tuple[dict[str, str], float]:
+    """wrk's `BENCH key=value …` line (the scripts print one) and the CPU seconds wrk used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result line:\n{output}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return dict(part.split("=", 1) for part in line.split()[1:]), cpu
+
+
+def _statuses(fields: dict[str, str]) -> Counter:
+    return Counter({int(status): int(count) for status, count in
+                    (pair.split(":") for pair in fields["statuses"].split(",") if pair)})
+
+
 @dataclass
 class FixedRun(Run):
     rate: float = 0.0
     lag_p99: float = 0.0  # how late this generator sent when free to: high means it, not the server, fell behind
     late_sends: int = 0  # requests sent after their time because their connection still awaited an answer
     unsent: int = 0  # requests still waiting for a free connection when the time was up
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
 
 
 def request_bytes(host: str, signature: str, body: bytes) -> bytes:
@@ -102,64 +110,27 @@ async def read_status(reader: asyncio.StreamReader) -> int:
     return int(lines[0].split(" ", 2)[1])
 
 
-async def _fixed_rate(host: str, port: int, items: list[tuple[str, bytes]], first: int, rate: float, seconds: float,
-                      connections: int) -> FixedRun:
-    loop = asyncio.get_running_loop()
-    total = int(rate * seconds)
-    start = loop.time() + 0.2
-    latencies: list[float] = []
-    lags: list[float] = []
-    run = FixedRun(seconds=seconds, rate=rate, next_index=first + total)
-    finished = start
-
-    async def connection(lane: int) -> None:
-        nonlocal finished
-        reader = writer = None
-        # Lane k sends requests k, k+connections, ... each at its own scheduled time (wrk2's model):
-        # a late answer delays the next send, and that delay counts in the next request's latency.
-        for number in range(lane, total, connections):
-            due = start + number / rate
-            if loop.time() > start + seconds:  # still catching up at the end: the server fell far behind
-                backlog = range(number, total, connections)
-                run.unsent += len(backlog)
-                # Counted as answered now, a lower bound, so the percentiles do not hide them.
-                latencies.extend(loop.time() - (start + late / rate) for late in backlog)
-                break
-            if loop.time() <= due:  # the lane is free in time: any lateness is this generator's own
-                await asyncio.sleep(due - loop.time())
-                lags.append(loop.time() - due)
-            else:  # still waiting for the last answer: the server's delay, counted in this latency
-                run.late_sends += 1
-            signature, body = items[(first + number) % len(items)]
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection(host, port)
-                writer.write(request_bytes(f"{host}:{port}", signature, body))
-                status = await asyncio.wait_for(read_status(reader), timeout=10)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError):
-                run.errors += 1
-                if writer is not None:
-                    writer.close()
-                reader = writer = None
-                continue
-            done = loop.time()
-            latencies.append(done - due)  # from the scheduled send, not the actual one
-            run.statuses[status] += 1
-            finished = max(finished, done)
-        if writer is not None:
-            writer.close()
-
-    await asyncio.gather(*(connection(lane) for lane in range(connections)))
-    latencies.sort()
-    lags.sort()
-    run.seconds = max(finished - start, seconds)
-    run.p50, run.p99 = _percentile(latencies, 0.50), _percentile(latencies, 0.99)
-    run.max = latencies[-1] if latencies else 0.0
-    run.lag_p99 = _percentile(lags, 0.99)
-    return run
-
-
-def fixed_rate(url_host: str, port: int, items: list[tuple[str, bytes]], *, first: int, rate: float, seconds: float,
+def fixed_rate(url: str, items: list[tuple[str, bytes]], *, first: int, rate: float, seconds: float,
                connections: int) -> FixedRun:
-    """Open loop at `rate` requests/s for `seconds`; waits for every answer sent, so none is cut off."""
-    return asyncio.run(_fixed_rate(url_host, port, items, first, rate, seconds, connections))
+    """Open loop at `rate` requests/s for `seconds` through wrk (bench/fixed_rate.lua), one lane a connection,
+    each with its own wrk thread; a request's latency counts from its scheduled time."""
+    total = int(rate * seconds)
+    with tempfile.TemporaryDirectory(prefix="hookline-lanes-") as folder:
+        for lane in range(connections):  # lane k holds requests k, k+connections, ... of this run
+            with open(Path(folder) / f"lane-{lane}.txt", "wb") as out:
+                for number in range(lane, total, connections):
+                    signature, body = items[(first + number) % len(items)]
+                    out.write(signature.encode() + b"\t" + body + b"\n")
+        start = time.monotonic() + 1.0 + connections * 0.01  # wrk starts its threads and reads the lanes first
+        command = [require_wrk(), "-t", str(connections), "-c", str(connections),
+                   "-d", f"{math.ceil(start - time.monotonic() + seconds) + 2}s", "--timeout", "10s",
+                   "-s", str(FIXED_RATE_SCRIPT), url, "--", folder, str(connections), f"{start * 1e6:.0f}",
+                   repr(rate), repr(seconds)]
+        fields, cpu = _run_wrk(command)
+    run = FixedRun(seconds=max(seconds, int(fields["last_answer_us"]) / 1e6), rate=rate, next_index=first + total,
+                   statuses=_statuses(fields), p50=int(fields["p50_us"]) / 1e6, p99=int(fields["p99_us"]) / 1e6,
+                   max=int(fields["max_us"]) / 1e6, lag_p99=int(fields["lag_p99_us"]) / 1e6,
+                   late_sends=int(fields["late"]), unsent=int(fields["unsent"]) + int(fields["cut_off"]),
+                   errors=sum(int(fields[name]) for name in ("connect", "read", "write", "timeout")))
+    run.generator_cpu = cpu / run.seconds
+    return run
