@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     fairness_cooldown_seconds: int = Field(default=30, ge=1)
     # The ingress's own async connections for inbox inserts, per process.
     ingress_db_pool_size: int = Field(default=10, ge=1)
+    # Check GoHighLevel's signatures (RSA-4096: ~80 µs each) in a child process of each ingress
+    # process, on another core (ingress/verifier.py); off: in the event loop.
+    ingress_verifier: bool = True
     # How long an ingress process remembers a connection it looked up (a changed secret or a
     # disabled connection applies this much later); 0 looks it up for every webhook.
     connection_cache_seconds: float = Field(default=5.0, ge=0)

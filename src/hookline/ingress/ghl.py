@@ -19,9 +19,9 @@ from hookline.ingress.accept import Delivery, body_hash, parse_object, validated
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
+from hookline.ingress.verifier import Verifier
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.ghl.schemas import Envelope
-from hookline.integrations.ghl.verify import verify
 from hookline.integrations.signing import require_fresh
 from hookline.workers.handlers import handler_for
 
@@ -73,10 +73,11 @@ class GhlSource(WebhookSource):
                  redis: aioredis.Redis | None) -> None:
         super().__init__(connections=connections, window=window)
         self.keys, self.retry_grace, self.redis = keys, retry_grace, redis
+        self.verifier = Verifier(keys.rsa, keys.ed25519)  # checks in the event loop until started
 
     async def delivery(self, request: Request, body: bytes) -> Delivery:
         try:
-            scheme = verify(body, request.headers, rsa_key=self.keys.rsa, ed25519_key=self.keys.ed25519)
+            scheme = await self.verifier.verify(body, request.headers)
         except InvalidSignature as exc:
             raise rejected_signature(self.provider, exc) from None
         payload = parse_object(body)

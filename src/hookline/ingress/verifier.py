@@ -1,0 +1,218 @@
+"""GoHighLevel's signature checks in a child process of the ingress, beside its event loop.
+
+An RSA-4096 check costs ~80 µs of CPU, a quarter of all the ingress spends on a webhook, and the
+event loop's one core is the ingress's limit. The verifier process runs `ghl.verify.verify` on
+another core: the event loop writes each check as a frame on a socket pair (everything asked
+in one pass of the loop goes out in one write), the child answers in order, and each answer
+resolves its request's future. `cryptography` releases the GIL, but a thread gave nothing: each
+check then waited for the busy loop to hand the GIL back (bench/README.md).
+
+Nothing depends on the child being there: while it is not (not started yet, died, or too far
+behind), checks run in the event loop as before, and a lost child is started again.
+
+Frames, parent to child: the keys once (`!HH` lengths, RSA PEM, Ed25519 PEM or nothing), then per
+check `!HHI` lengths and the `x-ghl-signature` header, the `x-wh-signature` header and the body.
+Child to parent, per check: `!H` length and the scheme that verified, or "!" and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import struct
+import sys
+from collections import deque
+from collections.abc import Mapping
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+from hookline.integrations.errors import InvalidSignature
+from hookline.integrations.ghl.verify import verify
+
+log = structlog.get_logger(__name__)
+
+CHECK = struct.Struct("!HHI")
+KEYS = struct.Struct("!HH")
+ANSWER = struct.Struct("!H")
+# More checks than this waiting for the child: it is not keeping up, so the event loop checks too.
+MAX_PENDING = 256
+MAX_HEADER = 0xFFFF  # a frame's header length field
+RESTART_SECONDS = 1.0
+
+
+class Verifier:
+    """`verify` (ghl/verify.py) for the event loop: in the child process when it is up, else inline."""
+
+    def __init__(self, rsa_key: RSAPublicKey, ed25519_key: Ed25519PublicKey | None) -> None:
+        self.rsa_key, self.ed25519_key = rsa_key, ed25519_key
+        self._process: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.Transport | None = None
+        self._pending: deque[asyncio.Future[str]] = deque()
+        self._frames: list[bytes] = []
+        self._closing = False
+
+    @property
+    def running(self) -> bool:
+        return self._transport is not None
+
+    async def start(self) -> None:
+        """Start the child; a failure to start leaves the checks in the event loop (and is logged)."""
+        parent, child = socket.socketpair()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hookline.ingress.verifier", str(child.fileno()), pass_fds=[child.fileno()])
+            loop = asyncio.get_running_loop()
+            self._transport, _ = await loop.create_unix_connection(lambda: _Answers(self), sock=parent)
+        except OSError as exc:
+            parent.close()
+            log.warning("ingress.verifier.start_failed", error=repr(exc))
+            return
+        finally:
+            child.close()
+        self._transport.write(KEYS.pack(*map(len, keys := self._pems())) + b"".join(keys))
+        log.info("ingress.verifier.started", pid=self._process.pid)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._transport is not None:
+            self._transport.close()  # the child reads the end of its input and exits
+        if self._process is not None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+
+    async def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
+        """The scheme that verified ("ed25519" or "rsa"); InvalidSignature otherwise."""
+        ed_signature = headers.get("x-ghl-signature", "").encode("latin-1")
+        rsa_signature = headers.get("x-wh-signature", "").encode("latin-1")
+        if (self._transport is None or len(self._pending) >= MAX_PENDING
+                or max(len(ed_signature), len(rsa_signature)) > MAX_HEADER):  # no frame holds it: refused here
+            return self._inline(body, headers)
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append(future)
+        if not self._frames:  # the first check of this pass of the loop: send them all after it
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(CHECK.pack(len(ed_signature), len(rsa_signature), len(body)))
+        self._frames += (ed_signature, rsa_signature, body)
+        try:
+            answer = await future
+        except ConnectionError:  # the child went away with this check: check it here
+            return self._inline(body, headers)
+        if answer.startswith("!"):
+            raise InvalidSignature(answer[1:])
+        return answer
+
+    def _inline(self, body: bytes, headers: Mapping[str, str]) -> str:
+        return verify(body, headers, rsa_key=self.rsa_key, ed25519_key=self.ed25519_key)
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if self._transport is not None:
+            self._transport.write(b"".join(frames))
+
+    def _answered(self, answer: str) -> None:
+        future = self._pending.popleft()
+        if not future.done():  # its request may be gone (the client hung up)
+            future.set_result(answer)
+
+    def _lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        while self._pending:
+            future = self._pending.popleft()
+            if not future.done():
+                future.set_exception(ConnectionError("the verifier process went away"))
+        if not self._closing:
+            log.error("ingress.verifier.lost", error=repr(exc), restart_in=RESTART_SECONDS)
+            asyncio.get_running_loop().call_later(RESTART_SECONDS, self._restart)
+
+    def _restart(self) -> None:
+        if not self._closing:
+            asyncio.get_running_loop().create_task(self.start())
+
+    def _pems(self) -> tuple[bytes, bytes]:
+        rsa = self.rsa_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        ed = (self.ed25519_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+              if self.ed25519_key is not None else b"")
+        return rsa, ed
+
+
+class _Answers(asyncio.Protocol):
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier, self.buffer = verifier, bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        start = 0
+        while len(self.buffer) - start >= ANSWER.size:
+            (length,) = ANSWER.unpack_from(self.buffer, start)
+            end = start + ANSWER.size + length
+            if end > len(self.buffer):
+                break
+            self.verifier._answered(self.buffer[start + ANSWER.size:end].decode())
+            start = end
+        del self.buffer[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.verifier._lost(exc)
+
+
+def _read_exactly(sock: socket.socket, buffer: bytearray, size: int) -> bool:
+    """Fill `buffer` up to `size` bytes from `sock`; False at the end of its input."""
+    while len(buffer) < size:
+        chunk = sock.recv(max(65536, size - len(buffer)))
+        if not chunk:
+            return False
+        buffer += chunk
+    return True
+
+
+def serve(sock: socket.socket) -> None:
+    """The child: the keys, then check after check, answering in order until the parent closes."""
+    buffer = bytearray()
+    if not _read_exactly(sock, buffer, KEYS.size):
+        return
+    rsa_length, ed_length = KEYS.unpack_from(buffer)
+    if not _read_exactly(sock, buffer, KEYS.size + rsa_length + ed_length):
+        return
+    rsa_key = load_pem_public_key(bytes(buffer[KEYS.size:KEYS.size + rsa_length]))
+    ed_pem = bytes(buffer[KEYS.size + rsa_length:KEYS.size + rsa_length + ed_length])
+    ed25519_key = load_pem_public_key(ed_pem) if ed_pem else None
+    del buffer[:KEYS.size + rsa_length + ed_length]
+    while True:
+        answers, start = [], 0
+        while len(buffer) - start >= CHECK.size:
+            ed_size, rsa_size, body_size = CHECK.unpack_from(buffer, start)
+            end = start + CHECK.size + ed_size + rsa_size + body_size
+            if end > len(buffer):
+                break
+            at = start + CHECK.size
+            headers = {"x-ghl-signature": buffer[at:at + ed_size].decode("latin-1"),
+                       "x-wh-signature": buffer[at + ed_size:at + ed_size + rsa_size].decode("latin-1")}
+            body = bytes(buffer[at + ed_size + rsa_size:end])
+            try:
+                answer = verify(body, {k: v for k, v in headers.items() if v}, rsa_key=rsa_key,  # type: ignore[arg-type]
+                                ed25519_key=ed25519_key)  # type: ignore[arg-type]
+            except InvalidSignature as exc:
+                answer = "!" + exc.reason
+            encoded = answer.encode()
+            answers.append(ANSWER.pack(len(encoded)) + encoded)
+            start = end
+        del buffer[:start]
+        if answers:
+            sock.sendall(b"".join(answers))
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return
+        buffer += chunk
+
+
+if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group: the child ends when the ingress closes its socket.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    serve(socket.socket(fileno=int(sys.argv[1])))
