@@ -19,17 +19,30 @@ from tests.support.keys import ed25519_public_pem, rsa_public_pem, rsa_signature
 from tests.support.processes import wait_for
 from tests.support.webhooks import encode, ghl_headers, payload
 
-BODY = encode(payload("ghl/ContactCreate.json"))
-COMPACT = json.dumps(json.loads(BODY), separators=(",", ":"), ensure_ascii=False).encode()
-CASES = {  # name: (body, headers)
-    "rsa": (BODY, ghl_headers(BODY, "rsa")),
-    "ed25519": (BODY, ghl_headers(BODY, "ed25519")),
-    "rsa, another body": (BODY.replace(b"Ana", b"Eve"), ghl_headers(BODY, "rsa")),
-    "ed25519, another body": (BODY.replace(b"Ana", b"Eve"), ghl_headers(BODY, "ed25519")),
-    "no signature": (BODY, {}),
-    "not base64": (BODY, {"x-wh-signature": "%%%"}),
-    "the compact form signed, the body spaced": (BODY, {"x-wh-signature": rsa_signature(COMPACT)}),
-}
+
+
+def fresh() -> bytes:
+    """A signed ContactCreate whose `timestamp` is now: one made at import is stale minutes later."""
+    return encode(payload("ghl/ContactCreate.json"))
+
+
+def forged(body: bytes) -> bytes:
+    return body.replace(b"Ana", b"Eve")
+
+
+def cases() -> dict[str, tuple[bytes, dict[str, str]]]:
+    body = fresh()
+    compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+    assert compact != body
+    return {
+        "rsa": (body, ghl_headers(body, "rsa")),
+        "ed25519": (body, ghl_headers(body, "ed25519")),
+        "rsa, another body": (forged(body), ghl_headers(body, "rsa")),
+        "ed25519, another body": (forged(body), ghl_headers(body, "ed25519")),
+        "no signature": (body, {}),
+        "not base64": (body, {"x-wh-signature": "%%%"}),
+        "the compact form signed, the body spaced": (body, {"x-wh-signature": rsa_signature(compact)}),
+    }
 
 
 def answer(check) -> str:
@@ -52,9 +65,10 @@ async def both_ways(checker: Verifier) -> dict[str, tuple[str, str]]:
         except InvalidSignature as exc:
             return f"refused: {exc.reason}"
 
-    children = await asyncio.gather(*(in_child(body, headers) for body, headers in CASES.values()))
-    inline = [answer(lambda b=body, h=headers: checker._inline(b, h)) for body, headers in CASES.values()]
-    return dict(zip(CASES, zip(children, inline, strict=True), strict=True))
+    checks = cases()
+    children = await asyncio.gather(*(in_child(body, headers) for body, headers in checks.values()))
+    inline = [answer(lambda b=body, h=headers: checker._inline(b, h)) for body, headers in checks.values()]
+    return dict(zip(checks, zip(children, inline, strict=True), strict=True))
 
 
 def test_the_child_answers_every_case_as_the_event_loop_does():
@@ -75,7 +89,7 @@ def test_the_child_answers_every_case_as_the_event_loop_does():
         for case, (child, inline) in results.items():
             assert child == inline, case
     assert answers["rsa"][0] == "rsa" and answers["ed25519"][0] == "ed25519"
-    assert COMPACT != BODY and answers["the compact form signed, the body spaced"][0] == "rsa"
+    assert answers["the compact form signed, the body spaced"][0] == "rsa"
     assert answers["rsa, another body"][0] == "refused: rsa signature mismatch"
     assert answers["no signature"][0] == "refused: missing signature"
     assert answers["not base64"][0] == "refused: malformed signature"
@@ -83,19 +97,21 @@ def test_the_child_answers_every_case_as_the_event_loop_does():
 
 
 def test_checks_of_a_child_that_dies_are_made_in_the_event_loop_and_a_new_child_starts():
+    body = fresh()
+
     async def scenario() -> tuple[list[str], list[str], int, int]:
         checker = verifier()
         await checker.start()
         first = checker._process.pid
         try:
-            waiting = [checker.verify(BODY, ghl_headers(BODY, "rsa")) for _ in range(200)]
+            waiting = [checker.verify(body, ghl_headers(body, "rsa")) for _ in range(200)]
             os.kill(first, signal.SIGKILL)
             during = await asyncio.gather(*waiting)
             for _ in range(100):  # the child is started again after a second
                 if checker.running and checker._process.pid != first:
                     break
                 await asyncio.sleep(0.05)
-            after = await asyncio.gather(*(checker.verify(BODY, ghl_headers(BODY, "rsa")) for _ in range(20)))
+            after = await asyncio.gather(*(checker.verify(body, ghl_headers(body, "rsa")) for _ in range(20)))
             return during, after, first, checker._process.pid
         finally:
             await checker.close()
@@ -112,23 +128,25 @@ def test_the_ingress_keeps_answering_when_its_verifier_is_killed(client, tenant,
     [started] = log_lines(ingress_log, "ingress.verifier.started")[-1:]
     os.kill(started["pid"], signal.SIGKILL)
 
-    accepted = client.post("/webhooks/ghl", content=BODY, headers=ghl_headers(BODY, "rsa"))
-    forged = client.post("/webhooks/ghl", content=BODY.replace(b"Ana", b"Eve"), headers=ghl_headers(BODY, "rsa"))
+    body = fresh()
+    accepted = client.post("/webhooks/ghl", content=body, headers=ghl_headers(body, "rsa"))
+    refused = client.post("/webhooks/ghl", content=forged(body), headers=ghl_headers(body, "rsa"))
 
-    assert (accepted.status_code, forged.status_code) == (202, 401)
+    assert (accepted.status_code, refused.status_code) == (202, 401)
     assert len(events(tenant.id)) == 1
     wait_for(lambda: log_lines(ingress_log, "ingress.verifier.lost"), what="the lost verifier to be logged")
     wait_for(lambda: len(log_lines(ingress_log, "ingress.verifier.started")) >= 2, what="a new verifier")
-    again = client.post("/webhooks/ghl", content=BODY.replace(b"Ana", b"Eve"), headers=ghl_headers(BODY, "rsa"))
+    body = fresh()
+    again = client.post("/webhooks/ghl", content=forged(body), headers=ghl_headers(body, "rsa"))
     assert again.status_code == 401
 
 
 def test_with_the_verifier_turned_off_the_event_loop_checks(tmp_path, database, tenant):
     log = tmp_path / "ingress.log"
     with ingress(log, HOOKLINE_INGRESS_VERIFIER="false") as url:
-        accepted = httpx.post(f"{url}/webhooks/ghl", content=BODY, headers=ghl_headers(BODY, "rsa"), timeout=10)
-        forged = httpx.post(f"{url}/webhooks/ghl", content=BODY.replace(b"Ana", b"Eve"),
-                            headers=ghl_headers(BODY, "rsa"), timeout=10)
+        body = fresh()
+        accepted = httpx.post(f"{url}/webhooks/ghl", content=body, headers=ghl_headers(body, "rsa"), timeout=10)
+        refused = httpx.post(f"{url}/webhooks/ghl", content=forged(body), headers=ghl_headers(body, "rsa"), timeout=10)
 
-    assert (accepted.status_code, forged.status_code) == (202, 401)
+    assert (accepted.status_code, refused.status_code) == (202, 401)
     assert log_lines(log, "ingress.verifier.started") == []
