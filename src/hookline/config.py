@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     fairness_cooldown_seconds: int = Field(default=30, ge=1)
     # The ingress's own async connections for inbox inserts, per process.
     ingress_db_pool_size: int = Field(default=10, ge=1)
+    # Inbox insert statements in flight at once per ingress process (each stores whatever arrived
+    # while the others ran, as one statement): 1 measured best with PostgreSQL on the same machine;
+    # more where it is a network hop away. At most the pool size − 1 (the publisher stamps too).
+    ingress_inbox_writes: int = Field(default=1, ge=1)
     # Check GoHighLevel's signatures (RSA-4096: ~80 µs each) in a child process of each ingress
     # process, on another core (ingress/verifier.py); off: in the event loop.
     ingress_verifier: bool = True

@@ -121,3 +121,32 @@ def test_a_row_the_database_refuses_fails_only_its_own_delivery(tenant):
     assert len(failed) == 1 and isinstance(failed[0], psycopg.errors.IntegrityError)
     assert isinstance(results[10], psycopg.errors.IntegrityError)
     assert stored_keys(tenant.id) == sorted(f"k{n}" for n in range(20))
+
+
+@pytest.mark.parametrize(("writes", "statements"), [(1, 2), (3, 4)])
+def test_at_most_the_configured_statements_are_in_flight_and_the_rest_wait_as_one(tenant, writes, statements):
+    # The first inserts wait on a lock held on the tenant's row (their foreign-key check), so
+    # every later delivery arrives while `writes` statements are in flight.
+    writer = InboxWriter(get_settings().model_copy(update={"ingress_inbox_writes": writes}))
+    count, rows = batch_rows()
+
+    async def scenario() -> list:
+        await writer.pool.open(wait=True)
+        async with await psycopg.AsyncConnection.connect(DATABASE_URL) as holder:
+            await holder.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.id),))
+            await holder.execute("SELECT 1 FROM tenants WHERE id = %s FOR UPDATE", (tenant.id,))
+            stored = []
+            for n in range(10):
+                stored.append(asyncio.ensure_future(writer.store(delivery(tenant.id, f"k{n}"))))
+                await asyncio.sleep(0.02)
+            await holder.rollback()
+        try:
+            return await asyncio.gather(*stored)
+        finally:
+            await writer.close()
+
+    results = asyncio.run(scenario())
+
+    assert all(stored.created for stored, _ in results)
+    assert batch_rows()[0] - count == statements  # `writes` alone, then everything that waited as one
+    assert batch_rows()[1] - rows == 10
