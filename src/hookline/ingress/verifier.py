@@ -41,7 +41,9 @@ ANSWER = struct.Struct("!H")
 # More checks than this waiting for the child: it is not keeping up, so the event loop checks too.
 MAX_PENDING = 256
 MAX_HEADER = 0xFFFF  # a frame's header length field
+# A lost child is started again after this, doubled while children die before answering anything.
 RESTART_SECONDS = 1.0
+MAX_RESTART_SECONDS = 60.0
 
 
 class Verifier:
@@ -54,6 +56,8 @@ class Verifier:
         self._pending: deque[asyncio.Future[str]] = deque()
         self._frames: list[bytes] = []
         self._closing = False
+        self._restart_in = RESTART_SECONDS
+        self._restarting: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -117,6 +121,7 @@ class Verifier:
             self._transport.write(b"".join(frames))
 
     def _answered(self, answer: str) -> None:
+        self._restart_in = RESTART_SECONDS  # this child works
         future = self._pending.popleft()
         if not future.done():  # its request may be gone (the client hung up)
             future.set_result(answer)
@@ -128,12 +133,13 @@ class Verifier:
             if not future.done():
                 future.set_exception(ConnectionError("the verifier process went away"))
         if not self._closing:
-            log.error("ingress.verifier.lost", error=repr(exc), restart_in=RESTART_SECONDS)
-            asyncio.get_running_loop().call_later(RESTART_SECONDS, self._restart)
+            log.error("ingress.verifier.lost", error=repr(exc), restart_in=self._restart_in)
+            asyncio.get_running_loop().call_later(self._restart_in, self._restart)
+            self._restart_in = min(MAX_RESTART_SECONDS, self._restart_in * 2)
 
     def _restart(self) -> None:
         if not self._closing:
-            asyncio.get_running_loop().create_task(self.start())
+            self._restarting = asyncio.get_running_loop().create_task(self.start())
 
     def _pems(self) -> tuple[bytes, bytes]:
         rsa = self.rsa_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
