@@ -150,3 +150,35 @@ def test_with_the_verifier_turned_off_the_event_loop_checks(tmp_path, database, 
 
     assert (accepted.status_code, refused.status_code) == (202, 401)
     assert log_lines(log, "ingress.verifier.started") == []
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+
+
+def test_a_lone_check_is_made_in_the_event_loop_and_checks_asked_together_in_the_child():
+    body = fresh()
+    headers = ghl_headers(body, "rsa")
+
+    async def scenario() -> tuple[int, int]:
+        checker = verifier()
+        await checker.start()
+        try:
+            await asyncio.gather(*(checker.verify(body, headers) for _ in range(20)))  # the child is up and warm
+            pid = checker._process.pid
+            before = cpu_ticks(pid)
+            for _ in range(300):  # one at a time: each is alone in its pass of the loop
+                assert await checker.verify(body, headers) == "rsa"
+            lone = cpu_ticks(pid) - before
+            before = cpu_ticks(pid)
+            for _ in range(10):  # 30 asked in the same pass, ten times: ~20 ms of RSA for the child
+                assert await asyncio.gather(*(checker.verify(body, headers) for _ in range(30))) == ["rsa"] * 30
+            return lone, cpu_ticks(pid) - before
+        finally:
+            await checker.close()
+
+    lone, together = asyncio.run(scenario())
+
+    assert lone == 0
+    assert together >= 1
