@@ -1,7 +1,8 @@
 """Publishing after the answer: a task in the ingress's event loop, in batches.
 
 The request commits its inbox row and is answered; the event's task is published here, in
-order, in batches, and its rows are stamped `published_at` one UPDATE per tenant per batch.
+order, in batches, and its rows are stamped `published_at` one statement per tenant per batch
+(`hookline_mark_published`, migration 0018: by primary key, without waiting for the WAL flush).
 Nothing committed depends on this: a row it never published (broker down, queue full,
 process killed) is published by the relay (`maintenance.relay_unpublished`).
 
@@ -141,7 +142,7 @@ class Publisher:
                 self._wake.clear()
                 await self._wake.wait()
                 if len(self._jobs) < self.batch and not self._stopping:
-                    # Let a batch gather: its round trips and its UPDATE per tenant cost as much as many jobs.
+                    # Let a batch gather: its round trips and its stamp per tenant cost as much as many jobs.
                     await asyncio.sleep(self.linger_seconds)
             jobs = [self._jobs.popleft() for _ in range(min(self.batch, len(self._jobs)))]
             if jobs:
