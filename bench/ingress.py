@@ -70,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", action="append", choices=list(SERVERS), help="run only this server (repeatable)")
     parser.add_argument("--rate", type=float, help="fixed rate of the latency runs (default: half raw durable's max)")
     parser.add_argument("--profile", action="store_true",
-                        help="sample each server with py-spy during its max run (collapsed stacks in the log folder)")
+                        help="sample each server with py-spy during its max and fixed-rate runs (collapsed stacks in the log folder)")
     return parser.parse_args()
 
 
@@ -116,13 +116,20 @@ def create_database() -> tuple[str, str]:
     return name, url
 
 
-def inbox_figures(url: str) -> str:
-    """The inbox's own metrics: statements, rows per statement, and a row's wait until committed."""
+def inbox_metrics(url: str) -> dict[str, float]:
+    """The inbox's own metrics so far (Prometheus sums and counts)."""
     figures: dict[str, float] = {}
     for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
         name, _, value = line.partition(" ")
         if name.startswith(("hookline_ingress_inbox_batch_rows_", "hookline_ingress_inbox_insert_seconds_")):
             figures[name] = float(value)
+    return figures
+
+
+def inbox_figures(url: str, before: dict[str, float] | None = None) -> str:
+    """Inbox statements, rows per statement, and a row's wait until committed, since `before` (or start)."""
+    now = inbox_metrics(url)
+    figures = {name: value - (before or {}).get(name, 0) for name, value in now.items()}
     statements = figures.get("hookline_ingress_inbox_batch_rows_count", 0)
     rows, waits = figures.get("hookline_ingress_inbox_batch_rows_sum", 0), figures.get(
         "hookline_ingress_inbox_insert_seconds_count", 0)
@@ -143,16 +150,17 @@ def settled_count(database: str, table: str) -> int:
     return count
 
 
-def cpu_so_far(server: Server) -> tuple[float, dict[str, float]]:
+def cpu_so_far(server: Server) -> tuple[tuple[float, float], dict[str, float]]:
     return server.cpu_seconds(), service_cpu_seconds()
 
 
-def cpu_used(server: Server, before: tuple[float, dict[str, float]], run: loadgen.Run) -> str:
+def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]], run: loadgen.Run) -> str:
     """The CPU each process used over the run, as a share of one core (wrk's own over its whole run)."""
-    cpu = (server.cpu_seconds() - before[0]) / run.seconds
+    own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0]))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
-    return (f"CPU (of a core): server {cpu:.0%}, wrk {run.generator_cpu:.0%}, "
-            f"PostgreSQL {services['postgres']:.0%}, Redis {services['redis-server']:.0%}")
+    # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.
+    return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children), "
+            f"wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, Redis {services['redis-server']:.0%}")
 
 
 def ms(seconds: float) -> str:
@@ -230,7 +238,7 @@ class Bench:
         return run.next_index
 
     def profile(self, name: str, server: Server) -> subprocess.Popen | None:
-        """py-spy on the server while wrk runs; --nonblocking, so it does not pause the server."""
+        """py-spy on the server while wrk runs (max and fixed-rate runs); --nonblocking, so it does not pause it."""
         if not self.args.profile:
             return None
         py_spy = shutil.which("py-spy") or sys.exit("py-spy is missing: run with `uv run --group bench`")
@@ -246,10 +254,14 @@ class Bench:
         self.items = self.items or self.signed.load()
         before = settled_count(self.database, table)
         self.broker.flushdb()
+        profiler = self.profile(f"{name}-fixed", server)
+        metrics_before = inbox_metrics(server.url) if name == "real" else None
         cpu_before = cpu_so_far(server)
         run = self.fixed[name] = loadgen.fixed_rate(server.url, self.items, first=first, rate=rate,
                                                     seconds=self.args.duration, connections=self.args.connections)
         used = cpu_used(server, cpu_before, run)
+        if profiler is not None:
+            profiler.wait()
         rows = settled_count(self.database, table) - before
         print(f"{server.label:13} fixed {run.rate:9.0f} req/s  p50 {ms(run.p50)} ms  p99 {ms(run.p99)} ms  "
               f"max {ms(run.max)} ms  2xx/s {run.accepted_per_second:.0f}  statuses {statuses(run)}  "
@@ -259,6 +271,8 @@ class Bench:
         verdict = "ok" if 0 <= rows - run.accepted <= run.unsent else "MISMATCH"
         self.checks.append(f"{server.label}, fixed-rate run: {rows} rows committed, {run.accepted} 2xx answered, "
                            f"{run.unsent} unsent or cut off: {verdict}")
+        if metrics_before is not None:
+            self.checks.append(f"real ingress, fixed-rate run: {inbox_figures(server.url, metrics_before)}")
         return run.next_index
 
 

@@ -38,19 +38,23 @@ class Server:
         self.stop()
         sys.exit(f"{self.label} did not start; its log ({self.log}):\n{self.log.read_text()[-3000:]}")
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its worker processes so far (Linux /proc)."""
-        total, pids = 0.0, [self.process.pid]
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU so far of the server's own process, and of its child processes (Linux /proc)."""
+        own, children, pids = 0.0, 0.0, [self.process.pid]
         while pids:
             pid = pids.pop()
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                below = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
             except OSError:  # gone already
                 continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-            pids.extend(int(child) for child in children)
-        return total
+            seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+            if pid == self.process.pid:
+                own += seconds
+            else:
+                children += seconds
+            pids.extend(int(child) for child in below)
+        return own, children
 
     def stop(self) -> None:
         if self.process.poll() is None:
