@@ -17,7 +17,8 @@ from hookline.ingress.app import sender
 from celery.utils.saferepr import saferepr
 
 from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
-from hookline.ingress.publisher import CelerySender, Job, RedisSender
+from hookline.ingress.publisher import CelerySender, Job, Publisher, RedisSender
+from hookline.workers import published
 from hookline.workers.app import app
 from hookline.workers.fairness import lane
 from hookline.workers.tenancy import redacted
@@ -217,3 +218,52 @@ def test_the_only_publish_receiver_is_the_one_the_ingress_reproduces():
                  if target is not None and getattr(target, "__module__", "").startswith("hookline.")}
 
     assert receivers == {"hookline.workers.app._stamp_message"}
+
+
+def test_on_redis_a_batch_sets_its_events_bits_with_its_messages_and_stamps_nothing(redis_client):
+    from redis import asyncio as aioredis
+
+    jobs = [Job(TASK, 7, event_id, "ghl") for event_id in (41, 42, published.BLOCK + 5)]
+    stamped: list[tuple[int, list[int]]] = []
+    queued(redis_client)
+
+    async def publish() -> None:
+        client = aioredis.from_url(REDIS_URL)
+        publisher = Publisher(RedisSender(client, TaskMessages(app)), lambda *args: _record(stamped, args))
+        publisher.start()
+        for job in jobs:
+            publisher.submit(job)
+        await publisher.stop()
+        await client.aclose()
+
+    asyncio.run(publish())
+
+    assert [message["body"][1]["event_id"] for message in queued(redis_client)["ghl_sync"]] == [41, 42,
+                                                                                                published.BLOCK + 5]
+    assert published.marked(redis_client, [40, 41, 42, 43, published.BLOCK + 5]) == {41, 42, published.BLOCK + 5}
+    assert stamped == []
+
+
+def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant():
+    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+    stamped: list[tuple[int, list[int]]] = []
+    with celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        celery.amqp.queues["ghl_sync"](channel).declare()
+        channel.queue_purge("ghl_sync")
+
+        async def publish() -> None:
+            publisher = Publisher(CelerySender(celery), lambda *args: _record(stamped, args))
+            publisher.start()
+            for tenant_id, event_id in ((7, 1), (8, 2), (7, 3)):
+                publisher.submit(Job(TASK, tenant_id, event_id, "ghl"))
+            await publisher.stop()
+
+        asyncio.run(publish())
+        channel.queue_purge("ghl_sync")
+
+    assert sorted(stamped) == [(7, [1, 3]), (8, [2])]
+
+
+async def _record(calls: list, args: tuple) -> None:
+    calls.append(args)

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import redis
 from sqlalchemy import func, update
 
 from hookline.db import tenant_session
@@ -11,6 +12,7 @@ from hookline.models import EventStatus, Recording
 from hookline.services import inbox, recordings
 from hookline.tasks.audio_upload import UPLOAD_TIME_LIMIT
 from hookline.tasks.maintenance import relay_unpublished, sweep_recordings
+from tests.conftest import REDIS_URL
 from tests.support.webhooks import payload
 
 
@@ -44,6 +46,45 @@ def test_the_relay_publishes_each_tenants_unpublished_rows_once(tenant, other_te
         (tenant.id, repr({"tenant_id": tenant.id, "event_id": first})),
         (other_tenant.id, repr({"tenant_id": other_tenant.id, "event_id": second})),
     ])
+
+
+def publish_as_the_ingress(tenant_id, *event_ids):
+    """What the ingress's publisher leaves in Redis for these events: their messages and their bits."""
+    from hookline.ingress.messages import TaskMessages, push
+    from hookline.ingress.publisher import Job
+    from hookline.workers.app import app
+
+    push(redis.Redis.from_url(REDIS_URL), TaskMessages(app),
+         [Job("hookline.tasks.ghl_sync.apply_event", tenant_id, event_id, "ghl") for event_id in event_ids])
+
+
+def published_at(tenant_id, event_id):
+    with tenant_session(tenant_id) as session:
+        return inbox.get(session, tenant_id, event_id).published_at
+
+
+def test_the_relay_stamps_what_the_ingress_published_and_publishes_only_the_rest(tenant, queue):
+    sent, lost = store(tenant.id, "sent"), store(tenant.id, "lost")
+    publish_as_the_ingress(tenant.id, sent)
+
+    assert relay_unpublished(older_than_seconds=0) == 1
+    assert relay_unpublished(older_than_seconds=0) == 0
+
+    assert sorted(h["kwargsrepr"] for h in queue()) == sorted(repr({"tenant_id": tenant.id, "event_id": event_id})
+                                                              for event_id in (sent, lost))  # one message each
+    assert published_at(tenant.id, sent) is not None and published_at(tenant.id, lost) is not None
+
+
+def test_a_replayed_event_is_relayed_although_its_first_publish_left_its_bit(tenant, queue):
+    event_id = store(tenant.id, "replayed")
+    publish_as_the_ingress(tenant.id, event_id)
+    with tenant_session(tenant.id) as session:
+        inbox.take(session, tenant.id, event_id)
+    with tenant_session(tenant.id) as session:
+        inbox.reset_for_replay(session, tenant.id, event_id)  # pending again; the replay's publish failed
+
+    assert relay_unpublished(older_than_seconds=0) == 1
+    assert len(queue()) == 2  # the ingress's message, and the relay's
 
 
 def test_the_relay_skips_ignored_and_processed_rows(tenant, queue):

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 from celery.utils.saferepr import saferepr
 from kombu.transport.redis import Channel as RedisChannel
 
+from hookline.workers import published
 from hookline.workers.fairness import lane
 from hookline.workers.tenancy import redacted
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable
+    from collections.abc import Collection, Iterable, Sequence
 
     import redis
     from celery import Celery
@@ -171,10 +172,17 @@ def by_list(messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] =
     return lists
 
 
-def push(client: redis.Redis, messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] = ()) -> None:
-    """Publish `jobs` in one pipelined round trip on a synchronous client (what the ingress's
-    publisher does on its asyncio client; the benches and tests publish this way)."""
-    with client.pipeline(transaction=False) as pipe:
-        for key, queued in by_list(messages, jobs, bulk).items():
-            pipe.lpush(key, *queued)
+def queue_batch(pipe: Any, messages: TaskMessages, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:
+    """Queue on a MULTI pipeline (sync or asyncio) the LPUSHes of the jobs' messages and their
+    events' published bits (workers/published.py), so that both go in, or neither."""
+    for key, queued in by_list(messages, jobs, bulk).items():
+        pipe.lpush(key, *queued)
+    published.mark(pipe, (job.event_id for job in jobs))
+
+
+def push(client: redis.Redis, messages: TaskMessages, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:
+    """Publish `jobs` in one round trip on a synchronous client (what the ingress's publisher does
+    on its asyncio client; the benches and tests publish this way)."""
+    with client.pipeline(transaction=True) as pipe:
+        queue_batch(pipe, messages, jobs, bulk)
         pipe.execute()

@@ -1,15 +1,16 @@
 """Publishing after the answer: a task in the ingress's event loop, in batches.
 
 The request commits its inbox row and is answered; the event's task is published here, in
-order, in batches, and its rows are stamped `published_at` one statement per tenant per batch
-(`hookline_mark_published`, migration 0018: by primary key, without waiting for the WAL flush).
-Nothing committed depends on this: a row it never published (broker down, queue full,
-process killed) is published by the relay (`maintenance.relay_unpublished`).
+order, in batches. Nothing committed depends on this: a row it never published (broker down,
+queue full, process killed) is published by the relay (`maintenance.relay_unpublished`).
 
-On Redis (the default broker) a batch is one pipelined round trip on an asyncio client, and
-its messages are made by `ingress.messages.TaskMessages` from a prototype Celery made, at a
-few µs each. Elsewhere (RabbitMQ) each task goes out with Celery's `send_task` in a worker
-thread. It used to be a thread on Redis too: a thread busy making messages held the GIL
+On Redis (the default broker) a batch is one MULTI/EXEC round trip on an asyncio client: the
+LPUSHes of its messages, made by `ingress.messages.TaskMessages` from a prototype Celery made
+at a few µs each, and the events' published bits (workers/published.py), which are the record
+the relay reads; PostgreSQL is not written. Elsewhere (RabbitMQ) each task goes out with
+Celery's `send_task` in a worker thread, and the batch's rows are then stamped `published_at`,
+one statement per tenant (`hookline_mark_published`, migration 0018: by primary key, without
+waiting for the WAL flush). It used to be a thread on Redis too: a thread busy making messages held the GIL
 against the event loop (every socket call of a request waited for it), which with Celery's
 ~140 µs per message cost more than half of the ingress's throughput (bench/README.md).
 """
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 from redis import asyncio as aioredis
 
-from hookline.ingress.messages import TaskMessages, by_list
+from hookline.ingress.messages import TaskMessages, queue_batch
 from hookline.ingress.metrics import PUBLISH_FAILURES, PUBLISH_PENDING
 from hookline.workers.fairness import Lanes, lane
 from hookline.workers.tenancy import tenant_headers
@@ -55,6 +56,9 @@ class Job:
 
 class Sender(Protocol):
     name: str
+    # True: the sender records what it published itself (RedisSender: bits in the broker), so
+    # the publisher does not stamp `published_at` in PostgreSQL.
+    records_published: bool
 
     async def send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
         """Publish every job's task, or raise (then which ones went out is unknown)."""
@@ -64,14 +68,14 @@ class RedisSender:
     """One pipelined round trip per batch on an asyncio Redis client; messages from TaskMessages."""
 
     name = "redis"
+    records_published = True
 
     def __init__(self, client: aioredis.Redis, messages: TaskMessages) -> None:
         self.client, self.messages = client, messages
 
     async def send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for key, queued in by_list(self.messages, jobs, bulk).items():
-                pipe.lpush(key, *queued)
+        async with self.client.pipeline(transaction=True) as pipe:
+            queue_batch(pipe, self.messages, jobs, bulk)
             await pipe.execute()
 
 
@@ -79,6 +83,7 @@ class CelerySender:
     """Any other broker: Celery's `send_task` per message, in a worker thread."""
 
     name = "celery"
+    records_published = False
 
     def __init__(self, app: Celery) -> None:
         self.app = app
@@ -160,7 +165,8 @@ class Publisher:
             if not self._stopping:
                 await asyncio.sleep(self.backoff_seconds)
             return
-        await self._stamp(jobs)
+        if not self.sender.records_published:
+            await self._stamp(jobs)
 
     async def _stamp(self, published: list[Job]) -> None:
         by_tenant: dict[int, list[int]] = defaultdict(list)

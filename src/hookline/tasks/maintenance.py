@@ -9,17 +9,18 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import redis
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hookline.config import get_settings
+from hookline.config import broker_redis_url, get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
 from hookline.services import inbox, messaging, recordings, scheduling, taskruns
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
-from hookline.workers import liveness
+from hookline.workers import liveness, published
 from hookline.workers.app import app
 from hookline.workers.fairness import Lanes
 from hookline.workers.handlers import handler_for
@@ -60,16 +61,38 @@ def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None
     return done
 
 
-def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False) -> int:
+@cache
+def broker_marks() -> redis.Redis | None:
+    """A client of the broker's Redis, where the ingress records what it published (None: another broker)."""
+    url = broker_redis_url(get_settings().broker)
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+
+
+def published_by_ingress(events: list[WebhookEvent]) -> set[int]:
+    """The events among `events` the ingress published: their bit is set, and no worker has run them yet."""
+    client = broker_marks()
+    if client is None:
+        return set()
+    return published.marked(client, [event.id for event in events if event.attempts == 0])
+
+
+def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False,
+                 already: Callable[[list[WebhookEvent]], set[int]] | None = None) -> int:
     """Publish the inbox rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them.
 
-    A backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
+    The rows `already(rows)` names were published by someone else: they are only stamped. A
+    backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
     tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
     """
     lanes = relay_lanes()
 
     def publish_rows(session: Session, tenant_id: int) -> int:
         events = rows(session, tenant_id)
+        known = already(events) if already is not None and events else set()
+        if known:
+            inbox.mark_published(session, tenant_id, *known)
+            log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
+            events = [event for event in events if event.id not in known]
         bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
         published = 0
         for event in events:
@@ -91,10 +114,13 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     """Publish every pending inbox row older than `older_than_seconds` that was never published.
 
     The ingress commits, then publishes; when the broker was down, the row waits here. The age
-    threshold keeps the relay out of the ingress's way on the normal path.
+    threshold keeps the relay out of the ingress's way on the normal path. On a Redis broker the
+    ingress stamps nothing in PostgreSQL: a row it published has its bit set in the broker
+    (workers/published.py), and is stamped here, not published again.
     """
     age = timedelta(seconds=older_than_seconds)
-    relayed = publish_each(lambda session, tenant_id: inbox.unpublished(session, tenant_id, older_than=age, limit=batch))
+    relayed = publish_each(lambda session, tenant_id: inbox.unpublished(session, tenant_id, older_than=age, limit=batch),
+                           already=published_by_ingress)
     if relayed:
         log.info("relay.published", count=relayed)
     return relayed

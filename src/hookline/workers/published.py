@@ -1,0 +1,63 @@
+"""Which inbox events the ingress published to a Redis broker: one bit per event id, in the broker.
+
+The ingress's publisher sets an event's bit in the same MULTI/EXEC as its message's LPUSH, so a
+bit is set exactly when the message went in, and a Redis that loses its lists (a restart without
+persistence, a flush) loses the bits with them. That record replaces a `published_at` stamp in
+PostgreSQL on the hot path: the stamp was an UPDATE of every row, over a quarter of
+PostgreSQL's CPU per webhook, for a fact the relay reads only of the few rows still pending
+after its threshold (a worker takes most events within a second). The
+relay (`maintenance.relay_unpublished`) reads the bits of the few rows still pending and never
+stamped after its threshold: a set bit means published (the relay stamps `published_at` and
+publishes nothing), a clear one means never published (the relay publishes).
+
+A bit counts only for an event no worker has run yet (`attempts = 0`): a replay or a dead-letter
+replay sets an event back to pending with `published_at` NULL, and its old bit says nothing
+about the new publish. Bits live in bitmaps of BLOCK ids (128 KiB each), which expire TTL_SECONDS
+after their last write; a row still pending and unstamped after that is published again, which
+its handler takes as a duplicate (`inbox.take` hands a pending row out once).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+BLOCK = 1 << 20  # event ids per bitmap
+TTL_SECONDS = 2 * 24 * 3600
+KEY = "hookline:published:{}"
+
+
+def _blocks(event_ids: Iterable[int]) -> dict[str, list[int]]:
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for event_id in event_ids:
+        blocks[KEY.format(event_id // BLOCK)].append(event_id)
+    return blocks
+
+
+def mark(pipe: Any, event_ids: Iterable[int]) -> None:
+    """Queue the commands that set these events' bits on a (sync or asyncio) Redis pipeline."""
+    for key, ids in _blocks(event_ids).items():
+        fields: list[Any] = []
+        for event_id in ids:
+            fields += ("SET", "u1", event_id % BLOCK, 1)
+        pipe.execute_command("BITFIELD", key, *fields)
+        pipe.expire(key, TTL_SECONDS)
+
+
+def marked(client: redis.Redis, event_ids: Iterable[int]) -> set[int]:
+    """The events among `event_ids` whose bit is set: one pipelined round trip."""
+    blocks = _blocks(event_ids)
+    if not blocks:
+        return set()
+    with client.pipeline(transaction=False) as pipe:
+        for key, ids in blocks.items():
+            fields: list[Any] = []
+            for event_id in ids:
+                fields += ("GET", "u1", event_id % BLOCK)
+            pipe.execute_command("BITFIELD_RO", key, *fields)
+        answers = pipe.execute()
+    return {event_id for ids, bits in zip(blocks.values(), answers, strict=True)
+            for event_id, bit in zip(ids, bits, strict=True) if bit}
