@@ -117,25 +117,28 @@ def create_database() -> tuple[str, str]:
 
 
 def inbox_metrics(url: str) -> dict[str, float]:
-    """The inbox's own metrics so far (Prometheus sums and counts)."""
+    """The inbox's and the publisher's own metrics so far (Prometheus sums and counts)."""
     figures: dict[str, float] = {}
     for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
         name, _, value = line.partition(" ")
-        if name.startswith(("hookline_ingress_inbox_batch_rows_", "hookline_ingress_inbox_insert_seconds_")):
+        if name.startswith(("hookline_ingress_inbox_batch_rows_", "hookline_ingress_inbox_insert_seconds_",
+                            "hookline_ingress_publish_batch_jobs_")):
             figures[name] = float(value)
     return figures
 
 
 def inbox_figures(url: str, before: dict[str, float] | None = None) -> str:
-    """Inbox statements, rows per statement, and a row's wait until committed, since `before` (or start)."""
+    """Inbox statements, rows per statement, a row's wait until committed, and publish batches, since `before`."""
     now = inbox_metrics(url)
     figures = {name: value - (before or {}).get(name, 0) for name, value in now.items()}
     statements = figures.get("hookline_ingress_inbox_batch_rows_count", 0)
     rows, waits = figures.get("hookline_ingress_inbox_batch_rows_sum", 0), figures.get(
         "hookline_ingress_inbox_insert_seconds_count", 0)
     wait = figures.get("hookline_ingress_inbox_insert_seconds_sum", 0) / max(waits, 1)
+    batches, jobs = (figures.get(f"hookline_ingress_publish_batch_jobs_{part}", 0) for part in ("count", "sum"))
     return (f"{statements:.0f} inbox statements, {rows / max(statements, 1):.1f} rows each, "
-            f"{wait * 1000:.1f} ms mean wait for a row's commit")
+            f"{wait * 1000:.1f} ms mean wait for a row's commit; {batches:.0f} publish batches, "
+            f"{jobs / max(batches, 1):.1f} events each")
 
 
 def settled_count(database: str, table: str) -> int:

@@ -267,3 +267,37 @@ def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant():
 
 async def _record(calls: list, args: tuple) -> None:
     calls.append(args)
+
+
+def test_jobs_arriving_during_a_publish_wait_for_the_next_batch_instead_of_going_at_once(embedded_redis):
+    from redis import asyncio as aioredis
+
+    linger, seconds = 0.05, 0.6
+    broker = redis.Redis(unix_socket_path=embedded_redis)
+    broker.config_resetstat()
+
+    async def publish() -> float:
+        client = aioredis.Redis(unix_socket_path=embedded_redis)
+        publisher = Publisher(RedisSender(client, TaskMessages(app)), _record_nothing, linger_seconds=linger)
+        publisher.start()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        event_id = 0
+        while loop.time() - started < seconds:  # a job every ms, as a busy ingress commits them
+            event_id += 1
+            publisher.submit(Job(TASK, 7, event_id, "ghl"))
+            await asyncio.sleep(0.001)
+        elapsed = loop.time() - started
+        await publisher.stop()
+        await client.aclose()
+        return elapsed
+
+    elapsed = asyncio.run(publish())
+
+    batches = int(broker.info("commandstats")["cmdstat_exec"]["calls"])
+    assert 1 <= batches <= elapsed / linger + 2  # one per linger at most; the last with stop()
+    assert broker.llen("ghl_sync") > 100
+
+
+async def _record_nothing(tenant_id: int, event_ids: list[int]) -> None:
+    raise AssertionError("a Redis sender records its own publishes: nothing to stamp")

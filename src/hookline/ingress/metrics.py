@@ -16,6 +16,8 @@ INBOX_INSERT_SECONDS = Histogram("hookline_ingress_inbox_insert_seconds", "Time 
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 INBOX_BATCH_ROWS = Histogram("hookline_ingress_inbox_batch_rows", "Deliveries stored by one inbox statement",
                              buckets=(1, 2, 4, 8, 16, 32, 64))
+PUBLISH_BATCH_JOBS = Histogram("hookline_ingress_publish_batch_jobs", "Events published by one broker round trip",
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 200))
 PUBLISH_FAILURES = Counter("hookline_ingress_publish_failures_total",
                            "Events committed but not published (the relay publishes them later)", ["provider"])
 
