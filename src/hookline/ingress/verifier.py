@@ -11,7 +11,10 @@ The child pays only when the loop is behind. Waking it costs the loop a write, o
 its own core to the child for a while, and the check a round trip: more than the ~70 µs it saves
 when the loop has time to spare (at 1,600 webhooks/s, p99 17-27 ms this way against 34-60 ms
 sending every check). So the checks asked in one pass of the loop go to the child when there are
-several (requests arrived while the loop was busy); a lone one is checked in the loop.
+at least MIN_BATCH (requests piled up while the loop was busy); fewer are checked in the loop.
+MIN_BATCH was 2 until 2026-12-02: at 1,200 webhooks/s passes of 2-3 checks were common enough
+that the child's wake-ups kept the loop behind (p99 19, 38, 31 ms in three rounds, against 6, 8
+and 18 ms with 4), while at the maximum, passes of dozens, 4 changed nothing (bench/README.md).
 
 Nothing depends on the child being there: while it is not (not started yet, died, or too far
 behind), checks run in the event loop as before, and a lost child is started again.
@@ -47,7 +50,7 @@ ANSWER = struct.Struct("!H")
 # More checks than this waiting for the child: it is not keeping up, so the event loop checks too.
 MAX_PENDING = 256
 # Checks asked in one pass of the event loop for the child to be worth waking (the module's docstring).
-MIN_BATCH = 2
+MIN_BATCH = 4
 MAX_HEADER = 0xFFFF  # a frame's header length field
 # A lost child is started again after this, doubled while children die before answering anything.
 RESTART_SECONDS = 1.0
