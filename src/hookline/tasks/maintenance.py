@@ -94,15 +94,15 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
             log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
             events = [event for event in events if event.id not in known]
         bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
-        published = 0
+        sent = 0
         for event in events:
             handler = handler_for(event.provider, event.event_type)
             if handler is None:  # its handler was removed since it was stored: nothing to run
                 continue
             publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
             inbox.mark_published(session, tenant_id, event.id, again=again)
-            published += 1
-        return published
+            sent += 1
+        return sent
 
     return each_tenant(publish_rows)
 

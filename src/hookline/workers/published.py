@@ -4,9 +4,8 @@ The ingress's publisher sets an event's bit in the same MULTI/EXEC as its messag
 bit is set exactly when the message went in, and a Redis that loses its lists (a restart without
 persistence, a flush) loses the bits with them. That record replaces a `published_at` stamp in
 PostgreSQL on the hot path: the stamp was an UPDATE of every row, over a quarter of
-PostgreSQL's CPU per webhook, for a fact the relay reads only of the few rows still pending
-after its threshold (a worker takes most events within a second). The
-relay (`maintenance.relay_unpublished`) reads the bits of the few rows still pending and never
+PostgreSQL's CPU per webhook, while a worker takes most events within a second. The relay
+(`maintenance.relay_unpublished`) reads the bits of the few rows still pending and never
 stamped after its threshold: a set bit means published (the relay stamps `published_at` and
 publishes nothing), a clear one means never published (the relay publishes).
 
@@ -37,13 +36,15 @@ def _blocks(event_ids: Iterable[int]) -> dict[str, list[int]]:
     return blocks
 
 
+def _fields(operation: str, ids: list[int], *value: int) -> list[Any]:
+    """BITFIELD's arguments for one operation on each id's bit: GET u1 <offset>, or SET u1 <offset> 1."""
+    return [field for event_id in ids for field in (operation, "u1", event_id % BLOCK, *value)]
+
+
 def mark(pipe: Any, event_ids: Iterable[int]) -> None:
     """Queue the commands that set these events' bits on a (sync or asyncio) Redis pipeline."""
     for key, ids in _blocks(event_ids).items():
-        fields: list[Any] = []
-        for event_id in ids:
-            fields += ("SET", "u1", event_id % BLOCK, 1)
-        pipe.execute_command("BITFIELD", key, *fields)
+        pipe.execute_command("BITFIELD", key, *_fields("SET", ids, 1))
         pipe.expire(key, TTL_SECONDS)
 
 
@@ -54,10 +55,7 @@ def marked(client: redis.Redis, event_ids: Iterable[int]) -> set[int]:
         return set()
     with client.pipeline(transaction=False) as pipe:
         for key, ids in blocks.items():
-            fields: list[Any] = []
-            for event_id in ids:
-                fields += ("GET", "u1", event_id % BLOCK)
-            pipe.execute_command("BITFIELD_RO", key, *fields)
+            pipe.execute_command("BITFIELD_RO", key, *_fields("GET", ids))
         answers = pipe.execute()
     return {event_id for ids, bits in zip(blocks.values(), answers, strict=True)
             for event_id, bit in zip(ids, bits, strict=True) if bit}
