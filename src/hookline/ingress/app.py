@@ -73,13 +73,14 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
 
-def sender(settings: Settings) -> tuple[Sender, aioredis.Redis | None]:
-    """How this process publishes tasks: on a Redis broker, its own asyncio client (returned too, to close)."""
+def sender(settings: Settings, inbox: InboxWriter) -> tuple[Sender, aioredis.Redis | None]:
+    """How this process publishes tasks: on a Redis broker, its own asyncio client (returned too, to
+    close); on any other, Celery's way, stamping the published rows through `inbox`."""
     from hookline.workers.app import app as celery_app
 
     url = broker_redis_url(settings.broker)
     if url is None:
-        return CelerySender(celery_app), None
+        return CelerySender(celery_app, inbox.mark_published), None
     client = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return RedisSender(client, TaskMessages(celery_app)), client
 
@@ -142,9 +143,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(openapi)
 
     inbox = InboxWriter(settings)
-    task_sender, broker_client = sender(settings)
+    task_sender, broker_client = sender(settings, inbox)
     lanes = Lanes.from_settings(settings, asynchronous=True)
-    publisher = Publisher(task_sender, inbox.mark_published, lanes=lanes)
+    publisher = Publisher(task_sender, lanes=lanes)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
     endpoints = {source.path: endpoint(source) for source in webhook_sources}

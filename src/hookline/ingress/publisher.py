@@ -8,9 +8,9 @@ On Redis (the default broker) a batch is one MULTI/EXEC round trip on an asyncio
 LPUSHes of its messages, made by `ingress.messages.TaskMessages` from a prototype Celery made
 at a few µs each, and the events' published bits (workers/published.py), which are the record
 the relay reads; PostgreSQL is not written. Elsewhere (RabbitMQ) each task goes out with
-Celery's `send_task` in a worker thread, and the batch's rows are then stamped `published_at`,
-one statement per tenant (`hookline_mark_published`, migration 0018: by primary key, without
-waiting for the WAL flush). It used to be a thread on Redis too: a thread busy making messages
+Celery's `send_task` in a worker thread, and the sender then stamps the batch's rows
+`published_at`, one statement per tenant (`hookline_mark_published`, migration 0018: by primary
+key, without waiting for the WAL flush). Either way each sender records what it published. It used to be a thread on Redis too: a thread busy making messages
 held the GIL against the event loop (every socket call of a request waited for it), which with Celery's
 ~140 µs per message cost more than half of the ingress's throughput (bench/README.md).
 """
@@ -56,19 +56,16 @@ class Job:
 
 class Sender(Protocol):
     name: str
-    # True: the sender records what it published itself (RedisSender: bits in the broker), so
-    # the publisher does not stamp `published_at` in PostgreSQL.
-    records_published: bool
 
     async def send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
-        """Publish every job's task, or raise (then which ones went out is unknown)."""
+        """Publish every job's task and record that it did (for the relay), or raise (then which
+        ones went out is unknown)."""
 
 
 class RedisSender:
     """One pipelined round trip per batch on an asyncio Redis client; messages from TaskMessages."""
 
     name = "redis"
-    records_published = True
 
     def __init__(self, client: aioredis.Redis, messages: TaskMessages) -> None:
         self.client, self.messages = client, messages
@@ -79,17 +76,28 @@ class RedisSender:
             await pipe.execute()
 
 
+Stamp = Callable[[int, list[int]], Awaitable[None]]
+
+
 class CelerySender:
-    """Any other broker: Celery's `send_task` per message, in a worker thread."""
+    """Any other broker: Celery's `send_task` per message, in a worker thread; then `stamp`
+    (the rows' `published_at`, per tenant) of what went out."""
 
     name = "celery"
-    records_published = False
 
-    def __init__(self, app: Celery) -> None:
-        self.app = app
+    def __init__(self, app: Celery, stamp: Stamp) -> None:
+        self.app, self.stamp = app, stamp
 
     async def send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
         await asyncio.to_thread(self._send, jobs, bulk)
+        by_tenant: dict[int, list[int]] = defaultdict(list)
+        for job in jobs:
+            by_tenant[job.tenant_id].append(job.event_id)
+        for tenant_id, event_ids in by_tenant.items():
+            try:
+                await self.stamp(tenant_id, event_ids)
+            except Exception as exc:  # published but not stamped: the relay may publish again (handlers are idempotent)
+                log.warning("ingress.publish_stamp_failed", tenant_id=tenant_id, count=len(event_ids), error=repr(exc))
 
     def _send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
         with self.app.producer_or_acquire() as producer:
@@ -98,13 +106,10 @@ class CelerySender:
                                    **lane(job.task, job.tenant_id in bulk))
 
 
-Stamp = Callable[[int, list[int]], Awaitable[None]]
-
-
 class Publisher:
-    def __init__(self, sender: Sender, stamp: Stamp, *, capacity: int = 10_000, batch: int = 200,
+    def __init__(self, sender: Sender, *, capacity: int = 10_000, batch: int = 200,
                  linger_seconds: float = 0.02, backoff_seconds: float = 1.0, lanes: Lanes | None = None) -> None:
-        self.sender, self.stamp, self.lanes = sender, stamp, lanes
+        self.sender, self.lanes = sender, lanes
         self.capacity, self.batch = capacity, batch
         self.linger_seconds, self.backoff_seconds = linger_seconds, backoff_seconds
         self._jobs: deque[Job] = deque()
@@ -169,18 +174,6 @@ class Publisher:
             if not self._stopping:
                 await asyncio.sleep(self.backoff_seconds)
             return
-        if not self.sender.records_published:
-            await self._stamp(jobs)
-
-    async def _stamp(self, published: list[Job]) -> None:
-        by_tenant: dict[int, list[int]] = defaultdict(list)
-        for job in published:
-            by_tenant[job.tenant_id].append(job.event_id)
-        for tenant_id, event_ids in by_tenant.items():
-            try:
-                await self.stamp(tenant_id, event_ids)
-            except Exception as exc:  # published but not stamped: the relay may publish again (handlers are idempotent)
-                log.warning("ingress.publish_stamp_failed", tenant_id=tenant_id, count=len(event_ids), error=repr(exc))
 
     def _gave_up(self, jobs: list[Job], error: str) -> None:
         for job in jobs:
