@@ -144,7 +144,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     inbox = InboxWriter(settings)
     task_sender, broker_client = sender(settings, inbox)
-    lanes = Lanes.from_settings(settings, asynchronous=True)
+    # The lanes count on the same Redis as the rate limit: one asyncio client (one pool) for both.
+    lanes = Lanes(None, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
+                  cooldown=settings.fairness_cooldown_seconds, async_client=redis)
     publisher = Publisher(task_sender, lanes=lanes)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
@@ -177,7 +179,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await verifier.close()
             await publisher.stop()
             await inbox.close()
-            for client in (redis, broker_client, lanes.async_client):
+            for client in (redis, broker_client):
                 if client is not None:
                     await client.aclose()
 

@@ -58,19 +58,15 @@ class Lanes:
         self._sha = hashlib.sha1(HOT.encode()).hexdigest()
 
     @classmethod
-    def from_settings(cls, settings: Any = None, *, asynchronous: bool = False) -> Lanes:
-        """Lanes on the shared Redis; `asynchronous`: counted by `hot_async` on an asyncio client."""
+    def from_settings(cls, settings: Any = None) -> Lanes:
+        """Lanes on the shared Redis, on a client of their own (the ingress passes its asyncio client instead)."""
         from hookline.config import get_settings, redis_client_url
 
         settings = settings or get_settings()
         url = redis_client_url(settings)
-        client = async_client = None
-        if url and asynchronous:
-            async_client = aioredis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        elif url:
-            client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
-                   cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
+                   cooldown=settings.fairness_cooldown_seconds)
 
     def hot(self, counts: Mapping[int, int]) -> set[int]:
         """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
