@@ -7,10 +7,14 @@ import base64
 import json
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis
 from celery import Celery, signals
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from hookline.config import get_settings
@@ -18,7 +22,6 @@ from hookline.ingress.app import sender
 from hookline.ingress.inbox_writer import InboxWriter
 from celery.utils.saferepr import saferepr
 
-from hookline.ingress.metrics import PUBLISH_FAILURES
 from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
 from hookline.ingress.publisher import CelerySender, Job, Publisher, RedisSender
 from hookline.workers import published
@@ -27,6 +30,8 @@ from hookline.workers.fairness import lane
 from hookline.workers.tenancy import redacted
 from tests.conftest import REDIS_URL
 from tests.ingress.conftest import log_lines
+from tests.services.test_inbox_stamp import event, store
+from tests.services.test_inbox_stamp import published as published_at
 from tests.support.webhooks import encode, ghl_headers, payload
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
@@ -192,13 +197,27 @@ def test_kwargsrepr_masks_what_the_publish_signal_masks():
     assert "12345" not in kwargs_repr({"tenant_id": 7, "api_token": 12345})
 
 
-def test_with_rabbitmq_each_task_goes_out_through_send_task():
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+@contextmanager
+def rabbitmq_ghl_sync(celery: Celery) -> Iterator[Any]:
+    """A channel on RabbitMQ with the ghl_sync queue declared and empty; the connection closes after."""
     with celery.connection_for_write() as connection:
         channel = connection.default_channel
         celery.amqp.queues["ghl_sync"](channel).declare()
         channel.queue_purge("ghl_sync")
+        yield channel
 
+
+async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
+    """Start `publisher`, submit `jobs` and stop it once it has published them."""
+    publisher.start()
+    for job in jobs:
+        publisher.submit(job)
+    await publisher.stop()
+
+
+def test_with_rabbitmq_each_task_goes_out_through_send_task():
+    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+    with rabbitmq_ghl_sync(celery) as channel:
         asyncio.run(CelerySender(celery, _ignore).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
 
         message = channel.basic_get(queue="ghl_sync", no_ack=True)
@@ -232,11 +251,7 @@ def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client):
 
     async def publish() -> None:
         client = aioredis.from_url(REDIS_URL)
-        publisher = Publisher(RedisSender(client, TaskMessages(app)))
-        publisher.start()
-        for job in jobs:
-            publisher.submit(job)
-        await publisher.stop()
+        await run_publisher(Publisher(RedisSender(client, TaskMessages(app))), jobs)
         await client.aclose()
 
     asyncio.run(publish())
@@ -246,57 +261,51 @@ def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client):
     assert published.marked(redis_client, [40, 41, 42, 43, published.BLOCK + 5]) == {41, 42, published.BLOCK + 5}
 
 
-def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant():
+def publish_through_rabbitmq(celery: Celery, jobs: list[Job], settings=None) -> None:
+    """The ingress's publisher with a CelerySender stamping through a real InboxWriter (`settings`' database)."""
+
+    async def publish() -> None:
+        writer = InboxWriter(settings or get_settings())
+        await writer.open()
+        await run_publisher(Publisher(CelerySender(celery, writer.mark_published)), jobs)
+        await writer.close()
+
+    asyncio.run(publish())
+
+
+def stored_events(*tenant_ids: int) -> list[tuple[int, int]]:
+    """(tenant, event id) of a new pending inbox row for each of `tenant_ids`, in order."""
+    return [(tenant_id, event_id) for tenant_id, event_id in zip(
+        tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])))]
+
+
+def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(tenant, other_tenant):
     celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
-    stamped: list[tuple[int, list[int]]] = []
-    with celery.connection_for_write() as connection:
-        channel = connection.default_channel
-        celery.amqp.queues["ghl_sync"](channel).declare()
+    rows = stored_events(tenant.id, other_tenant.id, tenant.id)
+    with rabbitmq_ghl_sync(celery) as channel:
+        publish_through_rabbitmq(celery, [Job(TASK, tenant_id, event_id, "ghl") for tenant_id, event_id in rows[:2]])
         channel.queue_purge("ghl_sync")
 
-        async def publish() -> None:
-            publisher = Publisher(CelerySender(celery, lambda *args: _record(stamped, args)))
-            publisher.start()
-            for tenant_id, event_id in ((7, 1), (8, 2), (7, 3)):
-                publisher.submit(Job(TASK, tenant_id, event_id, "ghl"))
-            await publisher.stop()
-
-        asyncio.run(publish())
-        channel.queue_purge("ghl_sync")
-
-    assert sorted(stamped) == [(7, [1, 3]), (8, [2])]
+    mine, theirs = published_at(tenant.id), published_at(other_tenant.id)
+    assert mine[rows[0][1]] is not None and theirs[rows[1][1]] is not None  # each tenant's batch stamped
+    assert mine[rows[2][1]] is None  # not published, not stamped
 
 
-def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published():
+def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published(tenant):
     celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
-    failures_before = PUBLISH_FAILURES.labels("ghl")._value.get()
-
-    async def refuse(tenant_id: int, event_ids: list[int]) -> None:
-        raise ConnectionError("database down")
-
-    with celery.connection_for_write() as connection:
-        channel = connection.default_channel
-        celery.amqp.queues["ghl_sync"](channel).declare()
-        channel.queue_purge("ghl_sync")
-
-        async def publish() -> None:
-            publisher = Publisher(CelerySender(celery, refuse))
-            publisher.start()
-            publisher.submit(Job(TASK, 7, 1, "ghl"))
-            await publisher.stop()
-
+    failures = ("hookline_ingress_publish_failures_total", {"provider": "ghl"})
+    before = REGISTRY.get_sample_value(*failures) or 0
+    # A database nobody answers at: the stamp's connection times out (a real failure, ~2 s).
+    unreachable = get_settings().model_copy(update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:9/x"})
+    with rabbitmq_ghl_sync(celery) as channel:
         with capture_logs() as logs:  # whichever stream logging was configured with before
-            asyncio.run(publish())
+            publish_through_rabbitmq(celery, [Job(TASK, tenant.id, 1, "ghl")], unreachable)
         message = channel.basic_get(queue="ghl_sync", no_ack=True)
 
-    assert message is not None and json.loads(message.body)[1] == {"tenant_id": 7, "event_id": 1}
-    assert PUBLISH_FAILURES.labels("ghl")._value.get() == failures_before  # published, so not the relay's
+    assert message is not None and json.loads(message.body)[1] == {"tenant_id": tenant.id, "event_id": 1}
+    assert (REGISTRY.get_sample_value(*failures) or 0) == before  # published, so not the relay's
     assert [(line["tenant_id"], line["count"]) for line in logs
-            if line["event"] == "ingress.publish_stamp_failed"] == [(7, 1)]
-
-
-async def _record(calls: list, args: tuple) -> None:
-    calls.append(args)
+            if line["event"] == "ingress.publish_stamp_failed"] == [(tenant.id, 1)]
 
 
 async def _ignore(tenant_id: int, event_ids: list[int]) -> None:

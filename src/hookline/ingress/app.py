@@ -144,9 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     inbox = InboxWriter(settings)
     task_sender, broker_client = sender(settings, inbox)
-    # The lanes count on the same Redis as the rate limit: one asyncio client (one pool) for both.
-    lanes = Lanes(None, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
-                  cooldown=settings.fairness_cooldown_seconds, async_client=redis)
+    lanes = Lanes.from_settings(settings, async_client=redis)  # the rate limit's client: one pool for both
     publisher = Publisher(task_sender, lanes=lanes)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)

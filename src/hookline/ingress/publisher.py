@@ -10,9 +10,11 @@ at a few µs each, and the events' published bits (workers/published.py), which 
 the relay reads; PostgreSQL is not written. Elsewhere (RabbitMQ) each task goes out with
 Celery's `send_task` in a worker thread, and the sender then stamps the batch's rows
 `published_at`, one statement per tenant (`hookline_mark_published`, migration 0018: by primary
-key, without waiting for the WAL flush). Either way each sender records what it published. It used to be a thread on Redis too: a thread busy making messages
-held the GIL against the event loop (every socket call of a request waited for it), which with Celery's
-~140 µs per message cost more than half of the ingress's throughput (bench/README.md).
+key, without waiting for the WAL flush). Either way each sender records what it published.
+
+It used to be a thread on Redis too: a thread busy making messages held the GIL against the
+event loop (every socket call of a request waited for it), which with Celery's ~140 µs per
+message cost more than half of the ingress's throughput (bench/README.md).
 """
 
 from __future__ import annotations

@@ -58,15 +58,18 @@ class Lanes:
         self._sha = hashlib.sha1(HOT.encode()).hexdigest()
 
     @classmethod
-    def from_settings(cls, settings: Any = None) -> Lanes:
-        """Lanes on the shared Redis, on a client of their own (the ingress passes its asyncio client instead)."""
+    def from_settings(cls, settings: Any = None, *, async_client: aioredis.Redis | None = None) -> Lanes:
+        """Lanes on the shared Redis: counted by `hot_async` on `async_client` when given (the ingress
+        passes the client of its rate limit, the same Redis), else by `hot` on a client of their own."""
         from hookline.config import get_settings, redis_client_url
 
         settings = settings or get_settings()
         url = redis_client_url(settings)
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+        client = None
+        if url and async_client is None:
+            client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
-                   cooldown=settings.fairness_cooldown_seconds)
+                   cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
 
     def hot(self, counts: Mapping[int, int]) -> set[int]:
         """Count `counts[tenant]` events per tenant; the tenants whose events go to the bulk lane.
