@@ -1,13 +1,12 @@
 """Stoplight Prism serving the providers' own OpenAPI documents, one process per document, once per session.
 
-Runs when ../shared/fixtures/openapi (or HOOKLINE_OPENAPI_DIR) and Node's npm/npx are present;
-otherwise every contract test is skipped with the reason. Prism is installed with npm into
+The documents are tests/fixtures/openapi; Node's npm/npx must be present, or every contract
+test fails saying so. Prism is installed with npm into
 tests/contract/node_modules on first use (version pinned in tests/contract/package.json).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -24,13 +23,13 @@ from tests.support.tokens import MemoryTokenStore
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SPECS = Path(os.environ.get("HOOKLINE_OPENAPI_DIR", ROOT.parent / "shared" / "fixtures" / "openapi"))
+SPECS = ROOT / "tests" / "fixtures" / "openapi"
 PRISM = HERE / "node_modules" / ".bin" / "prism"
 
 
 def _missing() -> str | None:
     if not SPECS.is_dir():
-        return f"no OpenAPI documents at {SPECS} (set HOOKLINE_OPENAPI_DIR)"
+        return f"no OpenAPI documents at {SPECS}"
     if not PRISM.exists() and not (shutil.which("npm") and shutil.which("npx")):
         return "Node's npm/npx is not installed: Prism cannot run"
     return None
@@ -58,7 +57,7 @@ def prism(tmp_path_factory) -> Iterator[Callable[[str], str]]:
     """`prism("ghl/contacts.json")` → the base URL of a Prism mock of that document (started once)."""
     reason = _missing()
     if reason:
-        pytest.skip(reason)
+        pytest.fail(reason)
     _install_prism()
     logs = tmp_path_factory.mktemp("prism")
     started: dict[str, tuple[str, subprocess.Popen]] = {}

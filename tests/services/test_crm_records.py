@@ -11,7 +11,7 @@ from hookline.db import tenant_session
 from hookline.integrations.ghl.schemas import EVENTS
 from hookline.models import Appointment, Calendar, Contact, CrmTask, Deal, Note, Pipeline, PipelineStage
 from hookline.services import contacts, crm, records
-from tests.support.webhooks import SHARED_PROVIDERS, payload, shared
+from tests.support.webhooks import PROVIDERS, payload, shared
 
 RECEIVED = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ DELETES = sorted(name for name, kind in EVENTS.items() if kind.delete)
 
 def test_every_documented_contact_opportunity_appointment_note_and_task_event_has_a_handler():
     families = ("Contact", "Opportunity", "Appointment", "Note", "Task")
-    documented_types = {path.stem.removeprefix("ghl_") for path in SHARED_PROVIDERS.glob("ghl_*.json")}
+    documented_types = {path.stem.removeprefix("ghl_") for path in PROVIDERS.glob("ghl_*.json")}
     wanted = {name for name in documented_types if name.startswith(families)}
 
     assert wanted == set(EVENTS) == set(EXPECTED) | set(DELETES)

@@ -12,9 +12,9 @@ from hookline.integrations.reonic.records import ReonicContact, ResidentialProje
 from hookline.models import Contact, ResidentialOffer
 from hookline.models import ResidentialProject as ProjectRow
 from hookline.services import crm, records
-from tests.support.webhooks import FIXTURES, SHARED_PROVIDERS
+from tests.support.webhooks import FIXTURES, PROVIDERS
 
-SPEC = SHARED_PROVIDERS.parent / "openapi" / "reonic" / "reonic-v3.json"
+SPEC = FIXTURES / "openapi" / "reonic" / "reonic-v3.json"
 
 
 def fixture(name, **changes):

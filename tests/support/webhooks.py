@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,8 +13,8 @@ from typing import Any
 from tests.support import keys
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-# The providers' documented bodies, beside the checkout (never copied into it).
-SHARED_PROVIDERS = Path(os.environ.get("HOOKLINE_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared")) / "fixtures" / "providers"
+# The providers' documented bodies, copied verbatim (tests/fixtures/README.md names each source).
+PROVIDERS = FIXTURES / "providers"
 
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
@@ -49,8 +48,8 @@ def ghl_headers(body: bytes, scheme: str = "rsa") -> dict[str, str]:
 
 
 def shared(name: str) -> dict[str, Any]:
-    """A provider's documented body from ../shared/fixtures/providers/ (read, never copied)."""
-    return json.loads((SHARED_PROVIDERS / name).read_text())
+    """A provider's documented body from tests/fixtures/providers/, as the provider published it."""
+    return json.loads((PROVIDERS / name).read_text())
 
 
 # The HMAC schemes, written out here from INTEGRATIONS.md rather than borrowed from the code under test.

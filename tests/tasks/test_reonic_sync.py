@@ -1,6 +1,6 @@
 """Reonic webhooks carry ids only: the handler reads the object from the API (a respx fake of Reonic),
 applies it under the ordering rule, and treats a 404 as a delete. Bodies are Reonic's own shapes
-(../shared/fixtures/providers), read from there."""
+(tests/fixtures/providers)."""
 
 from __future__ import annotations
 

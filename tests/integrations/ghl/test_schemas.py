@@ -1,4 +1,4 @@
-"""Our schemas against GoHighLevel's documented bodies (../shared/fixtures/providers) and ours."""
+"""Our schemas against GoHighLevel's documented bodies (tests/fixtures/providers) and ours."""
 
 import json
 
@@ -6,13 +6,13 @@ import pytest
 
 from hookline.integrations.ghl.schemas import ContactEvent, Envelope
 from hookline.services.contacts import ContactData
-from tests.support.webhooks import FIXTURES, SHARED_PROVIDERS
+from tests.support.webhooks import FIXTURES, PROVIDERS
 
-DOCUMENTED = sorted(SHARED_PROVIDERS.glob("ghl_*.json"))
+DOCUMENTED = sorted(PROVIDERS.glob("ghl_*.json"))
 
 
 def test_the_documented_samples_are_there():
-    assert len(DOCUMENTED) > 50, f"expected GoHighLevel samples in {SHARED_PROVIDERS}"
+    assert len(DOCUMENTED) > 50, f"expected GoHighLevel samples in {PROVIDERS}"
 
 
 AGENCY_LEVEL = {"ghl_AppInstall_agency", "ghl_AppUninstall_agency", "ghl_UserCreate_agency_user"}
@@ -33,7 +33,7 @@ def test_every_documented_location_event_names_its_location(path):
 
 @pytest.mark.parametrize("event", ["ContactCreate", "ContactUpdate"])
 def test_documented_and_own_contact_bodies_map_to_the_same_fields(event):
-    documented = json.loads((SHARED_PROVIDERS / f"ghl_{event}.json").read_text())
+    documented = json.loads((PROVIDERS / f"ghl_{event}.json").read_text())
     ours = json.loads((FIXTURES / "ghl" / f"{event}.json").read_text())
 
     assert set(documented) <= set(ours), "our fixture lacks fields GoHighLevel documents"
