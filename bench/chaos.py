@@ -53,8 +53,8 @@ TENANTS = 20
 SWEEP_AFTER = 20  # seconds: short, so the run ends in minutes; production uses 600
 
 
-def admin(sql: str, dbname: str = "postgres") -> list[tuple]:
-    with psycopg.connect(ADMIN_URL, dbname=dbname, autocommit=True) as conn:
+def admin(sql: str, dbname: str = "postgres", url: str = ADMIN_URL) -> list[tuple]:
+    with psycopg.connect(url, dbname=dbname, autocommit=True) as conn:
         cursor = conn.execute(sql)
         return cursor.fetchall() if cursor.description else []
 
@@ -94,6 +94,11 @@ class Chaos:
         self.lock = threading.Lock()
         self.sending = True
         self.log: list[str] = []
+        self.admin_url = ADMIN_URL
+
+    def query(self, sql: str) -> list[tuple]:
+        """`sql` in the run's database, as the admin (past row-level security)."""
+        return admin(sql, self.database, self.admin_url)
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -122,6 +127,7 @@ class Chaos:
             for index in range(TENANTS):
                 add_tenant(session, f"Chaos Tenant {index:02d}", ghl_location_id=f"loc-chaos-{index:02d}")
         self.port = free_port()
+        self.ingress_url = f"http://127.0.0.1:{self.port}"
         self.ingress = Process([str(BIN / "hookline"), "web"], self.workdir / "ingress.log",
                                {**self.env, "HOOKLINE_PORT": str(self.port)}).start()
         self.workers = [self._worker(index) for index in range(2)]
@@ -144,7 +150,7 @@ class Chaos:
 
     def _ingress_up(self) -> bool:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+            return httpx.get(f"{self.ingress_url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -156,13 +162,16 @@ class Chaos:
                        id=f"ct-chaos-{index}", email=f"person{index}@example.com", timestamp=now)
         return json.dumps(fixture).encode()
 
+    def headers(self, raw: bytes) -> dict[str, str]:
+        return {"content-type": "application/json", "x-wh-signature": keys.rsa_signature(raw)}
+
     def send(self, client: httpx.Client, index: int) -> None:
         raw = self.body(index)
-        headers = {"content-type": "application/json", "x-wh-signature": keys.rsa_signature(raw)}
+        headers = self.headers(raw)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             try:
-                status = client.post(f"http://127.0.0.1:{self.port}/webhooks/ghl", content=raw, headers=headers).status_code
+                status = client.post(f"{self.ingress_url}/webhooks/ghl", content=raw, headers=headers).status_code
             except httpx.TransportError:
                 status = 0
             if status in (200, 202):
@@ -240,22 +249,22 @@ class Chaos:
         return self.report(sent)
 
     def present(self) -> set[int]:
-        rows = admin("SELECT external_id FROM contacts", self.database)
+        rows = self.query("SELECT external_id FROM contacts")
         return {int(external_id.removeprefix("ct-chaos-")) for (external_id,) in rows}
 
     def missing(self) -> int:
         """Acknowledged webhooks with no contact, not counting those whose event is in dead letters (failed)."""
         failed = {int(key.removeprefix("wh-chaos-")) for (key,) in
-                  admin("SELECT dedupe_key FROM webhook_events WHERE status = 'failed'", self.database)}
+                  self.query("SELECT dedupe_key FROM webhook_events WHERE status = 'failed'")}
         return len(self.acknowledged - self.present() - failed)
 
     def report(self, sent: float) -> int:
-        [(events, distinct_events, double_processed)] = admin(
+        [(events, distinct_events, double_processed)] = self.query(
             "SELECT count(*), count(DISTINCT (tenant_id, dedupe_key)),"
-            " count(*) FILTER (WHERE status = 'processed' AND attempts > 1) FROM webhook_events", self.database)
-        [(contacts, distinct_contacts)] = admin(
-            "SELECT count(*), count(DISTINCT (tenant_id, external_id)) FROM contacts", self.database)
-        [(dead,)] = admin("SELECT count(*) FROM dead_letters", self.database)
+            " count(*) FILTER (WHERE status = 'processed' AND attempts > 1) FROM webhook_events")
+        [(contacts, distinct_contacts)] = self.query(
+            "SELECT count(*), count(DISTINCT (tenant_id, external_id)) FROM contacts")
+        [(dead,)] = self.query("SELECT count(*) FROM dead_letters")
         duplicates = (events - distinct_events) + (contacts - distinct_contacts) + double_processed
         lost = self.missing()
         for line in self.log:
