@@ -103,6 +103,17 @@ def test_a_publisher_message_is_the_message_send_task_writes(redis_client):
     assert (message["properties"]["priority"], message["properties"]["delivery_mode"]) == (0, 2)
 
 
+def test_a_traced_jobs_message_is_the_message_send_task_writes_with_the_same_trace_headers(redis_client):
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    job = Job(TASK, 7, 42, "ghl", "req-1", trace=(("traceparent", traceparent), ("tracestate", "vendor=1")))
+
+    batched, sent = both_ways(app, redis_client, job)
+
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert_same_message(message, reference)
+    assert (message["headers"]["traceparent"], message["headers"]["tracestate"]) == (traceparent, "vendor=1")
+
+
 def test_a_hot_tenants_message_is_the_bulk_lanes_message(redis_client):
     batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl"), bulk=True)
 
