@@ -94,3 +94,14 @@ def test_the_scrubber_masks_secret_names_their_values_everywhere_known_values_an
     assert scrubbed["breadcrumbs"]["values"][0] == {"message": "GET /contacts", "data": {"Authorization": FILTERED}}
     assert scrubbed["tags"] == {"tenant_id": "7"}
     assert scrubbed["exception"]["values"][0]["type"] == "RejectedError"
+
+
+def test_secret_named_values_written_out_in_text_are_masked_and_other_words_kept():
+    event = {"logentry": {"formatted": "body was: b'[[], {\"tenant_id\": 1, \"api_token\": \"tok-1\"}]' "
+                                       "password=hunter2 signing_secret='whsec x'; client is a monkey"}}
+
+    scrubbed = Scrubber([])(event, {})
+
+    assert scrubbed["logentry"]["formatted"] == (
+        "body was: b'[[], {\"tenant_id\": 1, \"api_token\": \"[Filtered]\"}]' "
+        "password=[Filtered] signing_secret='[Filtered]'; client is a monkey")

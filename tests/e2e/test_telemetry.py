@@ -141,7 +141,7 @@ def test_a_task_failing_for_good_is_reported_with_its_tenant_and_without_its_sec
     assert event["extra"]["celery-job"]["task_name"] == "tests.leaks_secrets_in_its_error"
     assert event["extra"]["celery-job"]["kwargs"]["api_token"] == "[Filtered]"
     assert event["exception"]["values"][-1]["value"] == (
-        "provider refused [Filtered]: Authorization: Bearer [Filtered]; signed with [Filtered]; "
+        "provider refused [Filtered]: Authorization: [Filtered]; signed with [Filtered]; "
         "client secret [Filtered]; sealed with [Filtered]")
     envelope = b"".join(sentry.raw)
     for secret in (api_token, signing_secret, "ghl-client-secret-e2e-42", os.environ["HOOKLINE_SECRET_KEYS"]):
@@ -161,3 +161,16 @@ def test_a_retry_is_not_an_error_report(sentry, tenant):
     wait_for(lambda: len(sentry.errors("RejectedError")) == 2, what="the later failure's report")
     assert sentry.errors("TransientError") == [] and sentry.errors("Retry") == []
     assert app.conf.task_default_queue == "webhooks"  # where the test tasks went, and the worker consumed
+
+
+def test_an_error_logged_by_celery_is_reported_without_the_message_body_it_quotes(sentry, tenant):
+    api_token = f"tok-{secrets.token_hex(10)}"
+
+    # No worker knows this task: Celery logs an ERROR quoting the message body, and drops the message.
+    app.send_task("tests.no_such_task", kwargs={"tenant_id": tenant.id, "api_token": api_token}, queue="webhooks")
+
+    [event] = wait_for(lambda: [event for event in sentry.events
+                                if event.get("logger") == "celery.worker.consumer.consumer"], what="the logged error")
+    assert "Received unregistered task of type 'tests.no_such_task'" in event["logentry"]["formatted"]
+    assert '"api_token": "[Filtered]"' in event["logentry"]["formatted"]
+    assert api_token.encode() not in b"".join(sentry.raw)

@@ -229,12 +229,15 @@ async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
 def test_with_rabbitmq_each_task_goes_out_through_send_task():
     celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
     with rabbitmq_ghl_sync(celery) as channel:
-        asyncio.run(CelerySender(celery, _ignore).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
+        traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        job = Job(TASK, 7, 42, "ghl", "req-9", trace=(("traceparent", traceparent),))
+        asyncio.run(CelerySender(celery, _ignore).send([job], ()))
 
         message = channel.basic_get(queue="ghl_sync", no_ack=True)
     assert message is not None
     assert message.headers["task"] == TASK
     assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
+    assert message.headers["traceparent"] == traceparent  # the worker's task span continues the request's trace
     assert json.loads(message.body)[1] == {"tenant_id": 7, "event_id": 42}
 
 

@@ -17,6 +17,9 @@ FILTERED = "[Filtered]"
 SECRET_NAMES = (*SECRET_WORDS, "key", "signature", "dsn", "cookie", "auth")
 # A bearer token or a JWT inside text (an exception message quoting a header or a response).
 TOKEN_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+|\beyJ[\w-]+\.[\w-]+\.[\w-]*")
+# A secret-named value written out in text: `'api_token': 'tok…'` in a logged message body, `password=…`.
+NAMED_TEXT = re.compile(r"(?i)([\w-]*(?:" + "|".join(map(re.escape, SECRET_NAMES)) + r")[\w-]*[\"']?\s*[:=]\s*)"
+                        r"(?:([\"'])[^\"']*\2|[^\"'\s,;&}]+)")
 # A Fernet key (HOOKLINE_SECRET_KEYS) is 44 characters; shorter secrets are matched by name only
 # (replacing every "1234" in an event would mangle it and hide nothing worth hiding).
 MIN_KNOWN_LENGTH = 8
@@ -72,8 +75,10 @@ def _clean(value: Any, secrets: list[str], name: str = "") -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(item, secrets) for item in value]
     if isinstance(value, str):
+        value = TOKEN_TEXT.sub(FILTERED, value)
+        value = NAMED_TEXT.sub(lambda match: f"{match[1]}{match[2] or ''}{FILTERED}{match[2] or ''}", value)
         for secret in secrets:
             if secret in value:
                 value = value.replace(secret, FILTERED)
-        return TOKEN_TEXT.sub(FILTERED, value)
+        return value
     return value
