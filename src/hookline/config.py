@@ -194,6 +194,13 @@ class Settings(BaseSettings):
     # time limit) with nothing happening this long. Keep it above the longest retry backoff (1800 s).
     recordings_sweep_after_seconds: int = Field(default=2400, ge=60)
 
+    # Traces and errors (telemetry/, docs/operations.md): both off unless set. Traces go over OTLP/HTTP
+    # to <endpoint>/v1/traces; unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is used if that is set.
+    otel_exporter_otlp_endpoint: str | None = None
+    # Sentry: errors from every process (tenant tagged, secrets scrubbed). SENTRY_DSN is not read.
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
@@ -214,6 +221,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value or None
 
     @field_validator("email_from_address")
     @classmethod

@@ -103,6 +103,17 @@ def test_a_publisher_message_is_the_message_send_task_writes(redis_client):
     assert (message["properties"]["priority"], message["properties"]["delivery_mode"]) == (0, 2)
 
 
+def test_a_traced_jobs_message_is_the_message_send_task_writes_with_the_same_trace_headers(redis_client):
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    job = Job(TASK, 7, 42, "ghl", "req-1", trace=(("traceparent", traceparent), ("tracestate", "vendor=1")))
+
+    batched, sent = both_ways(app, redis_client, job)
+
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert_same_message(message, reference)
+    assert (message["headers"]["traceparent"], message["headers"]["tracestate"]) == (traceparent, "vendor=1")
+
+
 def test_a_hot_tenants_message_is_the_bulk_lanes_message(redis_client):
     batched, sent = both_ways(app, redis_client, Job(TASK, 7, 42, "ghl"), bulk=True)
 
@@ -218,12 +229,15 @@ async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
 def test_with_rabbitmq_each_task_goes_out_through_send_task():
     celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
     with rabbitmq_ghl_sync(celery) as channel:
-        asyncio.run(CelerySender(celery, _ignore).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
+        traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        job = Job(TASK, 7, 42, "ghl", "req-9", trace=(("traceparent", traceparent),))
+        asyncio.run(CelerySender(celery, _ignore).send([job], ()))
 
         message = channel.basic_get(queue="ghl_sync", no_ack=True)
     assert message is not None
     assert message.headers["task"] == TASK
     assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
+    assert message.headers["traceparent"] == traceparent  # the worker's task span continues the request's trace
     assert json.loads(message.body)[1] == {"tenant_id": 7, "event_id": 42}
 
 

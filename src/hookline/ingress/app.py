@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hookline.config import Settings, broker_redis_url, get_settings, redis_client_url
 from hookline.db import global_session
@@ -34,6 +34,7 @@ from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sen
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
+from hookline.telemetry import reporting, tracing
 from hookline.workers.fairness import Lanes
 from hookline.workers.logs import configure_logging
 
@@ -130,7 +131,8 @@ class Ingress(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> ASGIApp:
+    """The ingress; wrapped in a tracing middleware when tracing is on (ingress/tracing.py)."""
     settings = settings or get_settings()
     configure_logging()
     redis_url = redis_client_url(settings)
@@ -145,7 +147,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     inbox = InboxWriter(settings)
     task_sender, broker_client = sender(settings, inbox)
     lanes = Lanes.from_settings(settings, async_client=redis)  # the rate limit's client: one pool for both
-    publisher = Publisher(task_sender, lanes=lanes)
+    traced = tracing.start(settings, "hookline-ingress")
+    reporting.start(settings)
+    if traced:  # imports OpenTelemetry: only when tracing is on
+        from hookline.ingress.tracing import TracedPublisher, TracingMiddleware
+    publisher = (TracedPublisher if traced else Publisher)(task_sender, lanes=lanes)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
     endpoints = {source.path: endpoint(source) for source in webhook_sources}
@@ -181,5 +187,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 if client is not None:
                     await client.aclose()
 
-    return Ingress(webhooks={path: webhook for path, webhook in endpoints.items() if "{" not in path}, routes=routes,
-                   exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)
+    app = Ingress(webhooks={path: webhook for path, webhook in endpoints.items() if "{" not in path}, routes=routes,
+                  exception_handlers={404: not_found, 405: method_not_allowed}, lifespan=lifespan)
+    return TracingMiddleware(app, endpoints) if traced else app

@@ -8,7 +8,8 @@ protocol-2 headers Celery fills in, the routing, the properties. So the first me
 and the router's decision, as `send_task` would), and every later one copies it and fills in what
 is new per message: the task id (also `root_id` and `correlation_id`), kombu's delivery tag, the
 keyword arguments (body and `kwargsrepr`), the tenant and request headers and `published_at`
-(what workers/app.py's `before_task_publish` handler stamps).
+(what workers/app.py's `before_task_publish` handler stamps), and with tracing on the request's
+W3C `traceparent` (ingress/tracing.py; where Celery publishes, its instrumentation adds that header).
 
 What kombu's Redis channel then does to a message is written out here (`_encode`): the body
 serialized as JSON and base64-encoded, `delivery_info`, and the list a priority goes to. The
@@ -85,7 +86,8 @@ def new_uuid() -> str:
 
 
 # Set per message; everything else in a message is its prototype's.
-PER_MESSAGE_HEADERS = {"id", "root_id", "kwargsrepr", "published_at", "tenant_id", "request_id"}
+PER_MESSAGE_HEADERS = {"id", "root_id", "kwargsrepr", "published_at", "tenant_id", "request_id", "traceparent",
+                       "tracestate"}
 PER_MESSAGE_PROPERTIES = {"correlation_id", "delivery_tag"}
 
 

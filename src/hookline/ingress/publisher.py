@@ -46,6 +46,7 @@ class Job:
     event_id: int
     provider: str
     request_id: str | None = None  # the webhook's, so the worker's log lines carry it too
+    trace: tuple[tuple[str, str], ...] = ()  # `traceparent` (…) of the request's span, when tracing is on
 
     @property
     def kwargs(self) -> dict[str, int]:
@@ -53,7 +54,10 @@ class Job:
 
     @property
     def headers(self) -> dict[str, object]:
-        return tenant_headers(self.tenant_id, {"request_id": self.request_id} if self.request_id else None)
+        extra = {"request_id": self.request_id} if self.request_id else None
+        if self.trace:
+            extra = {**(extra or {}), **dict(self.trace)}
+        return tenant_headers(self.tenant_id, extra)
 
 
 class Sender(Protocol):

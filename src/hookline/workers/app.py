@@ -11,6 +11,7 @@ from celery import Celery, signals
 from hookline.config import get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
+from hookline.telemetry import reporting, tracing
 from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
@@ -62,6 +63,19 @@ def _setup_logging(loglevel=None, **_) -> None:
     configure_logging(loglevel or "INFO")
 
 
+@signals.worker_init.connect
+def _worker_telemetry(**_) -> None:
+    # In the worker's main process, before the pool forks: the children inherit both (telemetry/).
+    tracing.start_celery(get_settings(), "hookline-worker")
+    reporting.start(get_settings(), celery=True)
+
+
+@signals.beat_init.connect
+def _beat_telemetry(**_) -> None:
+    tracing.start_celery(get_settings(), "hookline-beat")
+    reporting.start(get_settings(), celery=True)
+
+
 @signals.worker_process_init.connect
 def _fresh_pool(**_) -> None:
     # A forked child must not share the parent's pooled PostgreSQL connections.
@@ -83,7 +97,8 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
 # The ingress's publisher makes its messages itself (ingress/messages.py) and fires no Celery
 # signal: it reproduces what this receiver adds, and tests/ingress/test_publisher.py compares the
 # two. A new before_task_publish receiver must be reproduced there as well, or the ingress's
-# tasks go out without it.
+# tasks go out without it. (With tracing on, the OpenTelemetry instrumentation's receiver adds
+# `traceparent` in workers and beat; the ingress's jobs carry their request's: ingress/tracing.py.)
 @signals.before_task_publish.connect
 def _stamp_message(body=None, headers=None, **_) -> None:
     if headers is None:
