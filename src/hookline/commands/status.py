@@ -32,7 +32,8 @@ def _beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
     if url is None:
         return "unknown (no Redis: set HOOKLINE_REDIS_URL)"
     try:
-        return current_leader(sync_client(url, master=settings.redis_sentinel_master, socket_timeout=2)) or "none (no beat holds the lock)"
+        client = sync_client(url, master=settings.redis_sentinel_master, socket_timeout=2)
+        return current_leader(client) or "none (no beat holds the lock)"
     except redis.RedisError as exc:
         return f"unknown (Redis unreachable: {exc})"
 

@@ -66,8 +66,8 @@ def leader_lock() -> LeaderLock:
     url = redis_client_url(settings)
     if url is None:
         raise ConfigError("beat's leader lock needs Redis: set HOOKLINE_REDIS_URL (the broker is not Redis)")
-    return LeaderLock(sync_client(url, master=settings.redis_sentinel_master, socket_timeout=5), f"{socket.gethostname()}:{os.getpid()}",
-                      settings.beat_lock_ttl_seconds)
+    client = sync_client(url, master=settings.redis_sentinel_master, socket_timeout=5)
+    return LeaderLock(client, f"{socket.gethostname()}:{os.getpid()}", settings.beat_lock_ttl_seconds)
 
 
 class LeaderScheduler(Scheduler):
