@@ -31,8 +31,7 @@ def test_a_sentinel_client_writes_to_the_current_primary(sentinels):
 
     client.set("hookline:test:where", "here")
 
-    primary = sentinels.node(sentinels.primary_port())
-    assert primary.execute_command("SELECT", 1) and primary.get("hookline:test:where") == b"here"
+    assert sentinels.node(sentinels.primary_port(), db=1).get("hookline:test:where") == b"here"
     assert client.info("server")["tcp_port"] == sentinels.primary_port()
 
 

@@ -49,13 +49,16 @@ def processed(tenant_id: int, event_ids: list[int]) -> int:
 
 
 def test_ingress_and_worker_carry_on_through_a_sentinel_failover(sentinels, sentinel_app, tenant, tmp_path):
-    env = sentinels.env()
+    # The broker on db 0, Hookline's own keys (rate limits, fairness, counters) on db 2: both through the Sentinels.
+    env = {**sentinels.env(db=0), "HOOKLINE_REDIS_URL": sentinels.url(db=2)}
     with celery_worker(tmp_path / "worker.log", queues="ghl_sync,maintenance", control=sentinel_app, **env), \
             ingress(tmp_path / "ingress.log", **env) as url:
         before = post(url, tenant.id, 20)
         wait_for(lambda: processed(tenant.id, before) == 20, timeout=60, what="the first webhooks to be processed")
         # The fast path (LPUSH + published bits in one MULTI), not Celery's own publishing.
         assert '"sender": "redis"' in (tmp_path / "ingress.log").read_text()
+        assert sentinels.node(sentinels.primary_port()).exists("hookline:published:0")  # the bits, in the broker's db
+        assert sentinels.node(sentinels.primary_port(), db=2).keys("hookline:*")  # the rate limit's counters
 
         old = sentinels.kill_primary()
         try:

@@ -41,8 +41,8 @@ class SentinelCluster:
         """The settings a Hookline process needs for this cluster as broker and Redis."""
         return {"HOOKLINE_BROKER_URL": self.url(db), "HOOKLINE_REDIS_SENTINEL_MASTER": MASTER}
 
-    def node(self, port: int) -> redis.Redis:
-        return redis.Redis(port=port, password=PASSWORD, socket_timeout=2, socket_connect_timeout=2)
+    def node(self, port: int, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=port, db=db, password=PASSWORD, socket_timeout=2, socket_connect_timeout=2)
 
     def primary_port(self) -> int:
         """The primary's port as the first Sentinel that answers sees it."""
