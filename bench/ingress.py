@@ -1,6 +1,6 @@
 """Benchmark the webhook ingress against two reference endpoints, in one run on this machine.
 
-    uv run python bench/ingress.py [--duration 15] [--connections 64] [--only real]
+    uv run python bench/ingress.py [--duration 15] [--connections 64] [--only real] [--sentinel]
 
 (`uv run --group bench …` adds py-spy, for `--profile`.)
 
@@ -8,6 +8,9 @@ Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
   bare          bench/reference_apps.py:bare, answers 202 and nothing else
   raw durable   bench/reference_apps.py:durable, one async INSERT + one Redis LPUSH, then 202
   real ingress  hookline.ingress.app:create_app, POST /webhooks/ghl as GoHighLevel sends it
+  via Sentinel  (--sentinel) the real ingress again, its broker a sentinel:// URL: a primary, a
+                replica and three Sentinels started for the run (tests/support/sentinel.py),
+                whose primary every server then uses directly (redis://) too
 
 Every request is a distinct ContactCreate with its own webhookId, RSA-signed like GoHighLevel's
 (bench/signed.py), because the ingress dedupes by webhookId. Two kinds of load:
@@ -31,15 +34,18 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import psycopg
 import redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.sentinel: the test suite's cluster
 import loadgen  # bench/ is this script's folder, so its siblings import by name
 from servers import Server, service_cpu_seconds
 from signed import LOCATION_ID, signed_requests
+from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster  # noqa: E402
 
 ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")
@@ -52,7 +58,9 @@ SERVERS = {  # name: (label, uvicorn app and flags)
     "bare": ("bare", ["reference_apps:bare", "--app-dir", str(BENCH_DIR)]),
     "raw": ("raw durable", ["reference_apps:durable", "--app-dir", str(BENCH_DIR)]),
     "real": ("real ingress", ["hookline.ingress.app:create_app", "--factory"]),
+    "sentinel": ("via Sentinel", ["hookline.ingress.app:create_app", "--factory"]),
 }
+INGRESSES = ("real", "sentinel")
 TARGET_RATIO, TARGET_P99 = 0.7, 0.025
 # The per-tenant rate limit stays on (its Redis round trip is part of the real path) but can never
 # trip: the bench's one tenant sends far more than a real one would.
@@ -69,6 +77,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200_000, help="distinct signed webhooks to cycle through")
     parser.add_argument("--only", action="append", choices=list(SERVERS), help="run only this server (repeatable)")
     parser.add_argument("--rate", type=float, help="fixed rate of the latency runs (default: half raw durable's max)")
+    parser.add_argument("--sentinel", action="store_true",
+                        help="start a Redis primary, replica and three Sentinels; run the ingress through them too")
     parser.add_argument("--profile", action="store_true",
                         help="sample each server with py-spy during its max and fixed-rate runs (collapsed stacks in the log folder)")
     return parser.parse_args()
@@ -180,6 +190,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.signed = signed_requests(args.requests)
+        self.sentinel_env: dict[str, str] = {}  # set by main() with --sentinel
+        self.next_webhook = 0  # both ingresses share the inbox: the second one goes on where the first stopped
         self.items: list[tuple[str, bytes]] | None = None  # loaded when a fixed-rate run needs them
         self.broker = own_broker_db()
         self.database, url = create_database()
@@ -199,13 +211,16 @@ class Bench:
 
     def measure(self, name: str) -> None:
         label, app = SERVERS[name]
-        server = Server(label, app, workers=self.args.workers, env=self.env, cwd=ROOT, log=self.log_dir / f"{name}.log")
-        table = {"raw": "bench_raw", "real": "webhook_events"}.get(name)
+        env = {**self.env, **(self.sentinel_env if name == "sentinel" else {})}
+        server = Server(label, app, workers=self.args.workers, env=env, cwd=ROOT, log=self.log_dir / f"{name}.log")
+        table = {"raw": "bench_raw", "real": "webhook_events", "sentinel": "webhook_events"}.get(name)
         try:
             first = self.peak_run(name, server, table)
             if table:
                 first = self.fixed_run(name, server, table, first)
-            if first > self.signed.count and name == "real":
+            if name in INGRESSES:
+                self.next_webhook = first
+            if first > self.signed.count and name in INGRESSES:
                 self.checks.append(f"WARNING: the real ingress was sent {first} webhooks but there are only "
                                    f"{self.signed.count} distinct ones; repeats were answered 200: raise --requests")
         finally:
@@ -214,7 +229,8 @@ class Bench:
 
     def peak_run(self, name: str, server: Server, table: str | None) -> int:
         load = {"connections": self.args.connections, "threads": self.args.threads}
-        first = loadgen.wrk(server.url, self.signed.path, first=0, seconds=self.args.warmup, **load).next_index
+        start = self.next_webhook if name in INGRESSES else 0
+        first = loadgen.wrk(server.url, self.signed.path, first=start, seconds=self.args.warmup, **load).next_index
         before = settled_count(self.database, table) if table else 0
         self.broker.flushdb()
         profiler = self.profile(name, server)
@@ -232,12 +248,12 @@ class Bench:
             verdict = "ok" if 0 <= rows - run.accepted <= self.args.connections else "MISMATCH"
             self.checks.append(f"{server.label}, max run: {rows} rows committed, {run.accepted} 2xx answered "
                                f"(up to {self.args.connections} more rows: requests cut off in flight): {verdict}")
-        if name == "real":
+        if name in INGRESSES:
             # The bench's one tenant floods, so most of its tasks go to the bulk lane (workers/fairness.py).
             main, bulk = self.broker.llen("ghl_sync"), self.broker.llen("ghl_sync.bulk")
-            self.checks.append(f"real ingress, max run: {main + bulk} task messages in Redis (ghl_sync {main}, "
+            self.checks.append(f"{server.label}, max run: {main + bulk} task messages in Redis (ghl_sync {main}, "
                                f"ghl_sync.bulk {bulk}); the publisher process may still have had some in hand")
-            self.checks.append(f"real ingress, warm-up and max run: {inbox_figures(server.url)}")
+            self.checks.append(f"{server.label}, warm-up and max run: {inbox_figures(server.url)}")
         return run.next_index
 
     def profile(self, name: str, server: Server) -> subprocess.Popen | None:
@@ -258,7 +274,7 @@ class Bench:
         before = settled_count(self.database, table)
         self.broker.flushdb()
         profiler = self.profile(f"{name}-fixed", server)
-        metrics_before = inbox_metrics(server.url) if name == "real" else None
+        metrics_before = inbox_metrics(server.url) if name in INGRESSES else None
         cpu_before = cpu_so_far(server)
         run = self.fixed[name] = loadgen.fixed_rate(server.url, self.items, first=first, rate=rate,
                                                     seconds=self.args.duration, connections=self.args.connections)
@@ -275,20 +291,37 @@ class Bench:
         self.checks.append(f"{server.label}, fixed-rate run: {rows} rows committed, {run.accepted} 2xx answered, "
                            f"{run.unsent} unsent or cut off: {verdict}")
         if metrics_before is not None:
-            self.checks.append(f"real ingress, fixed-rate run: {inbox_figures(server.url, metrics_before)}")
+            self.checks.append(f"{server.label}, fixed-rate run: {inbox_figures(server.url, metrics_before)}")
         return run.next_index
 
 
 def main() -> None:
     args = parse_args()
     loadgen.require_wrk()
-    bench = Bench(args)
+    with ExitStack() as stack:
+        sentinel_env = start_sentinels(stack) if args.sentinel else {}
+        bench = Bench(args)
+        bench.sentinel_env = sentinel_env
+        run(bench)
+
+
+def start_sentinels(stack: ExitStack) -> dict[str, str]:
+    """A Sentinel cluster for the run; the bench's own Redis becomes its primary (db 1: the Sentinels'
+    own connections sit on db 0). The settings that send the ingress through the Sentinels."""
+    global REDIS_URL
+    cluster = stack.enter_context(sentinel_cluster(Path(tempfile.mkdtemp(prefix="hookline-bench-sentinel-"))))
+    REDIS_URL = f"redis://:{PASSWORD}@127.0.0.1:{cluster.primary_port()}/1"
+    return {"HOOKLINE_BROKER_URL": cluster.url(db=1), "HOOKLINE_REDIS_SENTINEL_MASTER": MASTER}
+
+
+def run(bench: Bench) -> None:
+    args = bench.args
     try:
         print(f"database {bench.database}, redis {REDIS_URL}, server logs in {bench.log_dir}")
         print(f"{args.connections} connections, {args.threads} wrk thread(s), {args.workers} uvicorn worker(s), "
               f"{args.warmup:g} s warm-up + {args.duration:g} s per run, {bench.signed.count} distinct webhooks\n")
         for name in SERVERS:
-            if not args.only or name in args.only:
+            if (not args.only or name in args.only) and (name != "sentinel" or args.sentinel):
                 bench.measure(name)
         report(bench)
     finally:
@@ -319,6 +352,9 @@ def report(bench: Bench) -> None:
               f"{'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
     else:
         print("  real / raw durable throughput  not measured: needs both raw and real")
+    if "sentinel" in peak and "real" in peak:
+        ratio = peak["sentinel"].accepted_per_second / max(peak["real"].accepted_per_second, 1e-9)
+        print(f"  via Sentinel / real throughput {ratio:7.2f}x    (the same primary, reached directly or through Sentinel)")
     if "real" in fixed:
         run = fixed["real"]
         met = run.p99 <= TARGET_P99 and not (run.rejected or run.errors or run.unsent)

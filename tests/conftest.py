@@ -15,6 +15,7 @@ import redis
 from cryptography.fernet import Fernet
 
 from tests.support import keys as test_keys
+from tests.support.sentinel import sentinels  # noqa: F401 - the session's Redis Sentinel cluster, for any test
 
 ADMIN_URL = os.environ.get("HOOKLINE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("HOOKLINE_TEST_PG_HOST", "127.0.0.1:5432")

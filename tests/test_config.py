@@ -2,7 +2,7 @@
 
 import pytest
 
-from hookline.config import ConfigError, load_settings
+from hookline.config import ConfigError, broker_redis_url, load_settings
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
 from tests.support import keys
 
@@ -32,6 +32,10 @@ def test_ghl_published_rsa_key_is_the_default(monkeypatch):
         ("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY", keys.rsa_public_pem(), "expected a Ed25519 public key"),
         ("HOOKLINE_DATABASE_URL", "mysql://root@localhost/x", "must be a postgresql:// URL"),
         ("HOOKLINE_BROKER_URL", "kafka://localhost", "must be a redis://"),
+        ("HOOKLINE_BROKER_URL", "sentinel://", "not a sentinel://host:port URL"),
+        ("HOOKLINE_REDIS_URL", "sentinel://s1:26379;redis://s2:6379", "not a sentinel://host:port URL"),
+        ("HOOKLINE_REDIS_URL", "sentinel://s1:26379/zero", "the db must be a number"),
+        ("HOOKLINE_REDIS_SENTINEL_MASTER", "", "at least 1 character"),
         ("HOOKLINE_PORT", "eighty", "valid integer"),
         ("HOOKLINE_EMAIL_TRANSPORT", "sendmail", "'file', 'smtp' or 'postmark'"),
         ("HOOKLINE_EMAIL_FROM_ADDRESS", "Hookline <mail@hookline.test>", "not an email address"),
@@ -61,3 +65,25 @@ def test_connection_options_keep_the_urls_own_and_add_custom_plans():
     assert libpq_options(url, "-c synchronous_commit=off") == (
         f"-c search_path=tenant_a {CUSTOM_PLANS} -c synchronous_commit=off")
     assert libpq_options("postgresql://app@db.example/hookline") == CUSTOM_PLANS
+
+
+def test_sentinel_urls_are_accepted_for_the_broker_and_redis(monkeypatch):
+    url = "sentinel://:pw@s1:26379/2;sentinel://:pw@s2:26380/2;sentinel://s3"
+    monkeypatch.setenv("HOOKLINE_BROKER_URL", url)
+    monkeypatch.setenv("HOOKLINE_REDIS_URL", url)
+
+    settings = load_settings()
+
+    assert (settings.broker_url, settings.redis_url, settings.redis_sentinel_master) == (url, url, "mymaster")
+    # With no HOOKLINE_REDIS_URL, Hookline's own Redis clients go through the broker's Sentinels.
+    assert broker_redis_url(settings.broker) == url
+
+
+def test_a_bad_sentinel_url_is_refused_without_showing_its_password(monkeypatch):
+    monkeypatch.setenv("HOOKLINE_BROKER_URL", "sentinel://:hunter2@s1:port")
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert "HOOKLINE_BROKER_URL: " in str(caught.value) and "bad port" in str(caught.value)
+    assert "hunter2" not in str(caught.value)

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     beat_lock_ttl_seconds: float = Field(default=30.0, ge=1)
     # Redis for the rate limiter, retry grace and beat's leader lock; None: the broker, when it is Redis.
     redis_url: str | None = None
+    # Redis Sentinel (docs/operations.md): the master's name for sentinel:// broker and Redis URLs.
+    redis_sentinel_master: str = Field(default="mymaster", min_length=1)
     # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).
     secret_keys: SecretStr | None = None
     # GoHighLevel Marketplace app (OAuth) and API; Reonic API v3.
@@ -211,15 +213,19 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("sentinel://"):
+            return _sentinel_url(value)
         if value is not None and not value.startswith(("redis://", "rediss://", "redis+socket://", "amqp://", "amqps://")):
-            raise ValueError("must be a redis://, redis+socket:// or amqp:// URL")
+            raise ValueError("must be a redis://, redis+socket://, sentinel:// or amqp:// URL")
         return value
 
     @field_validator("redis_url")
     @classmethod
     def _redis(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("sentinel://"):
+            return _sentinel_url(value)
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+            raise ValueError("must be a redis://, rediss://, unix:// or sentinel:// URL")
         return value
 
     @field_validator("otel_exporter_otlp_endpoint")
@@ -295,9 +301,17 @@ class Settings(BaseSettings):
         return self.broker_url
 
 
+def _sentinel_url(value: str) -> str:
+    from hookline.redis_clients import parse_sentinel_url
+
+    parse_sentinel_url(value)  # its ValueError names what is wrong
+    return value
+
+
 def broker_redis_url(broker: str) -> str | None:
-    """A Redis broker's URL as redis-py spells it (None for any other broker): the same server and db."""
-    if broker.startswith(("redis://", "rediss://")):
+    """A Redis broker's URL as hookline.redis_clients reads it (None for any other broker): the
+    same server (or Sentinels) and db."""
+    if broker.startswith(("redis://", "rediss://", "sentinel://")):
         return broker
     if broker.startswith("redis+socket://"):  # kombu's spelling of a unix socket (the embedded Redis)
         path, _, query = broker.removeprefix("redis+socket://").partition("?")

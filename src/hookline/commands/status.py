@@ -25,13 +25,15 @@ def _beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
     import redis
 
     from hookline.config import redis_client_url
+    from hookline.redis_clients import sync_client
     from hookline.scheduler.beat import current_leader
 
     url = redis_client_url(settings)
     if url is None:
         return "unknown (no Redis: set HOOKLINE_REDIS_URL)"
     try:
-        return current_leader(redis.Redis.from_url(url, socket_timeout=2)) or "none (no beat holds the lock)"
+        client = sync_client(url, master=settings.redis_sentinel_master, socket_timeout=2)
+        return current_leader(client) or "none (no beat holds the lock)"
     except redis.RedisError as exc:
         return f"unknown (Redis unreachable: {exc})"
 

@@ -34,6 +34,7 @@ from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sen
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
+from hookline.redis_clients import async_client
 from hookline.telemetry import reporting, tracing
 from hookline.workers.fairness import Lanes
 from hookline.workers.logs import configure_logging
@@ -82,7 +83,7 @@ def sender(settings: Settings, inbox: InboxWriter) -> tuple[Sender, aioredis.Red
     url = broker_redis_url(settings.broker)
     if url is None:
         return CelerySender(celery_app, inbox.mark_published), None
-    client = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    client = async_client(url, master=settings.redis_sentinel_master, socket_timeout=2, socket_connect_timeout=2)
     return RedisSender(client, TaskMessages(celery_app)), client
 
 
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     configure_logging()
     redis_url = redis_client_url(settings)
-    redis = aioredis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1) if redis_url else None
+    redis = async_client(redis_url, master=settings.redis_sentinel_master, socket_timeout=1,
+                         socket_connect_timeout=1) if redis_url else None
     rate_limit = TenantRateLimit(redis, settings.tenant_rate_limit, settings.tenant_rate_window_seconds)
     webhook_sources = sources(settings, redis)
     openapi = document(webhook_sources)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hookline.config import ConfigError, get_settings, redis_client_url
 from hookline.db import global_session
+from hookline.redis_clients import sync_client
 from hookline.services import scheduling
 
 log = structlog.get_logger(__name__)
@@ -65,8 +66,8 @@ def leader_lock() -> LeaderLock:
     url = redis_client_url(settings)
     if url is None:
         raise ConfigError("beat's leader lock needs Redis: set HOOKLINE_REDIS_URL (the broker is not Redis)")
-    return LeaderLock(redis.Redis.from_url(url, socket_timeout=5), f"{socket.gethostname()}:{os.getpid()}",
-                      settings.beat_lock_ttl_seconds)
+    client = sync_client(url, master=settings.redis_sentinel_master, socket_timeout=5)
+    return LeaderLock(client, f"{socket.gethostname()}:{os.getpid()}", settings.beat_lock_ttl_seconds)
 
 
 class LeaderScheduler(Scheduler):

@@ -15,6 +15,7 @@ from hookline.integrations.ghl import client as ghl
 from hookline.integrations.idempotency import IdempotencyGuard
 from hookline.integrations.ratelimit import RateLimiter
 from hookline.integrations.reonic import client as reonic
+from hookline.redis_clients import sync_client
 from hookline.services import tenants, tokens
 
 
@@ -23,7 +24,7 @@ def shared_redis() -> redis.Redis:
     url = redis_client_url(get_settings())
     if url is None:
         raise ConfigError("API rate limits and token locks need Redis: set HOOKLINE_REDIS_URL")
-    return redis.Redis.from_url(url)
+    return sync_client(url)
 
 
 @lru_cache(maxsize=1)

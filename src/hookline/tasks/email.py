@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-import redis
 import structlog
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from hookline.integrations.email import OutgoingEmail, Transport, make_transport
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.models import EmailMessage, EmailStatus
 from hookline.ratelimit import FixedWindow, Limiter
+from hookline.redis_clients import sync_client
 from hookline.services import messaging
 from hookline.services.email_templates import TemplateProblem, render
 from hookline.workers.app import app
@@ -43,7 +43,7 @@ def transport() -> Transport:
 @lru_cache(maxsize=1)
 def limiter() -> Limiter:
     url = redis_client_url(get_settings())
-    return Limiter(redis.Redis.from_url(url) if url else None)
+    return Limiter(sync_client(url) if url else None)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> float:

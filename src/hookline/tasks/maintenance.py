@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hookline.config import broker_redis_url, get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
+from hookline.redis_clients import sync_client
 from hookline.services import inbox, messaging, recordings, scheduling, taskruns
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
@@ -65,7 +66,7 @@ def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None
 def broker_marks() -> redis.Redis | None:
     """A client of the broker's Redis, where the ingress records what it published (None: another broker)."""
     url = broker_redis_url(get_settings().broker)
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+    return sync_client(url, socket_timeout=2, socket_connect_timeout=2) if url else None
 
 
 def published_by_ingress(events: list[WebhookEvent]) -> set[int]:

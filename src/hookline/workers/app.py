@@ -10,6 +10,7 @@ from celery import Celery, signals
 
 from hookline.config import get_settings
 from hookline.db import reset_engine
+from hookline.redis_clients import broker_transport_options
 from hookline.scheduler.schedule import beat_schedule
 from hookline.telemetry import reporting, tracing
 from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
@@ -20,10 +21,11 @@ from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]
 
+settings = get_settings()
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
     # Raises ConfigError naming HOOKLINE_BROKER_URL when it is unset: never fall back to a default broker.
-    broker_url=get_settings().broker,
+    broker_url=settings.broker,
     task_queues=task_queues,
     task_routes=task_routes,
     task_default_queue="webhooks",
@@ -39,7 +41,9 @@ app.conf.update(
     # hard limit, so Redis never re-delivers a task that is still running.
     task_soft_time_limit=limits.DEFAULT_SOFT_TIME_LIMIT,
     task_time_limit=limits.DEFAULT_TIME_LIMIT,
-    broker_transport_options={"visibility_timeout": limits.VISIBILITY_TIMEOUT},
+    # A sentinel:// broker adds the master's name (HOOKLINE_REDIS_SENTINEL_MASTER) and the Sentinels' options.
+    broker_transport_options={"visibility_timeout": limits.VISIBILITY_TIMEOUT,
+                              **broker_transport_options(settings.broker, settings.redis_sentinel_master)},
     worker_max_memory_per_child=limits.MAX_MEMORY_PER_CHILD_KIB,
     worker_prefetch_multiplier=4,
     worker_hijack_root_logger=False,

@@ -21,6 +21,7 @@ import redis
 import structlog
 
 from hookline.config import get_settings, redis_client_url
+from hookline.redis_clients import sync_client
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +33,7 @@ COUNT_TTL = 24 * 3600  # a counter nobody finished is dropped after a day
 def redis_client() -> redis.Redis | None:
     """Redis for the workers' own counters (HOOKLINE_REDIS_URL, else the broker if it is Redis)."""
     url = redis_client_url(get_settings())
-    return None if url is None else redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return None if url is None else sync_client(url, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _key(tenant_id: int, task_id: str) -> str:

@@ -62,12 +62,13 @@ class Lanes:
         """Lanes on the shared Redis: counted by `hot_async` on `async_client` when given (the ingress
         passes the client of its rate limit, the same Redis), else by `hot` on a client of their own."""
         from hookline.config import get_settings, redis_client_url
+        from hookline.redis_clients import sync_client
 
         settings = settings or get_settings()
         url = redis_client_url(settings)
         client = None
         if url and async_client is None:
-            client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+            client = sync_client(url, master=settings.redis_sentinel_master, socket_timeout=1, socket_connect_timeout=1)
         return cls(client, burst=settings.fairness_burst, window=settings.fairness_window_seconds,
                    cooldown=settings.fairness_cooldown_seconds, async_client=async_client)
 
