@@ -16,7 +16,7 @@ from hookline.integrations.errors import InvalidSignature
 from tests.ingress.conftest import events, log_lines
 from tests.support.ingress import ingress
 from tests.support.keys import ed25519_public_pem, ed25519_signature, rsa_public_pem
-from tests.support.processes import wait_for
+from tests.support.processes import cpu_seconds, wait_for
 from tests.support.webhooks import encode, ghl_headers, payload
 
 
@@ -201,11 +201,6 @@ def test_with_the_verifier_turned_off_the_event_loop_checks(tmp_path, database, 
 
     assert (accepted.status_code, refused.status_code) == (202, 401)
     assert log_lines(log, "ingress.verifier.started") == []
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's time on a CPU so far, to the ns (/proc/PID/schedstat), not in 10 ms ticks."""
-    return int(open(f"/proc/{pid}/schedstat").read().split()[0]) / 1e9
 
 
 def test_a_few_checks_are_made_in_the_event_loop_and_many_asked_together_in_the_child():

@@ -1,11 +1,12 @@
 """GoHighLevel's signature checks in a child process of the ingress, beside its event loop.
 
 An Ed25519 check costs ~50-110 µs of CPU (an RSA-4096 one, the legacy scheme, ~80 µs), a quarter
-of all the ingress spends on a webhook or more, and the event loop's one core is the ingress's limit. The verifier process runs `ghl.verify.verify` on
-another core: the event loop writes each check as a frame on a socket pair (everything asked
-in one pass of the loop goes out in one write), the child answers in order, and each answer
-resolves its request's future. `cryptography` releases the GIL, but a thread gave nothing: each
-check then waited for the busy loop to hand the GIL back (bench/README.md).
+of all the ingress spends on a webhook or more, and the event loop's one core is the ingress's
+limit. The verifier process runs `ghl.verify.verify` on another core: the event loop writes each
+check as a frame on a socket pair (everything asked in one pass of the loop goes out in one
+write), the child answers in order, and each answer resolves its request's future. `cryptography`
+releases the GIL, but a thread gave nothing: each check then waited for the busy loop to hand the
+GIL back (bench/README.md).
 
 The child pays only when the loop is behind. Waking it costs the loop a write, often the loss of
 its own core to the child for a while, and the check a round trip: more than the ~70 µs it saves
@@ -169,8 +170,9 @@ class Verifier:
             self._restarting = asyncio.get_running_loop().create_task(self.start())
 
     def _pems(self) -> tuple[bytes, bytes]:
-        return tuple(pem(key).encode() if key is not None else b""  # type: ignore[return-value]
-                     for key in (self.ed25519_key, self.rsa_key))
+        ed = pem(self.ed25519_key).encode() if self.ed25519_key is not None else b""
+        rsa = pem(self.rsa_key).encode() if self.rsa_key is not None else b""
+        return ed, rsa
 
 
 class _Answers(asyncio.Protocol):
