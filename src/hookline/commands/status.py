@@ -1,4 +1,4 @@
-"""`hookline status`: one screen — queues, workers, beat leader, GoHighLevel's key, inbox backlog, dead letters, failures."""
+"""`hookline status`: one screen — queues, workers, beat leader, GoHighLevel's key, backlog, dead letters, failures."""
 
 from __future__ import annotations
 

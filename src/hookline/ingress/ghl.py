@@ -36,10 +36,11 @@ class GhlKeys:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GhlKeys:
-        ed_pem, rsa_pem = settings.ghl_webhook_ed25519_public_key, settings.ghl_webhook_public_key
+        ed_pem = settings.ghl_webhook_ed25519_public_key
+        rsa_pem = settings.ghl_webhook_public_key if settings.ghl_accept_rsa_signatures else None
         return cls(
             ed25519=load_pem_public_key(ed_pem.encode()) if ed_pem else None,  # type: ignore[arg-type]
-            rsa=load_pem_public_key(rsa_pem.encode()) if settings.ghl_accept_rsa_signatures else None,  # type: ignore[arg-type]
+            rsa=load_pem_public_key(rsa_pem.encode()) if rsa_pem else None,  # type: ignore[arg-type]
         )
 
 

@@ -229,8 +229,8 @@ def serve(sock: socket.socket) -> None:
                        RSA_HEADER: buffer[at + ed_size:at + ed_size + rsa_size].decode("latin-1")}
             body = bytes(buffer[at + ed_size + rsa_size:end])
             try:
-                answer = verify(body, {k: v for k, v in headers.items() if v}, ed25519_key=ed25519_key,  # type: ignore[arg-type]
-                                rsa_key=rsa_key)  # type: ignore[arg-type]
+                given = {name: value for name, value in headers.items() if value}
+                answer = verify(body, given, ed25519_key=ed25519_key, rsa_key=rsa_key)  # type: ignore[arg-type]
             except InvalidSignature as exc:
                 answer = "!" + exc.reason
             except Exception as exc:  # noqa: BLE001 - one check's bug must not end every later one

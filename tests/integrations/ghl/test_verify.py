@@ -39,7 +39,8 @@ def test_a_signature_over_the_compact_json_is_refused():
 def test_rsa_is_refused_unless_its_key_is_given():
     headers = {"x-wh-signature": keys.rsa_signature(BODY)}
 
-    assert refusal(BODY, headers) == "x-wh-signature (RSA) is not accepted; GoHighLevel signs with Ed25519 in x-ghl-signature"
+    assert refusal(BODY, headers) == (
+        "x-wh-signature (RSA) is not accepted; GoHighLevel signs with Ed25519 in x-ghl-signature")
     assert check(BODY, headers, rsa_key=RSA) == "rsa"
 
 

@@ -86,7 +86,8 @@ def pem_public_key(text: str, expected: type[KeyT]) -> KeyT:
     except ValueError as exc:
         raise ValueError(f"not a PEM public key ({exc})") from None
     if not isinstance(key, expected):
-        raise ValueError(f"expected a {expected.__name__.removesuffix('PublicKey')} public key, got {type(key).__name__}")
+        kind = expected.__name__.removesuffix("PublicKey")
+        raise ValueError(f"expected a {kind} public key, got {type(key).__name__}")
     return key
 
 

@@ -59,5 +59,6 @@ def verify(
     if ed25519_key is None:
         raise InvalidSignature("ed25519 key not configured")
     if rsa_signature:
-        raise InvalidSignature(f"{RSA_HEADER} (RSA) is not accepted; GoHighLevel signs with Ed25519 in {ED25519_HEADER}")
+        raise InvalidSignature(f"{RSA_HEADER} (RSA) is not accepted; GoHighLevel signs with Ed25519 "
+                               f"in {ED25519_HEADER}")
     raise InvalidSignature("missing signature")
