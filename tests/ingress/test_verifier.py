@@ -7,11 +7,13 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import threading
 
 import httpx
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from hookline.ingress.verifier import MIN_BATCH, Verifier
+from hookline.ingress.verifier import ANSWER, CHECK, KEYS, MIN_BATCH, Verifier, serve
 from hookline.integrations.errors import InvalidSignature
 from tests.ingress.conftest import events, log_lines
 from tests.support.ingress import ingress
@@ -229,3 +231,35 @@ def test_a_few_checks_are_made_in_the_event_loop_and_many_asked_together_in_the_
     assert together > 0.002  # 300 checks (Ed25519: ~50-110 µs each)
     assert lone < 0.1 * together  # the same 300, one at a time: none reached the child
     assert fewer < 0.1 * together  # in passes of MIN_BATCH - 1: none either
+
+
+def read_answers(sock: socket.socket, count: int) -> list[str]:
+    buffer, answers = b"", []
+    sock.settimeout(10)
+    while len(answers) < count:
+        buffer += sock.recv(65536)
+        while len(buffer) >= ANSWER.size and len(buffer) >= ANSWER.size + ANSWER.unpack_from(buffer)[0]:
+            end = ANSWER.size + ANSWER.unpack_from(buffer)[0]
+            answers.append(buffer[ANSWER.size:end].decode())
+            buffer = buffer[end:]
+    return answers
+
+
+def test_a_check_that_fails_unexpectedly_is_handed_back_and_the_child_answers_the_next():
+    parent, child = socket.socketpair()
+    serving = threading.Thread(target=serve, args=(child,), daemon=True)
+    serving.start()
+    # An RSA key in the Ed25519 slot: its verify() wants other arguments, a TypeError no signature causes.
+    wrong_kind = rsa_public_pem().encode()
+    signature = ed25519_signature(b"body").encode()
+    try:
+        parent.sendall(KEYS.pack(len(wrong_kind), 0) + wrong_kind
+                       + CHECK.pack(len(signature), 0, 4) + signature + b"body"  # fails unexpectedly
+                       + CHECK.pack(0, 0, 4) + b"body")  # no signature at all
+        answers = read_answers(parent, 2)
+    finally:
+        parent.close()
+        serving.join(10)
+
+    assert answers == ["?", "!missing signature"]  # "?": the event loop checks it itself
+    assert not serving.is_alive()  # it ended only when its input did
