@@ -108,12 +108,12 @@ class Chaos:
         self.redis.start()
         wait_for(lambda: self._redis_up(), what="the private redis-server")
         self.proxy.start()
-        pem = self.workdir / "ghl_rsa.pem"
-        pem.write_text(keys.rsa_public_pem())
+        pem = self.workdir / "ghl_ed25519.pem"
+        pem.write_text(keys.ed25519_public_pem())
         self.env = {**os.environ,
                     "HOOKLINE_DATABASE_URL": f"postgresql://{APP_ROLE}@127.0.0.1:{self.proxy.port}/{self.database}",
                     "HOOKLINE_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-                    "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": str(pem),
+                    "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": str(pem),
                     "HOOKLINE_TENANT_RATE_LIMIT": "0",
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": "7200",  # a sender may retry for a while
                     "HOOKLINE_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER)}
@@ -163,7 +163,7 @@ class Chaos:
         return json.dumps(fixture).encode()
 
     def headers(self, raw: bytes) -> dict[str, str]:
-        return {"content-type": "application/json", "x-wh-signature": keys.rsa_signature(raw)}
+        return {"content-type": "application/json", "x-ghl-signature": keys.ed25519_signature(raw)}
 
     def send(self, client: httpx.Client, index: int) -> None:
         raw = self.body(index)

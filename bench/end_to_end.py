@@ -10,7 +10,7 @@ prefetch 4), both on this machine (bench/stack.py), the worker also carrying a n
     a plain Celery no-op in the same worker and config: its arguments carry no tenant, so
     Hookline's task signals record no task_runs row for it (they still bind logs and count);
   - the same no-op with a tenant, for information: what Hookline's per-task bookkeeping adds;
-  - end to end: --webhooks distinct RSA-4096-signed ContactCreates (bench/signed.py) POSTed over
+  - end to end: --webhooks distinct Ed25519-signed ContactCreates (bench/signed.py) POSTed over
     32 keep-alive connections as fast as answered; rate = webhooks / (the last row's
     processed_at - the first POST), every row processed by the one hop ingress → ghl_sync task;
   - no-op drain again, to show how much the machine's load moved during the run.

@@ -5,7 +5,7 @@
 A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (2 processes,
 prefetch 4) on this machine (bench/stack.py). Three phases, each on an empty queue:
   1. quiet:      tenants B–E each post one ContactCreate every 100 ms (Ed25519-signed live);
-  2. flood only: tenant A posts --flood webhooks at once (RSA-4096-signed ahead, bench/signed.py),
+  2. flood only: tenant A posts --flood webhooks at once (Ed25519-signed ahead, bench/signed.py),
                  32 connections as fast as answered;
   3. both:       A's flood again while B–E keep posting every 100 ms, until A's flood has drained.
 It prints B–E's webhook-to-row latency (client's send → the row's processed_at) p50/p95 without

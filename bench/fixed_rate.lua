@@ -92,7 +92,7 @@ function request()
       end
       sent = sent + 1
    end
-   headers["x-wh-signature"] = signatures[sent]
+   headers["x-ghl-signature"] = signatures[sent]
    return wrk.format("POST", "/webhooks/ghl", headers, bodies[sent])
 end
 

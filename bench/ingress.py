@@ -12,7 +12,7 @@ Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
                 replica and three Sentinels started for the run (tests/support/sentinel.py),
                 whose primary every server then uses directly (redis://) too
 
-Every request is a distinct ContactCreate with its own webhookId, RSA-signed like GoHighLevel's
+Every request is a distinct ContactCreate with its own webhookId, Ed25519-signed like GoHighLevel's
 (bench/signed.py), because the ingress dedupes by webhookId. Two kinds of load:
   - maximum throughput: wrk (Debian's package), closed loop, C connections, after a warm-up;
   - latency at a set load (half the raw durable's maximum): wrk too, open loop in wrk2's way
@@ -196,7 +196,7 @@ class Bench:
         self.broker = own_broker_db()
         self.database, url = create_database()
         self.env = {**os.environ, **INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url, "HOOKLINE_BROKER_URL": REDIS_URL,
-                    "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": self.signed.public_pem,
+                    "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": self.signed.public_pem,
                     # The deliveries were signed once, possibly days ago; the window check still runs.
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(self.signed.age_seconds) + 3600),
                     "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": REDIS_URL}

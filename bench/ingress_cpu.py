@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 import ingress as bench  # bench/ is this script's folder, so its siblings import by name
-from signed import signed_requests
+from signed import HEADER, signed_requests
 
 
 def positive(text: str) -> int:
@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def scope(signature: str, body: bytes) -> dict:
     headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode()), (b"x-wh-signature", signature.encode())]
+               (b"content-length", str(len(body)).encode()), (HEADER.encode(), signature.encode())]
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
             "path": "/webhooks/ghl", "raw_path": b"/webhooks/ghl", "query_string": b"", "root_path": "",
             "headers": headers, "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "state": {}}
@@ -115,7 +115,7 @@ def main() -> None:
     signed = signed_requests(args.signed)
     broker = bench.own_broker_db()
     database, _ = bench.create_database()
-    os.environ.update(bench.INGRESS_SETTINGS, HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY=signed.public_pem,
+    os.environ.update(bench.INGRESS_SETTINGS, HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY=signed.public_pem,
                       HOOKLINE_REPLAY_WINDOW_SECONDS=str(int(signed.age_seconds) + 3600))
     from hookline.config import get_settings
 

@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from signed import HEADER  # bench/ is this script's folder, so its siblings import by name
+
 LUA_SCRIPT = Path(__file__).resolve().parent / "post_signed.lua"
 FIXED_RATE_SCRIPT = Path(__file__).resolve().parent / "fixed_rate.lua"
 WRK_MISSING = """wrk is not installed; the bench needs it as its load generator.
@@ -98,7 +100,7 @@ class FixedRun(Run):
 
 def request_bytes(host: str, signature: str, body: bytes) -> bytes:
     head = (f"POST /webhooks/ghl HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nx-wh-signature: {signature}\r\n\r\n")
+            f"Content-Length: {len(body)}\r\n{HEADER}: {signature}\r\n\r\n")
     return head.encode() + body
 
 

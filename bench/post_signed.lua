@@ -32,7 +32,7 @@ function request()
    local index = cursor % size + 1
    cursor = cursor + step
    issued = issued + 1
-   headers["x-wh-signature"] = signatures[index]
+   headers["x-ghl-signature"] = signatures[index]
    return wrk.format("POST", "/webhooks/ghl", headers, bodies[index])
 end
 

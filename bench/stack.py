@@ -1,15 +1,14 @@
 """What the end-to-end benches share: a database with tenants, the real ingress, a real worker, senders.
 
 Built on bench/ingress.py (database, Redis, signed deliveries, the uvicorn server): tenant
-`Bench Solar` (location `loc-bench`) gets the cached RSA-signed deliveries of bench/signed.py;
-the other tenants post ContactCreates signed live with an Ed25519 key made for the run
-(`x-ghl-signature`, which the ingress verifies with HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY).
+`Bench Solar` (location `loc-bench`) gets the cached Ed25519-signed deliveries of bench/signed.py;
+the other tenants post ContactCreates signed live with the same bench key (`x-ghl-signature`,
+which the ingress verifies with HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import subprocess
@@ -20,13 +19,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 import ingress as ingress_bench  # bench/ is this script's folder, so its siblings import by name
 import loadgen
 from servers import Server
-from signed import TEMPLATE, SignedRequests
+from signed import HEADER, TEMPLATE, SignedRequests
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -48,12 +45,8 @@ class Stack:
             for location in locations:
                 self.tenants[location] = add_tenant(session, f"Bench {location}", ghl_location_id=location).id
         get_engine().dispose()
-        self.key = ed25519.Ed25519PrivateKey.generate()
-        public = self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         self.env = {**os.environ, **ingress_bench.INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url,
-                    "HOOKLINE_BROKER_URL": ingress_bench.REDIS_URL, "HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY": signed.public_pem,
-                    "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": public,
+                    "HOOKLINE_BROKER_URL": ingress_bench.REDIS_URL, "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": signed.public_pem,
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(signed.age_seconds) + 3600),
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
                     **(settings or {})}
@@ -138,8 +131,7 @@ class Stack:
         body = json.dumps({**TEMPLATE, "locationId": location, "webhookId": str(uuid.uuid4()), "id": f"ct-{label}",
                            "email": f"{label}@example.com",
                            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}).encode()
-        return body, {"content-type": "application/json",
-                      "x-ghl-signature": base64.b64encode(self.key.sign(body)).decode()}
+        return body, {"content-type": "application/json", HEADER: self.signed.sign(body)}
 
 
 def worker_sync_concurrency() -> int:

@@ -1,6 +1,7 @@
 """Settings: PEM text or a path, and a bad value names its variable."""
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hookline.config import ConfigError, broker_redis_url, load_settings
 from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
@@ -17,6 +18,16 @@ def test_rsa_key_from_a_path_is_read_as_pem(monkeypatch, tmp_path):
     assert settings.ghl_webhook_public_key == keys.rsa_public_pem().strip()
 
 
+def test_the_ed25519_key_is_kept_as_pem_whatever_form_it_came_in(monkeypatch):
+    raw = keys.ed25519_private().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    monkeypatch.setenv("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY", raw.hex())
+
+    settings = load_settings()
+
+    assert settings.ghl_webhook_ed25519_public_key == keys.ed25519_public_pem()
+    assert settings.ghl_accept_rsa_signatures is False
+
+
 def test_ghl_published_rsa_key_is_the_default(monkeypatch):
     monkeypatch.delenv("HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY")
 
@@ -30,6 +41,9 @@ def test_ghl_published_rsa_key_is_the_default(monkeypatch):
         ("HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----", "not a PEM public key"),
         ("HOOKLINE_GHL_WEBHOOK_PUBLIC_KEY", keys.ed25519_public_pem(), "expected a RSA public key"),
         ("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY", keys.rsa_public_pem(), "expected a Ed25519 public key"),
+        ("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY", "abcd" * 8, "16 bytes are neither a raw Ed25519 key (32)"),
+        ("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY", "~/no-such-ghl.pub", "neither PEM text nor a readable file"),
+        ("HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES", "perhaps", "valid boolean"),
         ("HOOKLINE_DATABASE_URL", "mysql://root@localhost/x", "must be a postgresql:// URL"),
         ("HOOKLINE_BROKER_URL", "kafka://localhost", "must be a redis://"),
         ("HOOKLINE_BROKER_URL", "sentinel://", "not a sentinel://host:port URL"),

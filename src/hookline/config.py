@@ -7,13 +7,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 from typing import Literal
 
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.asymmetric import rsa
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM
+from hookline.integrations.ghl.keys import GHL_RSA_PUBLIC_KEY_PEM, ed25519_public_key, file_text, pem, pem_public_key
 
 ENV_PREFIX = "HOOKLINE_"
 
@@ -52,16 +51,10 @@ def read_pem(value: str, expected: type) -> str:
     """Accept PEM text or a path to a PEM file; return the PEM text once it loads as `expected`."""
     text = value.strip()
     if not text.startswith("-----BEGIN"):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise ValueError(f"neither PEM text nor a readable file: {text[:80]!r}")
-        text = path.read_text().strip()
-    try:
-        key = load_pem_public_key(text.encode())
-    except ValueError as exc:
-        raise ValueError(f"not a PEM public key ({exc})") from None
-    if not isinstance(key, expected):
-        raise ValueError(f"expected a {expected.__name__.removesuffix('PublicKey')} public key, got {type(key).__name__}")
+        text = file_text(text) or ""
+        if not text:
+            raise ValueError(f"neither PEM text nor a readable file: {value.strip()[:80]!r}")
+    pem_public_key(text, expected)
     return text
 
 
@@ -84,8 +77,11 @@ class Settings(BaseSettings):
     port: int = 8000
     var_dir: Path = Path("var")
     max_webhook_bytes: int = 1_048_576
-    ghl_webhook_public_key: str = GHL_RSA_PUBLIC_KEY_PEM
+    # GoHighLevel webhook signatures: the Marketplace app's Ed25519 key (any form keys.py reads, kept as PEM);
+    # the legacy RSA key checks `x-wh-signature` only when accepting it is turned on (replays of old captures).
     ghl_webhook_ed25519_public_key: str | None = None
+    ghl_accept_rsa_signatures: bool = False
+    ghl_webhook_public_key: str = GHL_RSA_PUBLIC_KEY_PEM
     # A signed timestamp older (or newer) than this is a replay: 401.
     replay_window_seconds: int = Field(default=300, ge=1)
     # GoHighLevel retries a delivery we answered 429 (inbox down) up to ~70 minutes later, and
@@ -266,7 +262,7 @@ class Settings(BaseSettings):
     @field_validator("ghl_webhook_ed25519_public_key")
     @classmethod
     def _ed25519_key(cls, value: str | None) -> str | None:
-        return None if not value else read_pem(value, ed25519.Ed25519PublicKey)
+        return None if not value or not value.strip() else pem(ed25519_public_key(value))
 
     @model_validator(mode="after")
     def _postmark_token(self) -> Settings:

@@ -208,7 +208,7 @@ def test_one_request_id_follows_a_webhook_from_the_ingress_into_the_worker(probe
     raw = encode(payload("ghl/ContactCreate.json"))
     with ingress(tmp_path / "ingress.log") as url:
         answer = httpx.post(f"{url}/webhooks/ghl", content=raw, timeout=10,
-                            headers={**ghl_headers(raw, "rsa"), "X-Request-Id": "req-follow-me-1"})
+                            headers={**ghl_headers(raw), "X-Request-Id": "req-follow-me-1"})
         event_id = answer.json()["event_id"]
         [run] = wait_for(lambda: finished(tenant.id, "hookline.tasks.ghl_sync.apply_event"), what="the task")
 
@@ -225,7 +225,7 @@ def test_a_webhook_without_a_usable_request_id_gets_a_new_one(tenant, tmp_path):
     raw = encode(payload("ghl/ContactCreate.json", webhookId="no-request-id"))
     with ingress(tmp_path / "ingress.log") as url:
         answer = httpx.post(f"{url}/webhooks/ghl", content=raw, timeout=10,
-                            headers={**ghl_headers(raw, "rsa"), "X-Request-Id": "not an id: {\"spaces\": true}"})
+                            headers={**ghl_headers(raw), "X-Request-Id": "not an id: {\"spaces\": true}"})
 
     made = answer.headers["x-request-id"]
     assert len(made) == 32 and made.isalnum()

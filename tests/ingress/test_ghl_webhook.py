@@ -1,13 +1,18 @@
 """POST /webhooks/ghl over real HTTP to a running ingress, with real PostgreSQL and the real Redis broker."""
 
+import httpx
 import pytest
 
+from hookline.db import global_session
+from hookline.services.tenants import add_tenant
 from hookline.workers import published
-from tests.ingress.conftest import count_all_events, events
-from tests.support.webhooks import encode, ghl_headers, payload, shared
+from tests.ingress.conftest import connect, count_all_events, events, log_lines
+from tests.support.cli import hookline
+from tests.support.ingress import ingress
+from tests.support.webhooks import encode, ghl_headers, payload, reonic_headers, shared
 
 
-def post(client, body, scheme="rsa", headers=None):
+def post(client, body, scheme="ed25519", headers=None):
     raw = encode(body)
     return client.post("/webhooks/ghl", content=raw, headers={**ghl_headers(raw, scheme), **(headers or {})})
 
@@ -19,9 +24,8 @@ def test_healthz_says_the_process_is_up(client):
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("scheme", ["rsa", "ed25519"])
-def test_signed_contact_create_is_stored_and_published(client, tenant, queue, redis_client, scheme):
-    response = post(client, payload("ghl/ContactCreate.json"), scheme)
+def test_signed_contact_create_is_stored_and_published(client, tenant, queue, redis_client):
+    response = post(client, payload("ghl/ContactCreate.json"))
 
     assert response.status_code == 202
     [message] = queue()
@@ -102,16 +106,14 @@ def test_events_land_with_the_tenant_of_their_location(client, tenant, other_ten
          "unsupported_media_type"),
         (lambda c: c.post("/webhooks/ghl", content=encode(payload("ghl/ContactCreate.json"))), 415,
          "unsupported_media_type"),
+        (lambda c: post(c, payload("ghl/ContactCreate.json"), scheme="rsa"), 401, "invalid_signature"),
         (lambda c: post(c, payload("ghl/ContactCreate.json"),
-                        headers={"x-wh-signature": ghl_headers(b"forged")["x-wh-signature"]}), 401,
-         "invalid_signature"),
-        (lambda c: post(c, payload("ghl/ContactCreate.json"), scheme="ed25519",
-                        headers={"x-ghl-signature": ghl_headers(b"forged", "ed25519")["x-ghl-signature"]}), 401,
+                        headers={"x-ghl-signature": ghl_headers(b"forged")["x-ghl-signature"]}), 401,
          "invalid_signature"),
     ],
     ids=["truncated-json", "json-array", "not-utf8", "unknown-location", "no-location", "contact-without-id",
          "bad-field-type", "deal-value-not-a-number", "stage-update-empty-id", "appointment-not-nested",
-         "note-bad-date", "task-id-not-a-string", "too-large", "unsigned", "text-plain", "no-content-type", "rsa-forged", "ed25519-forged"],
+         "note-bad-date", "task-id-not-a-string", "too-large", "unsigned", "text-plain", "no-content-type", "rsa-only", "ed25519-forged"],
 )
 def test_bad_deliveries_get_a_clear_4xx_and_nothing_is_stored(client, tenant, other_tenant, queue, make_request,
                                                              status, error):
@@ -126,3 +128,61 @@ def test_bad_deliveries_get_a_clear_4xx_and_nothing_is_stored(client, tenant, ot
 
 def test_get_on_the_webhook_route_is_405(client):
     assert client.get("/webhooks/ghl").status_code == 405
+
+
+def test_legacy_rsa_signatures_are_accepted_only_when_turned_on(tmp_path, tenant):
+    body = payload("ghl/ContactCreate.json")
+    with ingress(tmp_path / "rsa.log", HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES="true") as url:
+        with httpx.Client(base_url=url, timeout=10) as replaying:
+            rsa = post(replaying, body, "rsa")
+            ed25519 = post(replaying, payload("ghl/ContactCreate.json", webhookId="wh-ed25519"))
+            forged = replaying.post("/webhooks/ghl", content=encode(body),
+                                    headers={**ghl_headers(encode(body), "rsa"), "x-wh-signature": RSA_FORGED})
+
+    assert (rsa.status_code, ed25519.status_code) == (202, 202)
+    assert (forged.status_code, forged.json()["error"]["message"]) == (401, "rsa signature mismatch")
+    assert [event.dedupe_key for event in events(tenant.id)] == [body["webhookId"], "wh-ed25519"]
+
+
+RSA_FORGED = ghl_headers(b"forged", "rsa")["x-wh-signature"]
+KEY_MISSING = ("HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY is not set: GoHighLevel's Ed25519 signatures cannot be "
+               "checked, so every GoHighLevel delivery is refused (401); set it to the Marketplace app's webhook "
+               "public key")
+NO_KEY = {"HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": ""}
+
+
+def test_without_an_ed25519_key_ghl_is_refused_by_name_and_the_rest_works(tmp_path, clean_tables):
+    with ingress(tmp_path / "first.log", **NO_KEY) as url, httpx.Client(base_url=url, timeout=10) as keyless:
+        quiet = keyless.get("/readyz")  # no tenant is connected to GoHighLevel yet: nothing to say
+        with global_session() as session:
+            tenant = add_tenant(session, "Sunny Solar", ghl_location_id="loc-sunny-001")
+        accounts = connect(tenant.id, "sunny")
+        refused = post(keyless, payload("ghl/ContactCreate.json"))
+        unsigned = keyless.post("/webhooks/ghl", content=b"{}", headers={"content-type": "application/json"})
+        reonic_body = encode(shared("reonic_contact_created.json"))
+        reonic = keyless.post("/webhooks/reonic", content=reonic_body, headers=reonic_headers(
+            reonic_body, secret=accounts.reonic_secret, client_id=accounts.reonic_client, event_id="rev-1"))
+        degraded = keyless.get("/readyz")
+    status = hookline("status", "--timeout", "0.5", env=NO_KEY)
+    with ingress(tmp_path / "second.log", **NO_KEY):
+        started = log_lines(tmp_path / "second.log", "ghl.webhook.key_not_configured")
+
+    assert (quiet.status_code, quiet.json()) == (200, {"status": "ok", "database": "ok", "broker": "ok"})
+    assert log_lines(tmp_path / "first.log", "ghl.webhook.key_not_configured") == []  # nothing connected at its start
+    assert len(log_lines(tmp_path / "first.log", "webhook.key_not_configured")) == 2  # one per refused delivery
+    for response in (refused, unsigned):
+        assert (response.status_code, response.json()["error"]) == (
+            401, {"code": "key_not_configured", "message": KEY_MISSING})
+    assert reonic.status_code == 202, reonic.text
+    assert [event.provider for event in events(tenant.id)] == ["reonic"]
+    assert (degraded.status_code, degraded.json()) == (
+        200, {"status": "degraded", "database": "ok", "broker": "ok", "ghl_webhooks": KEY_MISSING})
+    assert status.returncode == 1
+    assert f"GoHighLevel webhooks: {KEY_MISSING}" in status.stdout.splitlines()
+    assert [line["message"] for line in started] == [KEY_MISSING]
+
+
+def test_with_the_key_set_status_says_nothing_of_it(tenant):
+    status = hookline("status", "--timeout", "0.5")
+
+    assert "GoHighLevel webhooks" not in status.stdout

@@ -7,17 +7,21 @@ or at a broker nothing listens on.
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
 
 from hookline.ingress.app import create_app
-from tests.conftest import APP_ROLE, DATABASE, PG_HOST
-from tests.ingress.conftest import events, settled
+from tests.conftest import APP_ROLE, DATABASE, PG_HOST, _admin
+from tests.ingress.conftest import events, log_lines, settled
 from tests.support.ingress import ingress
 from tests.support.tcpproxy import TcpProxy
 from tests.support.webhooks import encode, ghl_headers, now_iso, payload, reonic_headers, shared, stripe_headers, zoom_headers
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def ghl(body):
@@ -208,3 +212,44 @@ def test_with_redis_unreachable_the_rate_limit_lets_webhooks_through(database, t
 
     assert [r.status_code for r in answers] == [202, 202, 202]
     assert len(events(tenant.id)) == 3
+
+
+@pytest.fixture()
+def refused_by_the_database():
+    """A trigger that makes PostgreSQL refuse one inbox row (webhookId `wh-refused`): an error nothing expects."""
+    _admin("CREATE FUNCTION test_refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+           " IF NEW.dedupe_key = 'wh-refused' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF;"
+           " RETURN NEW; END $$;"
+           " CREATE TRIGGER test_refuse_row BEFORE INSERT ON webhook_events"
+           " FOR EACH ROW EXECUTE FUNCTION test_refuse_row()", dbname=DATABASE)
+    yield
+    _admin("DROP TRIGGER test_refuse_row ON webhook_events; DROP FUNCTION test_refuse_row()", dbname=DATABASE)
+
+
+def alert_expression(name: str) -> str:
+    rules = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    return re.search(rf"- alert: {name}\n\s+expr: (.+)", rules).group(1)
+
+
+def test_an_unexpected_error_is_a_json_500_counted_where_the_alert_looks(client, tenant, ingress_log,
+                                                                         refused_by_the_database):
+    def count() -> float:
+        found = re.search(r'hookline_ingress_requests_total\{route="/webhooks/ghl",status="500"\} (\S+)',
+                          client.get("/metrics").text)
+        return float(found.group(1)) if found else 0.0
+
+    before = count()
+    response = client.post(**ghl(payload("ghl/ContactCreate.json", webhookId="wh-refused")))
+    after = client.post(**ghl(payload("ghl/ContactCreate.json", webhookId="wh-fine")))
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert count() == before + 1
+    assert after.status_code == 202  # the process carries on
+    [logged] = [line for line in log_lines(ingress_log, "ingress.unexpected_error")
+                if line["request_id"] == response.headers["x-request-id"]]
+    assert "refused by a test trigger" in logged["exception"]
+    # The page-level alert counts exactly these: its metric, its status pattern.
+    expression = alert_expression("HooklineIngressErrors")
+    metric, pattern = re.search(r'(hookline_[a-z_]+)\{status=~"([^"]+)"\}', expression).groups()
+    assert metric == "hookline_ingress_requests_total" and re.fullmatch(pattern, "500")

@@ -38,7 +38,9 @@ def encode(body: dict[str, Any] | bytes) -> bytes:
     return body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
-def ghl_headers(body: bytes, scheme: str = "rsa") -> dict[str, str]:
+def ghl_headers(body: bytes, scheme: str = "ed25519") -> dict[str, str]:
+    """Signed as GoHighLevel signs today (Ed25519, `x-ghl-signature`); "rsa" or "both" add the legacy
+    `x-wh-signature`, which an ingress accepts only with HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES=true."""
     headers = {"content-type": "application/json"}
     if scheme in ("rsa", "both"):
         headers["x-wh-signature"] = keys.rsa_signature(body)

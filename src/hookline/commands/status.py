@@ -1,4 +1,4 @@
-"""`hookline status`: one screen — queues, workers, beat leader, inbox backlog, dead letters, failures."""
+"""`hookline status`: one screen — queues, workers, beat leader, GoHighLevel's key, backlog, dead letters, failures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from hookline.db import global_session
 from hookline.models import Tenant
+from hookline.services.ghl_webhooks import signature_problem
 
 
 def _ago(seconds: float | None) -> str:
@@ -80,12 +81,16 @@ def status(timeout: float) -> None:
     try:
         with global_session() as session:
             slugs = dict(session.execute(select(Tenant.id, Tenant.slug)).tuples().all())
+            ghl_problem = signature_problem(session, settings)
             # dead_letters comes with another change; read it only where it exists.
             has_dead_letters = session.scalar(text("SELECT to_regclass('dead_letters') IS NOT NULL"))
         rows = tenant_health(timedelta(hours=1))
     except Exception as exc:
         click.echo(f"database unreachable: {exc}")
         raise click.exceptions.Exit(1) from None
+    if ghl_problem is not None:  # every GoHighLevel delivery is answered 401 until it is set
+        click.echo(f"GoHighLevel webhooks: {ghl_problem}")
+        trouble.append("ghl")
     now = datetime.now(timezone.utc)
     pending = [row for row in rows if row.inbox_pending]
     oldest = min((row.oldest_pending for row in pending), default=None)

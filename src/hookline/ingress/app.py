@@ -35,6 +35,7 @@ from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
 from hookline.redis_clients import async_client
+from hookline.services.ghl_webhooks import KEY_SETTING, signature_problem
 from hookline.telemetry import reporting, tracing
 from hookline.workers.fairness import Lanes
 from hookline.workers.logs import configure_logging
@@ -60,8 +61,18 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> JSONResponse:
-    """Ready when PostgreSQL and the broker both answer; each is reported by name."""
+def _ghl_signature_problem(settings: Settings) -> str | None:
+    with global_session() as session:
+        return signature_problem(session, settings)
+
+
+async def readyz(request: Request, settings: Settings) -> JSONResponse:
+    """Ready when PostgreSQL and the broker both answer; each is reported by name.
+
+    A setting that makes one provider's deliveries fail (no Ed25519 key while a tenant is connected
+    to GoHighLevel) is reported by name too, as "degraded", but stays 200: taking the process out of
+    a load balancer would refuse every other provider as well and mend nothing (docs/operations.md).
+    """
     checks: dict[str, str] = {}
     for name, ping in (("database", _ping_database), ("broker", _ping_broker)):
         try:
@@ -72,7 +83,11 @@ async def readyz(request: Request) -> JSONResponse:
         else:
             checks[name] = "ok"
     ready = all(state == "ok" for state in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+    problem = await run_in_threadpool(_ghl_signature_problem, settings) if checks["database"] == "ok" else None
+    if problem is not None:
+        checks["ghl_webhooks"] = problem
+    status = "unavailable" if not ready else "degraded" if problem else "ok"
+    return JSONResponse({"status": status, **checks}, status_code=200 if ready else 503)
 
 
 def sender(settings: Settings, inbox: InboxWriter) -> tuple[Sender, aioredis.Redis | None]:
@@ -114,8 +129,8 @@ class Ingress(Starlette):
     they answered through, cost ~15% of a webhook's CPU (bench/ingress_cpu.py: 444-506 µs before,
     388-416 after); the endpoint does all they would (its own errors, the answer). Anything else
     (other methods, the routes with path parameters, a path under a root_path) takes Starlette's way.
-    An exception the endpoint does not answer reaches uvicorn, which logs it and answers 500, as
-    Starlette's ServerErrorMiddleware would have.
+    The endpoint answers every exception itself (an unexpected one: 500 JSON, counted in
+    hookline_ingress_requests_total), so none reaches uvicorn's plain-text 500.
     """
 
     def __init__(self, *, webhooks: dict[str, WebhookEndpoint], **kwargs: Any) -> None:
@@ -146,6 +161,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi)
 
+    async def ready(request: Request) -> JSONResponse:
+        return await readyz(request, settings)
+
     inbox = InboxWriter(settings)
     task_sender, broker_client = sender(settings, inbox)
     lanes = Lanes.from_settings(settings, async_client=redis)  # the rate limit's client: one pool for both
@@ -160,15 +178,25 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     routes = [Route(path, webhook.handle, methods=["POST"]) for path, webhook in endpoints.items()]
     routes += [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
     ]
 
     verifiers = [source.verifier for source in webhook_sources if isinstance(source, GhlSource)]
 
+    async def say_if_ghl_is_refused() -> None:
+        try:
+            problem = await run_in_threadpool(_ghl_signature_problem, settings)
+        except Exception as exc:  # the database is not up yet: /readyz says so, and says this once it is
+            log.warning("ingress.ghl_key_check_failed", error=repr(exc))
+            return
+        if problem is not None:
+            log.error("ghl.webhook.key_not_configured", setting=KEY_SETTING, message=problem)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await say_if_ghl_is_refused()
         await inbox.open()
         publisher.start()
         if settings.ingress_verifier:

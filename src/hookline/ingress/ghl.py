@@ -1,4 +1,4 @@
-"""POST /webhooks/ghl: GoHighLevel. App-wide keys verify; `locationId` names the tenant."""
+"""POST /webhooks/ghl: GoHighLevel. The app's Ed25519 key verifies the raw body first; `locationId` names the tenant."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hookline.ingress.verifier import Verifier
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.ghl.schemas import Envelope
 from hookline.integrations.signing import require_fresh
+from hookline.services.ghl_webhooks import KEY_MISSING, KEY_SETTING
 from hookline.workers.handlers import handler_for
 
 log = structlog.get_logger(__name__)
@@ -30,15 +31,16 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class GhlKeys:
-    rsa: RSAPublicKey
     ed25519: Ed25519PublicKey | None
+    rsa: RSAPublicKey | None = None  # only when HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES is on
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GhlKeys:
         ed_pem = settings.ghl_webhook_ed25519_public_key
+        rsa_pem = settings.ghl_webhook_public_key if settings.ghl_accept_rsa_signatures else None
         return cls(
-            rsa=load_pem_public_key(settings.ghl_webhook_public_key.encode()),  # type: ignore[arg-type]
             ed25519=load_pem_public_key(ed_pem.encode()) if ed_pem else None,  # type: ignore[arg-type]
+            rsa=load_pem_public_key(rsa_pem.encode()) if rsa_pem else None,  # type: ignore[arg-type]
         )
 
 
@@ -65,17 +67,21 @@ class GhlSource(WebhookSource):
     retry_after_seconds = 600
     doc = RouteDoc(
         "GoHighLevel webhook (Marketplace app events)",
-        headers={"x-ghl-signature": "Ed25519 signature of the body, base64 (preferred)",
-                 "x-wh-signature": "legacy RSA-SHA256 signature of the body, base64"},
+        headers={"x-ghl-signature": "Ed25519 signature of the raw body, base64",
+                 "x-wh-signature": "legacy RSA-SHA256 signature of the raw body, base64 (refused unless "
+                                   "HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES is on)"},
     )
 
     def __init__(self, keys: GhlKeys, *, connections: ConnectionDirectory, window: int, retry_grace: int,
                  redis: aioredis.Redis | None) -> None:
         super().__init__(connections=connections, window=window)
         self.keys, self.retry_grace, self.redis = keys, retry_grace, redis
-        self.verifier = Verifier(keys.rsa, keys.ed25519)  # checks in the event loop until started
+        self.verifier = Verifier(keys.ed25519, keys.rsa)  # checks in the event loop until started
 
     async def delivery(self, request: Request, body: bytes) -> Delivery:
+        if self.keys.ed25519 is None and (self.keys.rsa is None or not request.headers.get("x-wh-signature")):
+            log.error("webhook.key_not_configured", provider=self.provider, setting=KEY_SETTING)
+            raise WebhookRejected(401, "key_not_configured", KEY_MISSING)
         try:
             scheme = await self.verifier.verify(body, request.headers)
         except InvalidSignature as exc:

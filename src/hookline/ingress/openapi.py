@@ -15,6 +15,7 @@ REFUSALS = {
     "415": "unsupported content type",
     "422": "a well-formed body missing what this route needs",
     "429": "rate limited (and, for GoHighLevel, the inbox is unavailable): retry after Retry-After",
+    "500": "an unexpected error, logged under the answer's x-request-id: retry later",
     "503": "the inbox is unavailable: retry after Retry-After",
 }
 
@@ -50,7 +51,8 @@ def _plain(summary: str, description: str, media: str = "application/json") -> d
 def document(sources: list[WebhookSource]) -> dict[str, Any]:
     paths: dict[str, Any] = {source.path: {"post": _webhook_operation(source)} for source in sources}
     paths["/healthz"] = _plain("Health", "the process is up")
-    paths["/readyz"] = _plain("Readiness", "the database and the broker are reachable")
+    paths["/readyz"] = _plain("Readiness", "the database and the broker are reachable (status `degraded`: "
+                                           "a setting refuses one provider's deliveries, named in the body)")
     paths["/metrics"] = _plain("Metrics", "Prometheus text exposition", "text/plain")
     paths["/openapi.json"] = _plain("OpenAPI", "this document")
     return {

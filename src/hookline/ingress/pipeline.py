@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -110,6 +110,12 @@ class WebhookEndpoint:
             response = error_response(exc.status, exc.code, exc.message, headers=exc.headers)
         except DATABASE_DOWN as exc:
             response = await self._unavailable(request, exc)
+        except ClientDisconnect:  # the sender hung up mid-body: nobody reads the answer; not our failure
+            response = error_response(400, "client_disconnected", "the body ended early")
+        except Exception:  # a bug, or a failure nothing above expects: one JSON 500, counted and logged
+            log.exception("ingress.unexpected_error", provider=self.source.provider)
+            response = error_response(500, "internal_error", "unexpected error; retry later (it is logged under "
+                                      "this request's x-request-id)")
         response.headers["x-request-id"] = request_id
         counter = self._answered.get(response.status_code)
         if counter is None:

@@ -1,11 +1,12 @@
 """GoHighLevel's signature checks in a child process of the ingress, beside its event loop.
 
-An RSA-4096 check costs ~80 µs of CPU, a quarter of all the ingress spends on a webhook, and the
-event loop's one core is the ingress's limit. The verifier process runs `ghl.verify.verify` on
-another core: the event loop writes each check as a frame on a socket pair (everything asked
-in one pass of the loop goes out in one write), the child answers in order, and each answer
-resolves its request's future. `cryptography` releases the GIL, but a thread gave nothing: each
-check then waited for the busy loop to hand the GIL back (bench/README.md).
+An Ed25519 check costs ~50-110 µs of CPU (an RSA-4096 one, the legacy scheme, ~80 µs), a quarter
+of all the ingress spends on a webhook or more, and the event loop's one core is the ingress's
+limit. The verifier process runs `ghl.verify.verify` on another core: the event loop writes each
+check as a frame on a socket pair (everything asked in one pass of the loop goes out in one
+write), the child answers in order, and each answer resolves its request's future. `cryptography`
+releases the GIL, but a thread gave nothing: each check then waited for the busy loop to hand the
+GIL back (bench/README.md).
 
 The child pays only when the loop is behind. Waking it costs the loop a write, often the loss of
 its own core to the child for a while, and the check a round trip: more than the ~70 µs it saves
@@ -19,9 +20,12 @@ and 18 ms with 4), while at the maximum, passes of dozens, 4 changed nothing (be
 Nothing depends on the child being there: while it is not (not started yet, died, or too far
 behind), checks run in the event loop as before, and a lost child is started again.
 
-Frames, parent to child: the keys once (`!HH` lengths, RSA PEM, Ed25519 PEM or nothing), then per
-check `!HHI` lengths and the `x-ghl-signature` header, the `x-wh-signature` header and the body.
-Child to parent, per check: `!H` length and the scheme that verified, or "!" and the reason.
+Frames, parent to child: the keys once (`!HH` lengths, Ed25519 PEM, RSA PEM; either may be empty),
+then per check `!HHI` lengths and the `x-ghl-signature` header, the `x-wh-signature` header and the
+body. Child to parent, per check: `!H` length and the scheme that verified, "!" and the reason it
+was refused, or "?" when the check failed in a way a signature does not (a bug): the parent then
+makes that check itself, so the request gets the ingress's answer to an unexpected error, and the
+child lives on. A check reads only the raw bytes (ghl/verify.py), so no body can cost it more.
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from collections.abc import Mapping
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from hookline.integrations.errors import InvalidSignature
-from hookline.integrations.ghl.verify import verify
+from hookline.integrations.ghl.keys import pem
+from hookline.integrations.ghl.verify import ED25519_HEADER, RSA_HEADER, verify
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +65,8 @@ MAX_RESTART_SECONDS = 60.0
 class Verifier:
     """`verify` (ghl/verify.py) for the event loop: in the child process when it is up, else inline."""
 
-    def __init__(self, rsa_key: RSAPublicKey, ed25519_key: Ed25519PublicKey | None) -> None:
-        self.rsa_key, self.ed25519_key = rsa_key, ed25519_key
+    def __init__(self, ed25519_key: Ed25519PublicKey | None, rsa_key: RSAPublicKey | None = None) -> None:
+        self.ed25519_key, self.rsa_key = ed25519_key, rsa_key
         self._process: asyncio.subprocess.Process | None = None
         self._transport: asyncio.Transport | None = None
         self._pending: deque[asyncio.Future[str | None]] = deque()
@@ -104,8 +109,8 @@ class Verifier:
 
     async def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
         """The scheme that verified ("ed25519" or "rsa"); InvalidSignature otherwise."""
-        ed_signature = headers.get("x-ghl-signature", "").encode("latin-1")
-        rsa_signature = headers.get("x-wh-signature", "").encode("latin-1")
+        ed_signature = headers.get(ED25519_HEADER, "").encode("latin-1")
+        rsa_signature = headers.get(RSA_HEADER, "").encode("latin-1")
         if (self._transport is None or len(self._pending) >= MAX_PENDING
                 or max(len(ed_signature), len(rsa_signature)) > MAX_HEADER):  # no frame holds it: refused here
             return self._inline(body, headers)
@@ -119,14 +124,14 @@ class Verifier:
             answer = await future
         except ConnectionError:  # the child went away with this check
             answer = None
-        if answer is None:  # checked here, in the event loop
+        if answer is None or answer.startswith("?"):  # checked here, in the event loop
             return self._inline(body, headers)
         if answer.startswith("!"):
             raise InvalidSignature(answer[1:])
         return answer
 
     def _inline(self, body: bytes, headers: Mapping[str, str]) -> str:
-        return verify(body, headers, rsa_key=self.rsa_key, ed25519_key=self.ed25519_key)
+        return verify(body, headers, ed25519_key=self.ed25519_key, rsa_key=self.rsa_key)
 
     def _flush(self) -> None:
         """The checks asked during the last pass of the loop: to the child when there are several, else back
@@ -165,10 +170,9 @@ class Verifier:
             self._restarting = asyncio.get_running_loop().create_task(self.start())
 
     def _pems(self) -> tuple[bytes, bytes]:
-        rsa = self.rsa_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-        ed = (self.ed25519_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-              if self.ed25519_key is not None else b"")
-        return rsa, ed
+        ed = pem(self.ed25519_key).encode() if self.ed25519_key is not None else b""
+        rsa = pem(self.rsa_key).encode() if self.rsa_key is not None else b""
+        return ed, rsa
 
 
 class _Answers(asyncio.Protocol):
@@ -206,13 +210,13 @@ def serve(sock: socket.socket) -> None:
     buffer = bytearray()
     if not _read_exactly(sock, buffer, KEYS.size):
         return
-    rsa_length, ed_length = KEYS.unpack_from(buffer)
-    if not _read_exactly(sock, buffer, KEYS.size + rsa_length + ed_length):
+    ed_length, rsa_length = KEYS.unpack_from(buffer)
+    if not _read_exactly(sock, buffer, KEYS.size + ed_length + rsa_length):
         return
-    rsa_key = load_pem_public_key(bytes(buffer[KEYS.size:KEYS.size + rsa_length]))
-    ed_pem = bytes(buffer[KEYS.size + rsa_length:KEYS.size + rsa_length + ed_length])
-    ed25519_key = load_pem_public_key(ed_pem) if ed_pem else None
-    del buffer[:KEYS.size + rsa_length + ed_length]
+    ed_pem = bytes(buffer[KEYS.size:KEYS.size + ed_length])
+    rsa_pem = bytes(buffer[KEYS.size + ed_length:KEYS.size + ed_length + rsa_length])
+    ed25519_key, rsa_key = (load_pem_public_key(key) if key else None for key in (ed_pem, rsa_pem))
+    del buffer[:KEYS.size + ed_length + rsa_length]
     while True:
         answers, start = [], 0
         while len(buffer) - start >= CHECK.size:
@@ -221,14 +225,17 @@ def serve(sock: socket.socket) -> None:
             if end > len(buffer):
                 break
             at = start + CHECK.size
-            headers = {"x-ghl-signature": buffer[at:at + ed_size].decode("latin-1"),
-                       "x-wh-signature": buffer[at + ed_size:at + ed_size + rsa_size].decode("latin-1")}
+            headers = {ED25519_HEADER: buffer[at:at + ed_size].decode("latin-1"),
+                       RSA_HEADER: buffer[at + ed_size:at + ed_size + rsa_size].decode("latin-1")}
             body = bytes(buffer[at + ed_size + rsa_size:end])
             try:
-                answer = verify(body, {k: v for k, v in headers.items() if v}, rsa_key=rsa_key,  # type: ignore[arg-type]
-                                ed25519_key=ed25519_key)  # type: ignore[arg-type]
+                given = {name: value for name, value in headers.items() if value}
+                answer = verify(body, given, ed25519_key=ed25519_key, rsa_key=rsa_key)  # type: ignore[arg-type]
             except InvalidSignature as exc:
                 answer = "!" + exc.reason
+            except Exception as exc:  # noqa: BLE001 - one check's bug must not end every later one
+                print(f"ingress.verifier.check_failed {exc!r}", file=sys.stderr, flush=True)
+                answer = "?"
             encoded = answer.encode()
             answers.append(ANSWER.pack(len(encoded)) + encoded)
             start = end

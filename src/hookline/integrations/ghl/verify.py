@@ -1,11 +1,16 @@
-"""GoHighLevel webhook signatures: Ed25519 `x-ghl-signature` first, else RSA-SHA256 `x-wh-signature`."""
+"""GoHighLevel webhook signatures: Ed25519 `x-ghl-signature` over the raw body; legacy RSA only when asked for.
+
+GoHighLevel's SDK verifies the raw request bytes (INTEGRATIONS.md section 0), and so do we: no
+re-serialised form is tried, so a check never parses the body and costs one signature at most,
+whatever the body holds. The RSA `x-wh-signature` is no longer sent; it is checked only when the
+caller passes an RSA key (HOOKLINE_GHL_ACCEPT_RSA_SIGNATURES, to replay old captures).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -15,21 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from hookline.integrations.errors import InvalidSignature
 
-
-def signed_candidates(body: bytes) -> Iterator[bytes]:
-    """The bytes GoHighLevel may have signed: the raw body, then compact re-serialised JSON.
-
-    Their Node SDK verifies JSON.stringify(req.body); which form GHL signs is unconfirmed
-    (INTEGRATIONS.md), so both are tried. Neither lets a forger choose the content. Lazily: the
-    re-serialisation (a JSON parse and dump) is only made when the raw body did not verify.
-    """
-    yield body
-    try:
-        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
-    except ValueError:
-        return
-    if compact != body:
-        yield compact
+ED25519_HEADER = "x-ghl-signature"
+RSA_HEADER = "x-wh-signature"
 
 
 def _decode(signature: str) -> bytes:
@@ -39,36 +31,34 @@ def _decode(signature: str) -> bytes:
         raise InvalidSignature("malformed signature") from None
 
 
-def _any_matches(check: Callable[[bytes], None], body: bytes) -> bool:
-    for candidate in signed_candidates(body):
-        try:
-            check(candidate)
-        except CryptoInvalidSignature:
-            continue
-        return True
-    return False
-
-
 def verify(
     body: bytes,
     headers: Mapping[str, str],
     *,
-    rsa_key: RSAPublicKey,
     ed25519_key: Ed25519PublicKey | None,
+    rsa_key: RSAPublicKey | None = None,
 ) -> str:
-    """Return the scheme that verified ("ed25519" or "rsa"); raise InvalidSignature otherwise."""
-    ed_signature = headers.get("x-ghl-signature")
-    rsa_signature = headers.get("x-wh-signature")
+    """The scheme that verified ("ed25519", or "rsa" when `rsa_key` is given); InvalidSignature otherwise.
+
+    An `x-ghl-signature` is decisive when there is an Ed25519 key to check it with.
+    """
+    ed_signature = headers.get(ED25519_HEADER)
+    rsa_signature = headers.get(RSA_HEADER)
     if ed_signature and ed25519_key is not None:
-        signature = _decode(ed_signature)
-        if _any_matches(lambda data: ed25519_key.verify(signature, data), body):
-            return "ed25519"
-        raise InvalidSignature("ed25519 signature mismatch")
-    if rsa_signature:
-        signature = _decode(rsa_signature)
-        if _any_matches(lambda data: rsa_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256()), body):
-            return "rsa"
-        raise InvalidSignature("rsa signature mismatch")
-    if ed_signature:
+        try:
+            ed25519_key.verify(_decode(ed_signature), body)
+        except CryptoInvalidSignature:
+            raise InvalidSignature("ed25519 signature mismatch") from None
+        return "ed25519"
+    if rsa_signature and rsa_key is not None:
+        try:
+            rsa_key.verify(_decode(rsa_signature), body, padding.PKCS1v15(), hashes.SHA256())
+        except CryptoInvalidSignature:
+            raise InvalidSignature("rsa signature mismatch") from None
+        return "rsa"
+    if ed25519_key is None:
         raise InvalidSignature("ed25519 key not configured")
+    if rsa_signature:
+        raise InvalidSignature(f"{RSA_HEADER} (RSA) is not accepted; GoHighLevel signs with Ed25519 "
+                               f"in {ED25519_HEADER}")
     raise InvalidSignature("missing signature")
