@@ -18,6 +18,9 @@ from hookline.services.rows import insert_new
 log = structlog.get_logger(__name__)
 
 
+ACTIVE, UNINSTALLED = "active", "uninstalled"  # connections.status
+
+
 class TenantError(ValueError):
     """A tenant or connection request that cannot be honoured (duplicate, bad name)."""
 
@@ -54,7 +57,7 @@ def find_connection(session: Session, provider: str, account_id: str) -> Connect
     """The active connection for a provider's own account id (e.g. a GHL locationId)."""
     return session.scalars(
         select(Connection).where(
-            Connection.provider == provider, Connection.account_id == account_id, Connection.status == "active"
+            Connection.provider == provider, Connection.account_id == account_id, Connection.status == ACTIVE
         )
     ).one_or_none()
 
@@ -105,6 +108,30 @@ def reencrypt_secrets(session: Session, tenant_id: int) -> int:
         if connection.secrets:
             connection.secrets = reseal_values(connection.secrets)
     return sum(1 for connection in connections if connection.secrets)
+
+
+def free_slug(session: Session, name: str, suffix: str) -> str:
+    """`slugify(name)`, or with `-suffix` when another tenant has that slug (two locations of one name)."""
+    slug = slugify(name)
+    if get_by_slug(session, slug) is None:
+        return slug
+    return slugify(f"{slug[:80]}-{suffix}")
+
+
+def follow(tenant: Tenant, *, name: str | None, timezone: str | None) -> None:
+    """The tenant's name and time zone as its GoHighLevel location now has them (blank or unknown: unchanged)."""
+    from zoneinfo import available_timezones
+
+    if name and name.strip():
+        tenant.name = " ".join(name.split())[:200]
+    if timezone and timezone in available_timezones():
+        tenant.timezone = timezone
+
+
+def purge(session: Session, tenant: Tenant) -> None:
+    """Delete the tenant and, by the foreign keys' ON DELETE CASCADE, every row of its data."""
+    session.delete(tenant)
+    session.flush()
 
 
 def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connection | None:

@@ -16,7 +16,7 @@ from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.integrations.errors import Permanent
 from hookline.models import Connection
-from hookline.services import sync, sync_sources
+from hookline.services import api_clients, sync, sync_sources
 from hookline.workers.publish import publish_after_commit
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
@@ -81,14 +81,26 @@ def reconcile_with(task: TenantTask, tenant_id: int, src: sync_sources.Source, m
 
 def start_sync(tenant_id: int, provider: str, resource: str, *, full: bool = False,
                stale_after: float | None = None) -> str:
-    """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone."""
+    """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone;
+    `disconnected`: the connection was uninstalled, so no run (api_clients.live_connection)."""
     src = sync_sources.source(provider, resource)
     stale = get_settings().sync_stale_seconds if stale_after is None else stale_after
+    with global_session() as session:
+        try:
+            api_clients.live_connection(session, tenant_id, provider)
+        except api_clients.Disconnected:
+            return "disconnected"
     with tenant_session(tenant_id) as session:
         outcome = sync.start(session, tenant_id, provider, resource, full=full, stale_after=stale)
         if outcome != "busy":
             publish_after_commit(session, src.task, tenant_id=tenant_id, resource=resource)
     return outcome
+
+
+def start_backfill(tenant_id: int, provider: str) -> list[str]:
+    """A new connection's first full read of each of `provider`'s resources (contacts, opportunities, …)."""
+    return [start_sync(tenant_id, provider, resource, full=True)
+            for source_provider, resource in sync_sources.SOURCES if source_provider == provider]
 
 
 def start_all(provider: str, *, stale_after: float | None = None) -> int:
@@ -100,7 +112,7 @@ def start_all(provider: str, *, stale_after: float | None = None) -> int:
     for tenant_id in tenant_ids:
         for source_provider, resource in sync_sources.SOURCES:
             if source_provider == provider and start_sync(tenant_id, provider, resource,
-                                                          stale_after=stale_after) != "busy":
+                                                          stale_after=stale_after) in ("started", "resumed"):
                 started += 1
     log.info("sync.reconcile_all", provider=provider, tenants=len(tenant_ids), started=started)
     return started
