@@ -77,7 +77,7 @@ def reconcile_all(stale_after: float | None = None) -> int:
 # -- Marketplace installs (services/ghl_connect.py): system tasks, no tenant exists yet --
 
 # An agency's steps wait out its Company rate limit like a backfill's pages: many retries.
-INSTALL_STEP = {"bind": True, "acks_late": True, "max_retries": 100, **RETRY_ON_DATABASE_ERRORS}
+INSTALL_STEP = {**RETRY_ON_DATABASE_ERRORS, "bind": True, "acks_late": True, "max_retries": 100}
 
 
 @app.task(name="hookline.tasks.ghl_sync.list_installed", **INSTALL_STEP)
