@@ -15,6 +15,7 @@ from hookline.models import GhlInstall, GhlInstallLocation, Tenant
 from hookline.secrets_box import unseal
 from hookline.services import api_clients, ghl_connect, ghl_installs
 from hookline.tasks.ghl_sync import connect_location, list_installed, resume_installs
+from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL
 from tests.support.sync import pointed_at
 
@@ -68,6 +69,9 @@ def test_lost_steps_are_sent_again_and_a_connected_location_is_not_minted_twice(
     with global_session() as session:
         assert session.scalar(select(GhlInstall.status)) == "listed"
         assert sorted(session.scalars(select(Tenant.name))) == [f"Branch {n:03d}" for n in range(5)]
+    shown = hookline("ghl", "installs")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[1].split()[:7] == ["1", COMPANY, "listed", "5", "0", "5", "0"]
 
 
 def together(call, count: int = 4) -> tuple[list, list]:  # noqa: ANN001
