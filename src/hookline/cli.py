@@ -168,7 +168,8 @@ def tenants_list() -> None:
         return
     click.echo(f"{'id':>4}  {'slug':<24} {'timezone':<20} connections")
     for tenant, tenant_connections in rows:
-        linked = ", ".join(f"{c.provider}:{c.account_id}" for c in tenant_connections) or "-"
+        linked = ", ".join(f"{c.provider}:{c.account_id}" + ("" if c.status == "active" else f" ({c.status})")
+                           for c in tenant_connections) or "-"
         click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
 
 

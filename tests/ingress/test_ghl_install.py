@@ -251,3 +251,18 @@ def test_an_agency_install_event_names_no_tenant_and_is_stored(clean_tables, cli
     apply_app_event(app_event_id=answer.json()["event_id"])
     with global_session() as session:
         assert session.scalar(select(GhlAppEvent.status)) == "processed"
+
+
+def test_a_reinstall_reconnects_the_tenant_the_location_had(clean_tables, client, fake, configured):
+    assert callback(client, fake.issue_code(LOCATION_ID), ghl_connect.make_state()).status_code == 200
+    answer = post_app_event(client, shared("ghl_AppUninstall_location.json") | {"locationId": LOCATION_ID})
+    apply_app_event(app_event_id=answer.json()["event_id"])
+
+    again = callback(client, fake.issue_code(LOCATION_ID), ghl_connect.make_state())
+
+    assert again.status_code == 200, again.text
+    assert stored_counts() == (1, 1, 0)
+    with global_session() as session:
+        tenant_id, status = session.execute(select(Connection.tenant_id, Connection.status)).one()
+    assert status == "active"
+    assert api_clients.ghl_client(tenant_id).get_location().id == LOCATION_ID

@@ -142,9 +142,10 @@ def purge(session: Session, tenant: Tenant) -> None:
 
 
 def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connection | None:
-    """A tenant's (first) connection to `provider`."""
+    """A tenant's (first) connection to `provider`, an active one before any other (an uninstalled one stays)."""
     return session.scalars(
-        select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider).order_by(Connection.id)
+        select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider)
+        .order_by(Connection.status != ACTIVE, Connection.id)
     ).first()
 
 
