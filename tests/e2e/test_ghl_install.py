@@ -1,7 +1,8 @@
 """An agency installs the app on 50 locations: a real ingress and Celery worker against the fake GoHighLevel.
 
 The rate limits are small (8 requests a second per location and for the company), so the listing
-and the 50 mints wait for the company's; the fake counts every request per location and company and refuses (429) past its limit.
+and the 50 mints wait for the company's; the fake counts every request per location and company
+and refuses (429) past its limit.
 """
 
 from __future__ import annotations

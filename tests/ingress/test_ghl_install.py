@@ -86,7 +86,8 @@ def test_a_location_install_becomes_a_connected_tenant_with_its_first_backfill(c
     assert "Sunny Roofs Austin" in answer.text and "sunny-roofs-austin" in answer.text
     with global_session() as session:
         tenant = session.scalars(select(Tenant)).one()
-    assert (tenant.name, tenant.slug, tenant.timezone) == ("Sunny Roofs Austin", "sunny-roofs-austin", "America/Chicago")
+    assert (tenant.name, tenant.slug, tenant.timezone) == ("Sunny Roofs Austin", "sunny-roofs-austin",
+                                                           "America/Chicago")
     with tenant_session(tenant.id) as session:
         token = session.scalars(select(ConnectionToken)).one()
         runs = session.scalars(select(SyncRun).where(SyncRun.tenant_id == tenant.id)).all()
@@ -107,7 +108,8 @@ def test_a_state_naming_a_tenant_attaches_the_location_to_it(clean_tables, clien
     assert answer.status_code == 200, answer.text
     with global_session() as session:
         [(tenant_id, name, account)] = session.execute(
-            select(Tenant.id, Tenant.name, Connection.account_id).join(Connection, Connection.tenant_id == Tenant.id)).all()
+            select(Tenant.id, Tenant.name, Connection.account_id)
+            .join(Connection, Connection.tenant_id == Tenant.id)).all()
     assert (tenant_id, name, account) == (tenant.id, "Existing Customer", "loc-attach-002")
 
 
@@ -131,7 +133,8 @@ def test_an_expired_state_is_refused(clean_tables, client, fake, configured, mon
     from hookline.secrets_box import parse_keys
 
     box = MultiFernet(parse_keys(get_settings().secret_keys.get_secret_value()))
-    old = box.encrypt_at_time(json.dumps({"n": "n1", "u": LOCATION, "t": None}).encode(), int(time.time()) - 3600).decode()
+    sealed_an_hour_ago = int(time.time()) - 3600
+    old = box.encrypt_at_time(json.dumps({"n": "n1", "u": LOCATION, "t": None}).encode(), sealed_an_hour_ago).decode()
 
     answer = callback(client, fake.issue_code("loc-old-004"), old)
 

@@ -101,7 +101,8 @@ class FakeGHL:
     def named(self, location: str, since: float = 0.0) -> list[str]:
         """Paths of the requests accepted since `since` (time.time()) that named `location`."""
         with self.lock:
-            return [path for at, resource, path in self.log if at >= since and (resource == location or location in path)]
+            return [path for at, resource, path in self.log
+                    if at >= since and (resource == location or location in path)]
 
     def revoke(self, refresh_token: str) -> None:
         with self.lock:

@@ -71,7 +71,8 @@ def ghl_token_source(tenant_id: int, connection_id: int, location_id: str, kind:
         return StaticToken(store, "private-integration token")
     if kind == MINTED:
         return minted_tokens(store, location_id)
-    return ghl_auth.OAuthTokens(store, oauth_app(), shared_redis(), f"hookline:t{tenant_id}:ghl:token-refresh:{location_id}")
+    return ghl_auth.OAuthTokens(store, oauth_app(), shared_redis(),
+                                f"hookline:t{tenant_id}:ghl:token-refresh:{location_id}")
 
 
 def oauth_app() -> ghl_auth.OAuthApp:

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import httpx
 import structlog
 
 from hookline.config import ConfigError, get_settings

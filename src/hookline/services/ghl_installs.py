@@ -57,7 +57,8 @@ class CompanyTokenStore:
         with global_session() as session:
             row = session.get(GhlInstall, self.install_id)
             if row is None or row.access_token is None or row.token_status != "active":
-                raise AuthExpired(f"agency install {self.install_id} has no usable Company token; install the app again")
+                raise AuthExpired(f"agency install {self.install_id} has no usable Company token; "
+                                  "install the app again")
             return TokenSet(unseal(row.access_token), unseal(row.refresh_token) if row.refresh_token else None,
                             row.expires_at.timestamp() if row.expires_at else None, row.scope)
 
@@ -94,7 +95,8 @@ def company_of(session: Session, install_id: int) -> str:
 
 def install_of(session: Session, location_id: str) -> int:
     """The agency install a location's token is minted from."""
-    install_id = session.scalar(select(GhlInstallLocation.install_id).where(GhlInstallLocation.location_id == location_id))
+    install_id = session.scalar(select(GhlInstallLocation.install_id)
+                                .where(GhlInstallLocation.location_id == location_id))
     if install_id is None:
         raise AuthExpired(f"location {location_id} belongs to no agency install; reconnect it")
     return install_id

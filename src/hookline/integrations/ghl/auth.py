@@ -52,7 +52,7 @@ class OAuthApp:
 
     def exchange_code(self, code: str, redirect_uri: str | None = None,
                       user_type: str = LOCATION) -> tuple[TokenSet, dict[str, Any]]:
-        """An authorization code (from the install redirect) → tokens, and the body (userType, locationId, companyId…)."""
+        """An authorization code (the install redirect's) → tokens, and the body (userType, locationId, companyId…)."""
         fields = {"grant_type": "authorization_code", "code": code, "user_type": user_type}
         if redirect_uri:
             fields["redirect_uri"] = redirect_uri
