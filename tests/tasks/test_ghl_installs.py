@@ -13,11 +13,12 @@ from hookline.db import global_session
 from hookline.integrations.auth import TokenSet
 from hookline.models import GhlInstall, GhlInstallLocation, Tenant
 from hookline.secrets_box import unseal
-from hookline.services import api_clients, ghl_connect, ghl_installs
-from hookline.tasks.ghl_sync import connect_location, list_installed, resume_installs
+from hookline.services import api_clients, ghl_app_events, ghl_connect, ghl_installs
+from hookline.tasks.ghl_sync import apply_app_event, connect_location, list_installed, resume_installs
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL
 from tests.support.sync import pointed_at
+from tests.support.webhooks import shared
 
 COMPANY = "company-tasks"
 
@@ -118,3 +119,22 @@ def test_an_expired_company_token_is_refreshed_once_for_many_callers(agency):
     assert store.load().access_token != access
     with global_session() as session:
         assert unseal(session.scalar(select(GhlInstall.refresh_token))) in fake.refresh  # the rotated one, stored
+
+
+def test_an_install_event_for_a_new_location_of_the_agency_connects_it(agency, redis_client):
+    fake, install_id = agency
+    [added] = fake.install_agency(COMPANY, 1, prefix="later")
+    payload = shared("ghl_AppInstall_location_non_whitelabeled.json") | {"locationId": added, "companyId": COMPANY,
+                                                                          "appId": "app1"}
+    with global_session() as session:
+        event_id, status, _ = ghl_app_events.store(session, "install-later", payload, "app1")
+    assert status == "pending"
+
+    apply_app_event(app_event_id=event_id)
+
+    [(task, kwargs)] = queued(redis_client)
+    assert task == "hookline.tasks.ghl_sync.connect_location" and added in kwargs
+    tenant_id = connect_location(install_id=install_id, location_id=added)
+    assert states() == {added: "connected"}
+    with global_session() as session:
+        assert session.get(Tenant, tenant_id).name == "Branch 005"

@@ -83,24 +83,36 @@ def start_sync(tenant_id: int, provider: str, resource: str, *, full: bool = Fal
                stale_after: float | None = None) -> str:
     """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone;
     `disconnected`: the connection was uninstalled, so no run (api_clients.live_connection)."""
-    src = sync_sources.source(provider, resource)
+    return start_syncs(tenant_id, provider, [resource], full=full, stale_after=stale_after)[resource]
+
+
+def start_syncs(tenant_id: int, provider: str, resources: list[str], *, full: bool = False,
+                stale_after: float | None = None) -> dict[str, str]:
+    """`start_sync` of several resources of one tenant, in one transaction: resource → outcome."""
+    sources = [sync_sources.source(provider, resource) for resource in resources]
     stale = get_settings().sync_stale_seconds if stale_after is None else stale_after
     with global_session() as session:
         try:
             api_clients.live_connection(session, tenant_id, provider)
         except api_clients.Disconnected:
-            return "disconnected"
+            return dict.fromkeys(resources, "disconnected")
+    outcomes = {}
     with tenant_session(tenant_id) as session:
-        outcome = sync.start(session, tenant_id, provider, resource, full=full, stale_after=stale)
-        if outcome != "busy":
-            publish_after_commit(session, src.task, tenant_id=tenant_id, resource=resource)
-    return outcome
+        for src in sources:
+            outcomes[src.resource] = sync.start(session, tenant_id, provider, src.resource, full=full,
+                                                stale_after=stale)
+            if outcomes[src.resource] != "busy":
+                publish_after_commit(session, src.task, tenant_id=tenant_id, resource=src.resource)
+    return outcomes
 
 
-def start_backfill(tenant_id: int, provider: str) -> list[str]:
+def resources_of(provider: str) -> list[str]:
+    return [resource for source_provider, resource in sync_sources.SOURCES if source_provider == provider]
+
+
+def start_backfill(tenant_id: int, provider: str) -> dict[str, str]:
     """A new connection's first full read of each of `provider`'s resources (contacts, opportunities, …)."""
-    return [start_sync(tenant_id, provider, resource, full=True)
-            for source_provider, resource in sync_sources.SOURCES if source_provider == provider]
+    return start_syncs(tenant_id, provider, resources_of(provider), full=True)
 
 
 def start_all(provider: str, *, stale_after: float | None = None) -> int:
@@ -110,9 +122,7 @@ def start_all(provider: str, *, stale_after: float | None = None) -> int:
                                      .distinct().order_by(Connection.tenant_id)).all()
     started = 0
     for tenant_id in tenant_ids:
-        for source_provider, resource in sync_sources.SOURCES:
-            if source_provider == provider and start_sync(tenant_id, provider, resource,
-                                                          stale_after=stale_after) in ("started", "resumed"):
-                started += 1
+        outcomes = start_syncs(tenant_id, provider, resources_of(provider), stale_after=stale_after)
+        started += sum(outcome in ("started", "resumed") for outcome in outcomes.values())
     log.info("sync.reconcile_all", provider=provider, tenants=len(tenant_ids), started=started)
     return started
