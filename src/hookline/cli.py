@@ -14,6 +14,7 @@ from hookline.commands.email import email
 from hookline.commands.credentials import credentials
 from hookline.commands.dead_letters import dead_letters_group
 from hookline.commands.events import events
+from hookline.commands.ghl import ghl
 from hookline.commands.reports import reports
 from hookline.commands.recordings import recordings
 from hookline.commands.status import status
@@ -167,7 +168,8 @@ def tenants_list() -> None:
         return
     click.echo(f"{'id':>4}  {'slug':<24} {'timezone':<20} connections")
     for tenant, tenant_connections in rows:
-        linked = ", ".join(f"{c.provider}:{c.account_id}" for c in tenant_connections) or "-"
+        linked = ", ".join(f"{c.provider}:{c.account_id}" + ("" if c.status == "active" else f" ({c.status})")
+                           for c in tenant_connections) or "-"
         click.echo(f"{tenant.id:>4}  {tenant.slug:<24} {tenant.timezone:<20} {linked}")
 
 
@@ -195,6 +197,26 @@ def tenants_set_sender(slug: str, name: str | None, reply_to: str | None) -> Non
     except TenantError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{slug}: From {shown}, Reply-To {reply}")
+
+
+@tenants.command("purge")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Really delete: the tenant and every row of its data, for good.")
+def tenants_purge(slug: str, yes: bool) -> None:
+    """Delete tenant SLUG and all its data (e.g. after its GoHighLevel app was uninstalled)."""
+    from hookline.db import global_session
+    from hookline.services.tenants import get_by_slug, purge
+
+    if not yes:
+        raise click.UsageError(f"this deletes {slug} and all its data for good; add --yes to do it")
+    _use_database()
+    with global_session() as session:
+        tenant = get_by_slug(session, slug)
+        if tenant is None:
+            raise click.ClickException(f"no tenant with slug {slug!r}")
+        tenant_id = tenant.id
+        purge(session, tenant)
+    click.echo(f"tenant {tenant_id} {slug} and all its data deleted")
 
 
 @main.group()
@@ -255,3 +277,4 @@ main.add_command(status)
 main.add_command(dead_letters_group)
 main.add_command(billing_group, name="billing")
 main.add_command(sync)
+main.add_command(ghl)

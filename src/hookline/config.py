@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     ghl_burst_limit: int = Field(default=100, ge=1)
     ghl_burst_window_seconds: float = Field(default=10.0, gt=0)
     ghl_daily_limit: int = Field(default=200_000, ge=1)
+    # GoHighLevel Marketplace install (issue 20): the callback URL registered as the app's redirect
+    # URL, the chooselocation page, the scopes asked for, how long an install link's `state` lives,
+    # locations per /oauth/installedLocations page, and when a stalled install step is started again.
+    ghl_redirect_url: str | None = None
+    ghl_marketplace_url: str = "https://marketplace.gohighlevel.com"
+    ghl_scopes: str = ("contacts.readonly contacts.write opportunities.readonly opportunities.write calendars.readonly "
+                       "calendars/events.readonly conversations/message.readonly locations.readonly oauth.readonly "
+                       "oauth.write")
+    ghl_install_state_seconds: int = Field(default=900, ge=60)
+    ghl_install_page_limit: int = Field(default=100, ge=1, le=100)
+    ghl_install_stale_seconds: float = Field(default=300.0, gt=0)
     reonic_api_url: str = "https://api.reonic.de/rest/v3"
     reonic_cached_limit: int = Field(default=500, ge=1)
     reonic_uncached_limit: int = Field(default=30, ge=1)

@@ -102,6 +102,13 @@ def _begin_for(session: Session, tenant: int, *, wait_for_flush: bool = True) ->
     driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true){flush}")
 
 
+def scope_to_tenant(session: Session, tenant_id: int) -> None:
+    """Set the tenant (row-level security) for the rest of an open global transaction: one that has
+    just created the tenant, and writes its first tenant-owned rows in the same commit."""
+    session.connection().exec_driver_sql("SELECT set_config('app.tenant_id', %(tenant)s, true)",
+                                         {"tenant": str(require_tenant(tenant_id))})
+
+
 @contextmanager
 def global_session() -> Iterator[Session]:
     """One transaction over the tables that are not tenant-owned (tenants, connections)."""

@@ -70,6 +70,14 @@ def unseal(ciphertext: str) -> str:
         raise SecretBoxError("a stored secret does not decrypt with any key in HOOKLINE_SECRET_KEYS") from None
 
 
+def unseal_fresh(ciphertext: str, max_age: int) -> str:
+    """Like unseal, for a value sealed at most `max_age` seconds ago (Fernet's own timestamp and MAC)."""
+    try:
+        return get_box().decrypt(ciphertext.encode(), ttl=max_age).decode()
+    except (InvalidToken, TypeError, ValueError):
+        raise SecretBoxError("the value is forged, expired, or sealed under a key no longer configured") from None
+
+
 def reseal(ciphertext: str) -> str:
     """The same secret encrypted under the first (newest) key."""
     try:

@@ -17,6 +17,7 @@ from hookline.integrations.errors import NotFound, Permanent
 from hookline.integrations.ghl import auth as ghl_auth
 from hookline.integrations.ghl import client as ghl
 from hookline.integrations.ghl import resources as r
+from hookline.integrations.ghl.company import GHLCompanyClient
 from hookline.integrations.idempotency import IdempotencyGuard
 from hookline.integrations.reonic import client as reonic
 from hookline.integrations.reonic.schemas import ContactIds, OfferIds, ProjectIds
@@ -108,6 +109,23 @@ def test_ghl_token_refresh_and_code_exchange(prism):
     assert app.refresh("refresh-token").access_token
     tokens, _ = app.exchange_code("code-from-install", "https://hookline.example/oauth/ghl")
     assert tokens.refresh_token
+
+
+def test_ghl_marketplace_install_calls(prism, bearer, limiter):
+    """What an install sends: the Company exchange, the agency's listing and mints, the location read."""
+    app = ghl_auth.make_oauth_app(prism("ghl/oauth.json"), "client-id", "client-secret")
+    agency = ghl.make_client(base_url=prism("ghl/oauth.json"), auth=bearer, limiter=limiter, location_id="company-1",
+                             app_id="app", attempts=1, client_class=GHLCompanyClient)
+
+    tokens, details = app.exchange_code("code-from-install", "https://hookline.example/oauth/ghl", ghl_auth.COMPANY)
+    page = agency.installed_locations(skip=10, limit=5)
+    minted = agency.location_token("l1C08ntBrFjLS0elLIYU")  # the document's example location
+    location = ghl_for(prism, "locations", bearer, limiter).get_location("loc-1")
+
+    assert tokens.refresh_token and details["userId"]
+    assert all(item.id for item in page.locations)
+    assert minted.access_token and minted.refresh_token is None
+    assert location.id
 
 
 def test_the_mock_refuses_what_the_document_forbids(prism, bearer, limiter):

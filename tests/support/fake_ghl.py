@@ -57,7 +57,13 @@ class FakeGHL:
         self.accepted: dict[str, list[float]] = defaultdict(list)  # location → arrival times (monotonic)
         self.refused_429: dict[str, int] = defaultdict(int)
         self.refreshes = 0  # refresh_token grants that reached the server
-        self.codes: dict[str, str] = {}  # authorization code → location (one use each)
+        self.codes: dict[str, str] = {}  # authorization code → location or company (one use each)
+        self.code_types: dict[str, str] = {}  # authorization code → "Company" (else a Location code)
+        self.companies: set[str] = set()  # resources whose tokens are Company (agency) tokens
+        self.agencies: dict[str, list[str]] = defaultdict(list)  # company → locations the app is installed on
+        self.locations: dict[str, dict[str, Any]] = {}  # location → {"name", "timezone", "companyId"}
+        self.minted: dict[str, int] = defaultdict(int)  # location → tokens minted from its Company token
+        self.log: list[tuple[float, str, str]] = []  # (time.time(), resource named, path) of every accepted request
         self.ids = itertools.count(1)
 
     # -- helpers for tests --
@@ -69,6 +75,34 @@ class FakeGHL:
             self.access[access] = (location, time.time() + (self.token_ttl if expires_in is None else expires_in))
             self.refresh[refresh] = location
         return access, refresh
+
+    def issue_code(self, resource: str, user_type: str = "Location") -> str:
+        """An authorization code, as the Marketplace's redirect carries it (for a location or a company)."""
+        code = f"code-{secrets.token_hex(8)}"
+        with self.lock:
+            self.codes[code] = resource
+            self.code_types[code] = user_type
+            if user_type == "Company":
+                self.companies.add(resource)
+        return code
+
+    def install_agency(self, company: str, count: int, *, prefix: str = "agency-loc") -> list[str]:
+        """An agency with the app installed on `count` locations (named, with time zones)."""
+        zones = ("America/Chicago", "Europe/Berlin", "Australia/Sydney")
+        with self.lock:
+            self.companies.add(company)
+            for number in range(len(self.agencies[company]), len(self.agencies[company]) + count):
+                location = f"{prefix}-{number:03d}"
+                self.agencies[company].append(location)
+                self.locations[location] = {"name": f"Branch {number:03d}", "timezone": zones[number % 3],
+                                            "companyId": company}
+        return self.agencies[company][-count:]
+
+    def named(self, location: str, since: float = 0.0) -> list[str]:
+        """Paths of the requests accepted since `since` (time.time()) that named `location`."""
+        with self.lock:
+            return [path for at, resource, path in self.log
+                    if at >= since and (resource == location or location in path)]
 
     def revoke(self, refresh_token: str) -> None:
         with self.lock:
@@ -153,22 +187,32 @@ class FakeGHL:
             ("/opportunities/{opp_id}/status", self.opportunity_status, ["PUT"], CRM),
             ("/conversations/messages/{message_id}/locations/{location}/recording", self.recording, ["GET"], CALENDARS),
         ]
+        api.append(("/locations/{location_id}", self.get_location, ["GET"], CRM))
+        agency = [("/oauth/locationToken", self.location_token, ["POST"], CRM),
+                  ("/oauth/installedLocations", self.installed_locations, ["GET"], CRM)]
         routes = [Route("/oauth/token", self.token, methods=["POST"])]
         routes += [Route(path, self._guarded(handler, version), methods=methods) for path, handler, methods, version in api]
+        routes += [Route(path, self._guarded(handler, version, company=True), methods=methods)
+                   for path, handler, methods, version in agency]
         return Starlette(routes=routes)
 
-    def _guarded(self, handler, version: str):  # noqa: ANN001, ANN202
+    def _guarded(self, handler, version: str, *, company: bool = False):  # noqa: ANN001, ANN202
         async def endpoint(request: Request) -> Response:
             token = request.headers.get("authorization", "").removeprefix("Bearer ")
             with self.lock:
                 location, expires = self.access.get(token, ("", 0.0))
             if not location or expires < time.time():
                 return JSONResponse({"statusCode": 401, "message": "Invalid JWT"}, status_code=401)
+            if (location in self.companies) != company:  # GoHighLevel's authClass check
+                return JSONResponse({"statusCode": 401, "message": "The token is not authorized for this scope "
+                                     f"(authClass {'Company' if location in self.companies else 'Location'})"}, 401)
             if request.headers.get("version") != version:
                 return JSONResponse({"statusCode": 400, "message": f"Version header must be {version}"}, 400)
             limited = self._count(location)
             if limited is not None:
                 return limited
+            with self.lock:
+                self.log.append((time.time(), location, request.url.path))
             response = await handler(request, location)
             response.headers.update(self._limit_headers(location))
             return response
@@ -201,9 +245,12 @@ class FakeGHL:
         if form.get("grant_type") not in ("refresh_token", "authorization_code"):
             return JSONResponse({"error": "unsupported_grant_type"}, 400)
         given = str(form.get("refresh_token") or form.get("code") or "")
+        if form.get("user_type") not in ("Location", "Company"):
+            return JSONResponse({"error": "invalid_request", "error_description": "user_type is required"}, 400)
         with self.lock:
             if form["grant_type"] == "authorization_code":
                 location = self.codes.pop(given, None)
+                self.code_types.pop(given, None)
             else:
                 self.refreshes += 1
                 location = self.refresh.pop(given, None)  # rotation: a refresh token works once
@@ -212,9 +259,44 @@ class FakeGHL:
             self.used_refresh.add(given)
         await asyncio.sleep(self.refresh_delay)  # widens the window in which a racing refresher would show
         access, refresh = self.issue(location)
+        with self.lock:
+            self.log.append((time.time(), location, "/oauth/token"))
+        body = {"access_token": access, "token_type": "Bearer", "expires_in": self.token_ttl, "refresh_token": refresh,
+                "scope": "contacts.readonly", "userId": "u-installer"}
+        if location in self.companies:  # whatever user_type asked for: the code decides (our caller must check)
+            return JSONResponse({**body, "userType": "Company", "companyId": location, "isBulkInstallation": True})
+        return JSONResponse({**body, "userType": "Location", "locationId": location,
+                             "companyId": self.locations.get(location, {}).get("companyId", "company-1")})
+
+    # -- agency (Company token) and locations --
+
+    async def location_token(self, request: Request, company: str) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))  # x-www-form-urlencoded
+        location = form.get("locationId", "")
+        if form.get("companyId") != company or location not in self.agencies[company]:
+            return JSONResponse({"statusCode": 400, "message": "the app is not installed on this location"}, 400)
+        access, _ = self.issue(location)
+        with self.lock:
+            self.minted[location] += 1
+            self.log.append((time.time(), location, "/oauth/locationToken"))
         return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": self.token_ttl,
-                             "refresh_token": refresh, "scope": "contacts.readonly", "userType": "Location",
-                             "locationId": location})
+                             "scope": "contacts.readonly", "locationId": location, "userId": "u-installer"})
+
+    async def installed_locations(self, request: Request, company: str) -> Response:
+        query = request.query_params
+        if query.get("companyId") != company or not query.get("appId"):
+            return JSONResponse({"statusCode": 422, "message": ["companyId and appId are required"]}, 422)
+        skip, limit = int(query.get("skip", 0)), int(query.get("limit", 20))
+        page = self.agencies[company][skip: skip + limit]
+        return JSONResponse({"locations": [{"_id": location, "name": self.locations[location]["name"],
+                                            "address": "1 Main St", "isInstalled": True} for location in page],
+                             "count": len(self.agencies[company])})
+
+    async def get_location(self, request: Request, location: str) -> Response:
+        if request.path_params["location_id"] != location:
+            return JSONResponse({"statusCode": 403, "message": "The token does not have access to this location"}, 403)
+        info = self.locations.get(location, {"name": f"Location {location}", "timezone": "UTC", "companyId": "c-1"})
+        return JSONResponse({"location": {"id": location, **info}})
 
     # -- contacts --
 

@@ -66,7 +66,7 @@ def credentials_set(slug: str, provider: str, from_stdin: bool) -> None:
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the code from stdin, not a hidden prompt.")
 def credentials_ghl_oauth(slug: str, redirect_uri: str | None, from_stdin: bool) -> None:
     """Exchange the authorization code from the app's install redirect for the location's tokens."""
-    from hookline.integrations.ghl.auth import make_oauth_app
+    from hookline.integrations.ghl.auth import LOCATION, WrongTokenType, make_oauth_app, require_user_type
 
     settings = get_settings()
     if not settings.ghl_client_id or not settings.ghl_client_secret:
@@ -78,6 +78,10 @@ def credentials_ghl_oauth(slug: str, redirect_uri: str | None, from_stdin: bool)
         fresh, details = app.exchange_code(code, redirect_uri)
     except IntegrationError as exc:
         raise click.ClickException(f"GoHighLevel refused the code: {exc}") from None
+    try:
+        require_user_type(details, LOCATION)
+    except WrongTokenType as exc:
+        raise click.ClickException(f"{exc}; nothing stored") from None
     if details.get("locationId") != location:
         raise click.ClickException(f"the code is for location {details.get('locationId')!r}, not {location!r}; "
                                    "nothing stored")

@@ -25,6 +25,8 @@ from hookline.ingress.errors import error_response
 from hookline.ingress.forms import FormSource
 from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.ghl import GhlKeys, GhlSource
+from hookline.ingress.ghl_app import AppEvents
+from hookline.ingress.oauth_callback import OAuthCallback
 from hookline.ingress.metrics import metrics
 from hookline.ingress.openapi import document
 from hookline.ingress.payments import PaymentSource
@@ -106,7 +108,8 @@ def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSou
     shared = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
               "window": settings.replay_window_seconds}
     return [
-        GhlSource(GhlKeys.from_settings(settings), retry_grace=settings.ghl_retry_grace_seconds, redis=redis, **shared),
+        GhlSource(GhlKeys.from_settings(settings), retry_grace=settings.ghl_retry_grace_seconds, redis=redis,
+                  app_events=AppEvents(settings.ghl_client_id), **shared),
         ReonicSource(**shared),
         ZoomSource(**shared),
         FormSource(**shared),
@@ -181,6 +184,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         Route("/readyz", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route(OAuthCallback.path, OAuthCallback(redis).handle, methods=["GET"]),
     ]
 
     verifiers = [source.verifier for source in webhook_sources if isinstance(source, GhlSource)]

@@ -13,11 +13,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.requests import Request
+from starlette.responses import Response
 
 from hookline.config import Settings
 from hookline.ingress.accept import Delivery, body_hash, parse_object, validated
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected
+from hookline.ingress.ghl_app import AppEvents, is_app_event
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
 from hookline.ingress.verifier import Verifier
 from hookline.integrations.errors import InvalidSignature
@@ -73,12 +75,13 @@ class GhlSource(WebhookSource):
     )
 
     def __init__(self, keys: GhlKeys, *, connections: ConnectionDirectory, window: int, retry_grace: int,
-                 redis: aioredis.Redis | None) -> None:
+                 redis: aioredis.Redis | None, app_events: AppEvents | None = None) -> None:
         super().__init__(connections=connections, window=window)
         self.keys, self.retry_grace, self.redis = keys, retry_grace, redis
         self.verifier = Verifier(keys.ed25519, keys.rsa)  # checks in the event loop until started
+        self.app_events = app_events or AppEvents(None)
 
-    async def delivery(self, request: Request, body: bytes) -> Delivery:
+    async def delivery(self, request: Request, body: bytes) -> Delivery | Response:
         if self.keys.ed25519 is None and (self.keys.rsa is None or not request.headers.get("x-wh-signature")):
             log.error("webhook.key_not_configured", provider=self.provider, setting=KEY_SETTING)
             raise WebhookRejected(401, "key_not_configured", KEY_MISSING)
@@ -90,6 +93,8 @@ class GhlSource(WebhookSource):
         envelope = validated(Envelope, payload)
         request.state.ghl_webhook_id = envelope.webhook_id
         await self._require_fresh(payload.get("timestamp"), envelope.webhook_id)
+        if is_app_event(envelope.type):  # INSTALL / UNINSTALL: may name no tenant yet (ingress/ghl_app.py)
+            return await self.app_events.accept(envelope.webhook_id or body_hash(body), payload)
         if envelope.location is None:  # agency-level events: no location, so no tenant to route to
             raise WebhookRejected(422, "no_location", "the payload names no location (locationId)")
         handler = handler_for(self.provider, envelope.type)

@@ -9,6 +9,7 @@ from hookline.models.contacts import Contact
 from hookline.models.dead_letters import DeadLetter, DeadLetterStatus
 from hookline.models.deals import Deal, Pipeline, PipelineStage
 from hookline.models.inbox import EventStatus, WebhookEvent
+from hookline.models.installs import GhlAppEvent, GhlInstall, GhlInstallLocation
 from hookline.models.messaging import EmailMessage, EmailStatus
 from hookline.models.projects import ResidentialOffer, ResidentialProject
 from hookline.models.recordings import Recording, RecordingStatus
@@ -22,7 +23,7 @@ from hookline.models.tokens import ConnectionToken
 __all__ = [
     "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmTask", "Customer",
     "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
-    "EventStatus", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
+    "EventStatus", "GhlAppEvent", "GhlInstall", "GhlInstallLocation", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
     "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
     "Subscription", "SyncRun", "TaskRun", "Tenant", "WebhookEvent",
 ]

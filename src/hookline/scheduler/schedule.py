@@ -47,6 +47,9 @@ beat_schedule: dict[str, dict[str, Any]] = {
     # ghl_sync: every 15 minutes, an incremental reconciliation per tenant and resource since its
     # stored cursor (tasks/ghl_sync.reconcile_all); a live run is left alone, a stalled one resumed.
     "reconcile-ghl": every("hookline.tasks.ghl_sync.reconcile_all", 900.0),
+    # ghl_sync: Marketplace install steps (an agency's listing, a location's first token) and
+    # INSTALL / UNINSTALL webhooks whose task was lost are sent again (tasks/ghl_sync.resume_installs).
+    "resume-ghl-installs": every("hookline.tasks.ghl_sync.resume_installs", 60.0),
     # reonic_sync: the same for every tenant connected to Reonic: its contacts, residential projects
     # and their offers (tasks/reonic_sync.reconcile_all), within Reonic's per-account rate limits.
     "reconcile-reonic": every("hookline.tasks.reonic_sync.reconcile_all", 900.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -16,6 +17,9 @@ from hookline.secrets_box import SecretBoxError, reseal_values, seal_values, uns
 from hookline.services.rows import insert_new
 
 log = structlog.get_logger(__name__)
+
+
+ACTIVE, UNINSTALLED = "active", "uninstalled"  # connections.status
 
 
 class TenantError(ValueError):
@@ -54,7 +58,7 @@ def find_connection(session: Session, provider: str, account_id: str) -> Connect
     """The active connection for a provider's own account id (e.g. a GHL locationId)."""
     return session.scalars(
         select(Connection).where(
-            Connection.provider == provider, Connection.account_id == account_id, Connection.status == "active"
+            Connection.provider == provider, Connection.account_id == account_id, Connection.status == ACTIVE
         )
     ).one_or_none()
 
@@ -107,10 +111,41 @@ def reencrypt_secrets(session: Session, tenant_id: int) -> int:
     return sum(1 for connection in connections if connection.secrets)
 
 
+def free_slug(session: Session, name: str, suffix: str) -> str:
+    """`slugify(name)`, or with `-suffix` when another tenant has that slug (two locations of one name)."""
+    slug = slugify(name)
+    if get_by_slug(session, slug) is None:
+        return slug
+    return slugify(f"{slug[:80]}-{suffix}")
+
+
+@lru_cache(maxsize=1)
+def known_timezones() -> frozenset[str]:
+    """IANA zone names (read from disk once: ~50 ms, and an agency install asks 300 times)."""
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def follow(tenant: Tenant, *, name: str | None, timezone: str | None) -> None:
+    """The tenant's name and time zone as its GoHighLevel location now has them (blank or unknown: unchanged)."""
+    if name and name.strip():
+        tenant.name = " ".join(name.split())[:200]
+    if timezone and timezone in known_timezones():
+        tenant.timezone = timezone
+
+
+def purge(session: Session, tenant: Tenant) -> None:
+    """Delete the tenant and, by the foreign keys' ON DELETE CASCADE, every row of its data."""
+    session.delete(tenant)
+    session.flush()
+
+
 def tenant_connection(session: Session, tenant_id: int, provider: str) -> Connection | None:
-    """A tenant's (first) connection to `provider`."""
+    """A tenant's (first) connection to `provider`, an active one before any other (an uninstalled one stays)."""
     return session.scalars(
-        select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider).order_by(Connection.id)
+        select(Connection).where(Connection.tenant_id == tenant_id, Connection.provider == provider)
+        .order_by(Connection.status != ACTIVE, Connection.id)
     ).first()
 
 

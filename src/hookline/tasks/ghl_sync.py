@@ -6,15 +6,18 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from hookline.db import tenant_session
+from hookline.config import get_settings
+from hookline.db import global_session, tenant_session
 from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl import resources as ghl_resources
-from hookline.services import api_clients, contacts, crm, inbox, sync_sources
+from hookline.models import Tenant
+from hookline.services import api_clients, contacts, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, sync_sources
+from hookline.services import tenants
 from hookline.tasks import reconciling
 from hookline.workers.app import app
 from hookline.workers.publish import publish_after_commit
 from hookline.workers.retry import api_retries
-from hookline.workers.tenancy import TenantTask
+from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +72,95 @@ def reconcile(self: TenantTask, *, tenant_id: int, resource: str = "contacts") -
 def reconcile_all(stale_after: float | None = None) -> int:
     """For every tenant with a GoHighLevel connection, an incremental run of each resource (not if one is live)."""
     return reconciling.start_all("ghl", stale_after=stale_after)
+
+
+# -- Marketplace installs (services/ghl_connect.py): system tasks, no tenant exists yet --
+
+# An agency's steps wait out its Company rate limit like a backfill's pages: many retries.
+INSTALL_STEP = {**RETRY_ON_DATABASE_ERRORS, "bind": True, "acks_late": True, "max_retries": 100}
+
+
+@app.task(name="hookline.tasks.ghl_sync.list_installed", **INSTALL_STEP)
+def list_installed(self, *, install_id: int) -> int:  # noqa: ANN001
+    """One page of an agency's installed locations: each pending one gets its connect task, then the next page."""
+    try:
+        with api_retries(self):
+            pending, more = ghl_connect.list_next_page(install_id)
+    except Permanent as exc:
+        ghl_installs.fail_listing(install_id, f"{type(exc).__name__}: {exc}")
+        log.error("ghl.install.listing_failed", install_id=install_id, error=type(exc).__name__)
+        return 0
+    for location_id in pending:
+        connect_location.apply_async(kwargs={"install_id": install_id, "location_id": location_id})
+    if more:
+        self.apply_async(kwargs={"install_id": install_id})
+    return len(pending)
+
+
+@app.task(name="hookline.tasks.ghl_sync.connect_location", **INSTALL_STEP)
+def connect_location(self, *, install_id: int, location_id: str) -> int | None:  # noqa: ANN001
+    """Mint an agency location's token, connect it as a tenant and start its first backfill."""
+    try:
+        with api_retries(self):
+            connected = ghl_connect.connect_agency_location(install_id, location_id)
+    except (Permanent, ghl_installs.InstallError) as exc:
+        ghl_installs.mark_location_failed(location_id, f"{type(exc).__name__}: {exc}")
+        log.error("ghl.install.location_failed", install_id=install_id, error=type(exc).__name__)
+        return None
+    if connected is None:
+        return None
+    reconciling.start_backfill(connected.tenant_id, "ghl")
+    return connected.tenant_id
+
+
+@app.task(name="hookline.tasks.ghl_sync.apply_app_event", **RETRY_ON_DATABASE_ERRORS)
+def apply_app_event(*, app_event_id: int) -> None:
+    """An INSTALL or UNINSTALL webhook (services/ghl_app_events.py)."""
+    follow_up = ghl_app_events.apply(app_event_id)
+    if follow_up is not None:
+        connect_location.apply_async(kwargs={"install_id": follow_up[0], "location_id": follow_up[1]})
+
+
+@app.task(name="hookline.tasks.ghl_sync.resume_installs")
+def resume_installs(stale_after: float | None = None) -> int:
+    """Beat: install steps and app events whose task was lost (a crash, the broker away) are sent again."""
+    stale = get_settings().ghl_install_stale_seconds if stale_after is None else stale_after
+    with global_session() as session:
+        listings, locations = ghl_installs.stalled(session, stale)
+        events = ghl_app_events.pending_since(session, stale)
+    for install_id in listings:
+        list_installed.apply_async(kwargs={"install_id": install_id})
+    for install_id, location_id in locations:
+        connect_location.apply_async(kwargs={"install_id": install_id, "location_id": location_id})
+    for event_id in events:
+        apply_app_event.apply_async(kwargs={"app_event_id": event_id})
+    sent = len(listings) + len(locations) + len(events)
+    if sent:
+        log.warning("ghl.install.resumed", listings=len(listings), locations=len(locations), events=len(events))
+    return sent
+
+
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.follow_location")
+def follow_location(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
+    """LocationUpdate: the tenant's name and time zone follow its location's (the API's when the body has none)."""
+    with tenant_session(tenant_id) as session:
+        event = inbox.get(session, tenant_id, event_id)
+        if event is None or event.status != "pending":
+            return
+        payload = event.payload
+    timezone = payload.get("timezone")
+    if not timezone:
+        try:
+            with api_retries(self):
+                timezone = api_clients.ghl_client(tenant_id).get_location().timezone
+        except Permanent as exc:  # uninstalled, or refused: the name still follows
+            log.warning("ghl.location.timezone_unread", error=type(exc).__name__)
+    with tenant_session(tenant_id) as session:
+        if inbox.take(session, tenant_id, event_id) is None:
+            return
+        tenant = session.get(Tenant, tenant_id)
+        tenants.follow(tenant, name=payload.get("name"), timezone=timezone)
+    log.info("ghl.location.followed", event_id=event_id)
 
 
 # -- outbound: a local change pushed to GoHighLevel --

@@ -16,7 +16,7 @@ from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.integrations.errors import Permanent
 from hookline.models import Connection
-from hookline.services import sync, sync_sources
+from hookline.services import api_clients, sync, sync_sources
 from hookline.workers.publish import publish_after_commit
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
@@ -81,14 +81,38 @@ def reconcile_with(task: TenantTask, tenant_id: int, src: sync_sources.Source, m
 
 def start_sync(tenant_id: int, provider: str, resource: str, *, full: bool = False,
                stale_after: float | None = None) -> str:
-    """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone."""
-    src = sync_sources.source(provider, resource)
+    """Start (or resume a stalled) run and publish its first task after commit; `busy`: left alone;
+    `disconnected`: the connection was uninstalled, so no run (api_clients.live_connection)."""
+    return start_syncs(tenant_id, provider, [resource], full=full, stale_after=stale_after)[resource]
+
+
+def start_syncs(tenant_id: int, provider: str, resources: list[str], *, full: bool = False,
+                stale_after: float | None = None) -> dict[str, str]:
+    """`start_sync` of several resources of one tenant, in one transaction: resource → outcome."""
+    sources = [sync_sources.source(provider, resource) for resource in resources]
     stale = get_settings().sync_stale_seconds if stale_after is None else stale_after
+    with global_session() as session:
+        try:
+            api_clients.live_connection(session, tenant_id, provider)
+        except api_clients.Disconnected:
+            return dict.fromkeys(resources, "disconnected")
+    outcomes = {}
     with tenant_session(tenant_id) as session:
-        outcome = sync.start(session, tenant_id, provider, resource, full=full, stale_after=stale)
-        if outcome != "busy":
-            publish_after_commit(session, src.task, tenant_id=tenant_id, resource=resource)
-    return outcome
+        for src in sources:
+            outcomes[src.resource] = sync.start(session, tenant_id, provider, src.resource, full=full,
+                                                stale_after=stale)
+            if outcomes[src.resource] != "busy":
+                publish_after_commit(session, src.task, tenant_id=tenant_id, resource=src.resource)
+    return outcomes
+
+
+def resources_of(provider: str) -> list[str]:
+    return [resource for source_provider, resource in sync_sources.SOURCES if source_provider == provider]
+
+
+def start_backfill(tenant_id: int, provider: str) -> dict[str, str]:
+    """A new connection's first full read of each of `provider`'s resources (contacts, opportunities, …)."""
+    return start_syncs(tenant_id, provider, resources_of(provider), full=True)
 
 
 def start_all(provider: str, *, stale_after: float | None = None) -> int:
@@ -98,9 +122,7 @@ def start_all(provider: str, *, stale_after: float | None = None) -> int:
                                      .distinct().order_by(Connection.tenant_id)).all()
     started = 0
     for tenant_id in tenant_ids:
-        for source_provider, resource in sync_sources.SOURCES:
-            if source_provider == provider and start_sync(tenant_id, provider, resource,
-                                                          stale_after=stale_after) != "busy":
-                started += 1
+        outcomes = start_syncs(tenant_id, provider, resources_of(provider), stale_after=stale_after)
+        started += sum(outcome in ("started", "resumed") for outcome in outcomes.values())
     log.info("sync.reconcile_all", provider=provider, tenants=len(tenant_ids), started=started)
     return started

@@ -24,6 +24,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     **{("ghl", event_type): Handler("hookline.tasks.ghl_sync.apply_event", kind.schema)
        for event_type, kind in GHL_EVENTS.items()},
     # Calls and voicemails carry recording URLs; other message types are marked processed and ignored.
+    # The tenant's name and time zone follow its location (tasks/ghl_sync.follow_location).
+    ("ghl", "LocationUpdate"): Handler("hookline.tasks.ghl_sync.follow_location"),
     ("ghl", "InboundMessage"): Handler(REGISTER_RECORDINGS),
     ("ghl", "OutboundMessage"): Handler(REGISTER_RECORDINGS),
     ("zoom", "recording.completed"): Handler(REGISTER_RECORDINGS),

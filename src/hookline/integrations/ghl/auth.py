@@ -9,6 +9,8 @@ before anyone uses it; the others wait for the lock, find a newer token stored, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx
@@ -22,6 +24,22 @@ from hookline.integrations.http import TIMEOUT, retry_after
 
 log = structlog.get_logger(__name__)
 
+# OAuth's `user_type`: a sub-account (location) token, or an agency's (Company) one.
+LOCATION, COMPANY = "Location", "Company"
+
+
+class WrongTokenType(Permanent):
+    """GoHighLevel issued a token of the other user type (a Company token where a location's belongs)."""
+
+
+def require_user_type(details: dict[str, Any], expected: str, *, location_id: str | None = None) -> None:
+    """Refuse an OAuth answer whose `userType` (or `locationId`) is not what the caller is about to store."""
+    given = details.get("userType") or (LOCATION if details.get("locationId") else None)
+    if given != expected:
+        raise WrongTokenType(f"GoHighLevel issued a {given or 'untyped'} token where a {expected} token belongs")
+    if location_id is not None and details.get("locationId") != location_id:
+        raise WrongTokenType(f"the token is for location {details.get('locationId')!r}, not {location_id!r}")
+
 
 class OAuthApp:
     """The Marketplace app's side of `POST /oauth/token` (form-encoded, no Version header)."""
@@ -29,12 +47,13 @@ class OAuthApp:
     def __init__(self, http: httpx.Client, client_id: str, client_secret: str) -> None:
         self._http, self.client_id, self._client_secret = http, client_id, client_secret
 
-    def refresh(self, refresh_token: str) -> TokenSet:
-        return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token, "user_type": "Location"})
+    def refresh(self, refresh_token: str, user_type: str = LOCATION) -> TokenSet:
+        return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token, "user_type": user_type})
 
-    def exchange_code(self, code: str, redirect_uri: str | None = None) -> tuple[TokenSet, dict[str, Any]]:
-        """An authorization code (from the install redirect) → tokens, and the body (locationId, companyId…)."""
-        fields = {"grant_type": "authorization_code", "code": code, "user_type": "Location"}
+    def exchange_code(self, code: str, redirect_uri: str | None = None,
+                      user_type: str = LOCATION) -> tuple[TokenSet, dict[str, Any]]:
+        """An authorization code (the install redirect's) → tokens, and the body (userType, locationId, companyId…)."""
+        fields = {"grant_type": "authorization_code", "code": code, "user_type": user_type}
         if redirect_uri:
             fields["redirect_uri"] = redirect_uri
         body: dict[str, Any] = {}
@@ -76,6 +95,23 @@ def make_oauth_app(base_url: str, client_id: str, client_secret: str) -> OAuthAp
     return OAuthApp(httpx.Client(base_url=base_url, timeout=TIMEOUT), client_id, client_secret)
 
 
+@contextmanager
+def single_flight(client: redis.Redis, key: str, timeout: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    """One holder of `key` at a time across processes (a Redis lock): a token's refresh, or a mint."""
+    # The lock outlives the token call (its timeout is well above the HTTP timeout), so it is
+    # never released under a refresh that is still running.
+    lock = client.lock(key, timeout=timeout, blocking_timeout=wait)
+    if not lock.acquire():
+        raise Transient("another process is still refreshing this token", retry_after=5.0)
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockError:  # expired under us; the next refresher takes over
+            log.warning("ghl.oauth.lock_expired", lock=key)
+
+
 class OAuthTokens:
     """A location's OAuth access token, refreshed by one process at a time (a Redis lock per location).
 
@@ -83,9 +119,9 @@ class OAuthTokens:
     """
 
     def __init__(self, store: TokenStore, app: OAuthApp, client: redis.Redis, lock_key: str, *,
-                 lock_timeout: float = 60.0, wait_timeout: float = 30.0) -> None:
+                 lock_timeout: float = 60.0, wait_timeout: float = 30.0, user_type: str = LOCATION) -> None:
         self.store, self.app, self.redis, self.lock_key = store, app, client, lock_key
-        self.lock_timeout, self.wait_timeout = lock_timeout, wait_timeout
+        self.lock_timeout, self.wait_timeout, self.user_type = lock_timeout, wait_timeout, user_type
 
     def current(self) -> str:
         tokens = self.store.load()
@@ -95,29 +131,58 @@ class OAuthTokens:
 
     def refresh(self, stale: str) -> str:
         """A fresh access token: someone else's if they refreshed since `stale` was read, else our own."""
-        # The lock outlives the token call (its timeout is well above the HTTP timeout), so it is
-        # never released under a refresh that is still running.
-        lock = self.redis.lock(self.lock_key, timeout=self.lock_timeout, blocking_timeout=self.wait_timeout)
-        if not lock.acquire():
-            raise Transient("another process is still refreshing this location's token", retry_after=5.0)
-        try:
+        with self.locked():
             tokens = self.store.load()
             if tokens.access_token != stale and not tokens.expiring():
                 return tokens.access_token  # refreshed by another process while we waited
-            if not tokens.refresh_token:
-                self.store.mark_needs_reauth("no refresh token stored")
-                raise AuthExpired("no refresh token stored; reconnect the location")
-            try:
-                fresh = self.app.refresh(tokens.refresh_token)
-            except AuthExpired:
-                self.store.mark_needs_reauth("refresh token refused (invalid_grant)")
-                log.error("ghl.oauth.needs_reauth", lock=self.lock_key)
-                raise
+            fresh = self.renew(tokens)
             self.store.save(fresh)  # durable before first use: the old refresh token is now dead
             log.info("ghl.oauth.refreshed", lock=self.lock_key)
             return fresh.access_token
-        finally:
+
+    def locked(self) -> AbstractContextManager[None]:
+        return single_flight(self.redis, self.lock_key, self.lock_timeout, self.wait_timeout)
+
+    def renew(self, tokens: TokenSet) -> TokenSet:
+        """New tokens for the stored ones (called under the lock): the refresh-token grant."""
+        if not tokens.refresh_token:
+            self.store.mark_needs_reauth("no refresh token stored")
+            raise AuthExpired("no refresh token stored; reconnect the location")
+        try:
+            return self.app.refresh(tokens.refresh_token, self.user_type)
+        except AuthExpired:
+            self.store.mark_needs_reauth("refresh token refused (invalid_grant)")
+            log.error("ghl.oauth.needs_reauth", lock=self.lock_key)
+            raise
+
+
+class MintedTokens(OAuthTokens):
+    """A location token minted from the agency's Company token (it has no refresh token of its own):
+    minted again when it expires, by one process at a time (the same lock as the first mint)."""
+
+    def __init__(self, store: TokenStore, mint: Callable[[], TokenSet], client: redis.Redis, lock_key: str,
+                 **options: Any) -> None:
+        super().__init__(store, None, client, lock_key, **options)  # type: ignore[arg-type]  # no app: minted
+        self.mint = mint
+
+    def renew(self, tokens: TokenSet) -> TokenSet:
+        return self.mint()
+
+    def ensure(self) -> str:
+        """The stored token if it is fresh, else one minted now: a location's first mint, once across processes."""
+        with self.locked():
             try:
-                lock.release()
-            except LockError:  # expired under us; the next refresher takes over
-                log.warning("ghl.oauth.lock_expired", lock=self.lock_key)
+                tokens = self.store.load()
+            except AuthExpired:  # none stored yet
+                tokens = None
+            if tokens is not None and not tokens.expiring():
+                return tokens.access_token
+            fresh = self.mint()
+            self.store.save(fresh)
+            log.info("ghl.oauth.minted", lock=self.lock_key)
+            return fresh.access_token
+
+
+def app_id_of(client_id: str | None) -> str | None:
+    """The Marketplace app's id: its OAuth client id up to the first '-' (what INSTALL webhooks carry as `appId`)."""
+    return client_id.split("-", 1)[0] if client_id else None

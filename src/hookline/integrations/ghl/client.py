@@ -175,6 +175,12 @@ class GHLClient(ApiClient):
         payload = {"body": text, **({"userId": user_id} if user_id else {})}
         return r.Note.model_validate(self._call("POST", f"/contacts/{contact_id}/notes", V_CRM, json=payload)["note"])
 
+    # -- the location itself --
+
+    def get_location(self, location_id: str | None = None) -> r.Location:
+        body = self._call("GET", f"/locations/{location_id or self.location_id}", V_CRM)
+        return r.Location.model_validate(body.get("location", body))
+
     # -- call recordings --
 
     def download_recording(self, message_id: str, out: IO[bytes], *, chunk_size: int = 65_536) -> int:
@@ -199,8 +205,9 @@ class GHLClient(ApiClient):
 
 def make_client(*, base_url: str, auth: httpx.Auth, limiter: RateLimiter, location_id: str, app_id: str,
                 burst_limit: int = 100, burst_window: float = 10.0, daily_limit: int = 200_000, slack: float = 0.5,
-                timeout: httpx.Timeout = TIMEOUT, **options: Any) -> GHLClient:
+                timeout: httpx.Timeout = TIMEOUT, client_class: type[GHLClient] | None = None, **options: Any) -> Any:
+    """A client of `client_class` (GHLClient; GHLCompanyClient for an agency, `location_id` its companyId)."""
     http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout)
-    return GHLClient(http, limiter, location_id=location_id, app_id=app_id, slack=slack,
+    return (client_class or GHLClient)(http, limiter, location_id=location_id, app_id=app_id, slack=slack,
                      burst=Bucket("burst", burst_limit, burst_window + slack),
                      daily=Bucket("daily", daily_limit, DAY, fixed=True), **options)

@@ -160,3 +160,25 @@ class Note(Read):
     body: str | None = None
     contact_id: str | None = Field(default=None, alias="contactId")
     date_added: str | None = Field(default=None, alias="dateAdded")
+
+
+class Location(Read):
+    """`GET /locations/{locationId}`: the sub-account's name and time zone (IANA, e.g. "US/Central")."""
+
+    id: str
+    name: str | None = None
+    timezone: str | None = None
+    company_id: str | None = Field(default=None, alias="companyId")
+
+
+class InstalledLocation(Read):
+    """One location of `GET /oauth/installedLocations` (its id is `_id`)."""
+
+    id: str = Field(alias="_id")
+    name: str | None = None
+    is_installed: bool | None = Field(default=None, alias="isInstalled")
+
+
+class InstalledLocationPage(Read):
+    locations: list[InstalledLocation] = Field(default_factory=list)
+    count: int | None = None
