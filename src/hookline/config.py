@@ -194,6 +194,11 @@ class Settings(BaseSettings):
     # time limit) with nothing happening this long. Keep it above the longest retry backoff (1800 s).
     recordings_sweep_after_seconds: int = Field(default=2400, ge=60)
 
+    # CRM pushes (GoHighLevel notes for stored recordings): the link a note gives is this base URL
+    # plus the object key (a viewer or CDN the sales team can open); None: the store's own address
+    # (s3://bucket/key, or a file:// path for the local backend).
+    recording_link_base: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

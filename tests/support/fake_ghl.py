@@ -59,6 +59,7 @@ class FakeGHL:
         self.refreshes = 0  # refresh_token grants that reached the server
         self.codes: dict[str, str] = {}  # authorization code → location (one use each)
         self.ids = itertools.count(1)
+        self.tag_calls: list[tuple[str, str, list[str]]] = []  # (POST | DELETE, contact id, tags) of each tag call
 
     # -- helpers for tests --
 
@@ -144,6 +145,7 @@ class FakeGHL:
             ("/contacts/search", self.search_contacts, ["POST"], CRM),
             ("/contacts/{contact_id}", self.get_contact, ["GET"], CRM),
             ("/contacts/{contact_id}/notes", self.notes, ["GET", "POST"], CRM),
+            ("/contacts/{contact_id}/tags", self.tags, ["POST", "DELETE"], CRM),
             ("/opportunities/pipelines", self.list_pipelines, ["GET"], CRM),
             ("/opportunities/search", self.search_opportunities, ["GET"], CRM),
             ("/calendars/", self.list_calendars, ["GET"], CALENDARS),
@@ -265,6 +267,20 @@ class FakeGHL:
         note = {"id": f"n{next(self.ids)}", "body": (await request.json())["body"], "contactId": contact["id"]}
         contact.setdefault("_notes", []).append(note)
         return JSONResponse({"note": note}, 201)
+
+    async def tags(self, request: Request, location: str) -> Response:
+        """POST adds the body's `tags` (a tag already there stays one), DELETE removes them; each is counted."""
+        contact = self.contacts[location].get(request.path_params["contact_id"])
+        if contact is None:
+            return JSONResponse({"statusCode": 404, "message": "Contact not found"}, 404)
+        given = (await request.json()).get("tags")
+        if not isinstance(given, list) or not all(isinstance(tag, str) for tag in given):
+            return JSONResponse({"statusCode": 422, "message": ["tags must be an array of strings"]}, 422)
+        with self.lock:
+            self.tag_calls.append((request.method, contact["id"], given))
+            kept = [tag for tag in contact.get("tags", []) if tag not in given]
+            contact["tags"] = kept + given if request.method == "POST" else kept
+        return JSONResponse({"tags": contact["tags"]}, 201 if request.method == "POST" else 200)
 
     # -- opportunities --
 
