@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from structlog.testing import capture_logs
 
 from hookline.db import tenant_session
@@ -21,6 +21,7 @@ from hookline.services.billing import Policy
 from hookline.tasks import audio_upload
 from hookline.tasks.dunning import run_daily
 from hookline.tasks.ghl_sync import push_dunning_tag, push_recording_note, queue_pushes
+from hookline.tasks.maintenance import sweep_pushes
 from hookline.workers.app import app
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL
@@ -240,6 +241,20 @@ def test_pushes_are_published_after_the_commit_and_not_on_rollback(tenant, ghl, 
         assert redis_client.llen("ghl_sync") == 0  # not before the commit
     assert [(name, kwargs["tenant_id"]) for name, kwargs in queued(redis_client)] == [
         (push_recording_note.name, tenant.id)]
+
+
+def test_a_push_whose_publish_was_lost_is_published_again_by_the_sweep(tenant, ghl, redis_client):
+    with tenant_session(tenant.id) as session:
+        push_id = pushes.request_recording_note(session, tenant.id, 44)
+        pushes.take_requested(session)  # handed over; its publish is lost
+
+    assert sweep_pushes(older_than_seconds=3600) == 0  # not long enough yet
+    with tenant_session(tenant.id) as session:
+        session.execute(update(CrmPush).values(queued_at=func.now() - timedelta(hours=1)))
+    assert sweep_pushes(older_than_seconds=600) == 1
+    assert sweep_pushes(older_than_seconds=600) == 0  # stamped: the next sweep waits again
+    assert [(name, kwargs) for name, kwargs in queued(redis_client)] == [
+        (push_recording_note.name, {"tenant_id": tenant.id, "push_id": push_id})]
 
 
 def test_a_push_recorded_and_never_queued_fails_the_commit_and_stores_nothing(tenant, redis_client):

@@ -27,4 +27,6 @@ class CrmPush(Base):
     result: Mapped[str | None] = mapped_column(String(200))  # tagged, untagged, or the note's id
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = utcnow_column()
+    # When its task was last published; the pushes sweep publishes a row still pending long after.
+    queued_at: Mapped[datetime] = utcnow_column()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

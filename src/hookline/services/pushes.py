@@ -8,11 +8,11 @@ recorded and not queued fails instead, so a push is never dropped without a word
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import structlog
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,20 @@ def note_text(row: Recording, link: str) -> str:
         details.append(f"{row.duration_seconds // 60}:{row.duration_seconds % 60:02d} min")
     summary = f" ({', '.join(details)})" if details else ""
     return f"Call recording{summary}: {link}\n{note_marker(row.id)}"
+
+
+def take_stale(session: Session, tenant_id: int, *, older_than: timedelta, limit: int) -> list[tuple[str, int]]:
+    """(kind, id) of pushes still pending `older_than` after their task was published, stamped
+    queued now (the next sweep waits again). Their publish was lost, or their worker died; a
+    twin of a task still retrying is harmless: the row lock and its state let one of them send."""
+    stale = list(session.execute(
+        select(CrmPush.kind, CrmPush.id)
+        .where(CrmPush.tenant_id == tenant_id, CrmPush.state == "pending", CrmPush.queued_at < func.now() - older_than)
+        .order_by(CrmPush.queued_at).limit(limit).with_for_update(skip_locked=True)))  # locked: a task has it
+    if stale:
+        session.execute(update(CrmPush).where(CrmPush.tenant_id == tenant_id, CrmPush.id.in_([i for _, i in stale]))
+                        .values(queued_at=func.now()))
+    return [(kind, push_id) for kind, push_id in stale]
 
 
 def recent(session: Session, tenant_id: int, limit: int = 50) -> list[CrmPush]:
