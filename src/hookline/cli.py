@@ -201,7 +201,7 @@ def tenants_set_sender(slug: str, name: str | None, reply_to: str | None) -> Non
 @click.argument("slug")
 @click.option("--on/--off", "on", required=True, help="Push changes back to the tenant's GoHighLevel, or not.")
 def tenants_set_pushes(slug: str, on: bool) -> None:
-    """Turn tenant SLUG's pushes to GoHighLevel on or off: the dunning tag and recording notes (docs/architecture.md)."""
+    """Turn tenant SLUG's pushes to GoHighLevel on or off: the dunning tag and recording notes."""
     from hookline.db import global_session
     from hookline.services import pushes
     from hookline.services.tenants import get_by_slug

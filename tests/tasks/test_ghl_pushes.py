@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 
 from hookline.db import tenant_session
 from hookline.models import CrmPush
-from hookline.services import billing, contacts, pushes, recordings
+from hookline.services import billing, contacts, inbox, pushes, recordings
 from hookline.services.billing import Policy
 from hookline.tasks import audio_upload
-from hookline.tasks.dunning import run_daily
+from hookline.tasks.dunning import apply_payment_event, run_daily
 from hookline.tasks.ghl_sync import push_dunning_tag, push_recording_note, queue_pushes
 from hookline.tasks.maintenance import sweep_pushes
 from hookline.workers.app import app
@@ -27,11 +27,12 @@ from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL
 from tests.support.sources import RecordingSource
 from tests.support.sync import LOCATION, connect, pointed_at
-from tests.support.webhooks import shared
+from tests.support.webhooks import payload, shared
 
 TAG = "hookline:dunning-suspended"
 CALL = shared("ghl_InboundMessage_call.json")
 CONTACT = CALL["contactId"]
+STRIPE_INVOICE = "in_1QbP7wSunny0001"  # what tests/fixtures/payments/*.json name
 SUSPENDED_ON, PAID_ON = "2026-11-04", "2026-11-05"  # due 2026-11-01, suspended 3 days after
 
 
@@ -60,9 +61,10 @@ def customer(tenant, ghl):
     """Ana: a billing customer with an invoice due 2026-11-01, and (by her email) a GoHighLevel contact."""
     with tenant_session(tenant.id) as session:
         billing.set_policy(session, tenant.id, Policy((1,), 3))
-        billing.add_customer(session, tenant.id, external_id="cus_ana", name="Ana", email="ana@example.com", plan="solar")
+        billing.add_customer(session, tenant.id, external_id="cus_ana", name="Ana", email="ana@example.com",
+                             plan="solar")
         billing.add_invoice(session, tenant.id, customer_external_id="cus_ana", number="INV-1", amount="129.00",
-                            currency="EUR", due_date=date(2026, 11, 1))
+                            currency="EUR", due_date=date(2026, 11, 1), external_id=STRIPE_INVOICE)
         contacts.upsert(session, tenant.id, contacts.ContactData(provider="ghl", external_id=CONTACT,
                                                                  email="Ana@Example.com"))
     return tenant
@@ -115,6 +117,20 @@ def test_a_suspension_tags_the_customers_contact_and_the_payment_clears_it(custo
     assert fake.contacts[LOCATION][CONTACT]["tags"] == ["lead"]
     assert fake.tag_calls == [("POST", CONTACT, [TAG]), ("DELETE", CONTACT, [TAG])]
     assert [(state, result) for _, state, result in push_rows(customer)] == [("done", "tagged"), ("done", "untagged")]
+
+
+def test_a_payment_event_that_lifts_the_suspension_clears_the_tag(customer, fake, redis_client):
+    run_daily(tenant_id=customer.id, local_date=SUSPENDED_ON)
+    run(queued(redis_client))
+    body = payload("payments/invoice.paid.json")
+    with tenant_session(customer.id) as session:
+        event_id = inbox.store(session, customer.id, provider="payments", event_type=body["type"],
+                               dedupe_key=body["id"], payload=body).event_id
+
+    apply_payment_event(tenant_id=customer.id, event_id=event_id)
+
+    assert run(queued(redis_client)) == ["untagged"]
+    assert fake.contacts[LOCATION][CONTACT]["tags"] == ["lead"]
 
 
 def test_a_suspension_run_twice_and_its_push_run_twice_tag_once(customer, fake, redis_client):

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from hookline.db import global_session, tenant_session
 from hookline.config import ConfigError
+from hookline.db import global_session, tenant_session
 from hookline.services import billing, dunning, pushes
 from hookline.services.billing import BillingError, Policy
 from hookline.services.tenants import get_by_slug

@@ -21,7 +21,8 @@ from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = [
-    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmPush", "CrmTask", "Customer",
+    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmPush", "CrmTask",
+    "Customer",
     "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
     "EventStatus", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
     "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
