@@ -15,10 +15,10 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmTask, Customer, DeadLetter,
-                             Deal, DunningAttempt, DunningPolicy, EmailMessage, Invoice, Note, Payment, Pipeline,
-                             PipelineStage, Recording, ReportMetric, ResidentialOffer, ResidentialProject, ScheduledRun,
-                             Subscription, SyncRun, TaskRun, WebhookEvent)
+from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmPush, CrmTask, Customer,
+                             DeadLetter, Deal, DunningAttempt, DunningPolicy, EmailMessage, Invoice, Note, Payment,
+                             Pipeline, PipelineStage, Recording, ReportMetric, ResidentialOffer, ResidentialProject,
+                             ScheduledRun, Subscription, SyncRun, TaskRun, WebhookEvent)
 from tests.conftest import ADMIN_URL, DATABASE
 
 # Tenant-owned tables deliberately left without row-level security, and why.
@@ -100,6 +100,9 @@ ROWS = {
         run_date=date(2026, 11, 2)))),
     "dunning_policies": Row(lambda s, tenant_id, n: DunningPolicy(tenant_id=tenant_id, reminder_days=[1, n]),
                             key="tenant_id"),
+    # Pushes back to the CRM (migration 0021).
+    "crm_pushes": Row(lambda s, tenant_id, n: CrmPush(tenant_id=tenant_id, kind="recording_note", key=f"recording:{n}",
+                                                      subject_id=n)),
     "scheduled_runs": Row(lambda s, tenant_id, n: ScheduledRun(
         tenant_id=tenant_id, task=f"hookline.tasks.dunning.run_daily.{n}", local_date=date(2026, 11, 2)), key="task"),
 }

@@ -219,6 +219,25 @@ def tenants_purge(slug: str, yes: bool) -> None:
     click.echo(f"tenant {tenant_id} {slug} and all its data deleted")
 
 
+@tenants.command("set-pushes")
+@click.argument("slug")
+@click.option("--on/--off", "on", required=True, help="Push changes back to the tenant's GoHighLevel, or not.")
+def tenants_set_pushes(slug: str, on: bool) -> None:
+    """Turn tenant SLUG's pushes to GoHighLevel on or off: the dunning tag and recording notes."""
+    from hookline.db import global_session
+    from hookline.services import pushes
+    from hookline.services.tenants import get_by_slug
+
+    _use_database()
+    with global_session() as session:
+        tenant = get_by_slug(session, slug)
+        if tenant is None:
+            raise click.ClickException(f"no tenant with slug {slug!r}")
+        pushes.set_enabled(session, tenant, on)
+    click.echo(f"{slug}: pushes to GoHighLevel {'on' if on else 'off'}"
+               + ("" if on else " (pushes already queued are skipped, not sent)"))
+
+
 @main.group()
 def contacts() -> None:
     """Contacts, per tenant."""

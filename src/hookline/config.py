@@ -210,6 +210,14 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
 
+    # CRM pushes (GoHighLevel notes for stored recordings): the link a note gives is this base URL
+    # plus the object key (a viewer or CDN the sales team can open); None: the store's own address
+    # (s3://bucket/key, or a file:// path for the local backend).
+    recording_link_base: str | None = None
+    # The pushes sweep publishes again a push still pending this long after its task was published
+    # (a publish lost after its commit, a worker gone); above a push's rate-limit retries.
+    pushes_sweep_after_seconds: int = Field(default=1800, ge=60)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

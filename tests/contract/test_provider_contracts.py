@@ -51,6 +51,11 @@ def test_ghl_contacts_and_notes(prism, bearer, limiter):
     client.contacts_updated_since("2026-01-01T00:00:01.000Z", page=3, page_limit=100)  # the reconciliation's search
     client.notes("c1")
     assert client.create_note("c1", "Called back", user_id="u1").id
+    # What the pushes send (tasks/ghl_sync.py): the dunning tag set and cleared, a recording's note.
+    client.add_tags("c1", ["hookline:dunning-suspended"])
+    client.remove_tags("c1", ["hookline:dunning-suspended"])
+    assert client.create_note("c1", "Call recording (recorded 2026-11-04 10:00 UTC, 2:00 min): "
+                                    "s3://recordings/1/recordings/2026/11/7.wav\n(hookline recording 7)").id
 
 
 def test_ghl_opportunities(prism, bearer, limiter):

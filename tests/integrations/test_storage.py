@@ -129,3 +129,16 @@ def test_settings_choose_the_backend_and_s3_needs_a_bucket(monkeypatch, tmp_path
                                s3_region="auto", s3_part_size_mb=16))
     assert (type(local).__name__, local.root) == ("LocalStorage", (tmp_path / "storage").resolve())
     assert (type(s3).__name__, s3.bucket, s3.part_size) == ("S3Storage", "recs", 16 * MIB)
+
+
+def test_a_link_for_people_names_the_configured_base_else_the_stores_own_address(tmp_path):
+    from hookline.config import Settings
+    from hookline.integrations.storage import link
+
+    based = Settings(storage_backend="s3", s3_bucket="recs", recording_link_base="https://rec.example.com/files/")
+    s3 = Settings(storage_backend="s3", s3_bucket="recs")
+    local = Settings(storage_backend="local", var_dir=tmp_path)
+
+    assert link(based, KEY) == f"https://rec.example.com/files/{KEY}"
+    assert link(s3, KEY) == f"s3://recs/{KEY}"
+    assert link(local, KEY) == f"file://{(tmp_path / 'storage' / KEY).resolve()}"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from hookline.db import tenant_session
 from hookline.models import DunningAttempt, EmailMessage, Invoice, Subscription
-from hookline.services import billing, dunning, email_templates
+from hookline.services import billing, dunning, email_templates, pushes
 from hookline.services.billing import BillingError, Policy
 
 DUE = date(2026, 11, 1)
@@ -34,7 +34,9 @@ def customer(tenant):
 
 def run(tenant_id, today):
     with tenant_session(tenant_id) as session:
-        return [(done.invoice_number, done.step, done.action) for done in dunning.run(session, tenant_id, today)]
+        done = dunning.run(session, tenant_id, today)
+        pushes.take_requested(session)  # the caller's part: tasks/ghl_sync.queue_pushes (tests/tasks/test_ghl_pushes.py)
+        return [(step.invoice_number, step.step, step.action) for step in done]
 
 
 def pay(tenant_id, number, amount, on, reference):
@@ -42,6 +44,12 @@ def pay(tenant_id, number, amount, on, reference):
         invoice = billing.find_invoice(session, tenant_id, number=number, lock=True)
         billing.record_payment(session, tenant_id, invoice, external_id=reference, amount=amount,
                                currency=invoice.currency, received_on=on)
+        pushes.take_requested(session)
+
+
+def pushes_recorded(tenant_id):
+    with tenant_session(tenant_id) as session:
+        return [(p.kind, p.key, p.state) for p in reversed(pushes.recent(session, tenant_id))]
 
 
 def emails(tenant_id):
@@ -130,6 +138,9 @@ def test_suspension_is_recorded_then_reversed_when_the_invoice_is_paid(customer)
     reinstated, status = invoice_row(customer.id, "INV-1")
     assert (reinstated.status, reinstated.reinstated_at is not None, status) == ("paid", True, "active")
     assert run(customer.id, day(30)) == []
+    key = f"dunning:{reinstated.id}"
+    assert pushes_recorded(customer.id) == [("dunning_tag", f"{key}:suspended", "pending"),
+                                            ("dunning_tag", f"{key}:reinstated", "pending")]
 
 
 def test_a_subscription_stays_suspended_while_another_suspended_invoice_is_unpaid(customer):

@@ -12,7 +12,7 @@ from hookline.integrations.reonic.records import ReonicContact, ResidentialProje
 from hookline.models import Contact, ResidentialOffer
 from hookline.models import ResidentialProject as ProjectRow
 from hookline.services import crm, records
-from tests.support.webhooks import FIXTURES, PROVIDERS
+from tests.support.webhooks import FIXTURES
 
 SPEC = FIXTURES / "openapi" / "reonic" / "reonic-v3.json"
 

@@ -65,6 +65,7 @@ class FakeGHL:
         self.minted: dict[str, int] = defaultdict(int)  # location → tokens minted from its Company token
         self.log: list[tuple[float, str, str]] = []  # (time.time(), resource named, path) of every accepted request
         self.ids = itertools.count(1)
+        self.tag_calls: list[tuple[str, str, list[str]]] = []  # (POST | DELETE, contact id, tags) of each tag call
 
     # -- helpers for tests --
 
@@ -178,6 +179,7 @@ class FakeGHL:
             ("/contacts/search", self.search_contacts, ["POST"], CRM),
             ("/contacts/{contact_id}", self.get_contact, ["GET"], CRM),
             ("/contacts/{contact_id}/notes", self.notes, ["GET", "POST"], CRM),
+            ("/contacts/{contact_id}/tags", self.tags, ["POST", "DELETE"], CRM),
             ("/opportunities/pipelines", self.list_pipelines, ["GET"], CRM),
             ("/opportunities/search", self.search_opportunities, ["GET"], CRM),
             ("/calendars/", self.list_calendars, ["GET"], CALENDARS),
@@ -347,6 +349,20 @@ class FakeGHL:
         note = {"id": f"n{next(self.ids)}", "body": (await request.json())["body"], "contactId": contact["id"]}
         contact.setdefault("_notes", []).append(note)
         return JSONResponse({"note": note}, 201)
+
+    async def tags(self, request: Request, location: str) -> Response:
+        """POST adds the body's `tags` (a tag already there stays one), DELETE removes them; each is counted."""
+        contact = self.contacts[location].get(request.path_params["contact_id"])
+        if contact is None:
+            return JSONResponse({"statusCode": 404, "message": "Contact not found"}, 404)
+        given = (await request.json()).get("tags")
+        if not isinstance(given, list) or not all(isinstance(tag, str) for tag in given):
+            return JSONResponse({"statusCode": 422, "message": ["tags must be an array of strings"]}, 422)
+        with self.lock:
+            self.tag_calls.append((request.method, contact["id"], given))
+            kept = [tag for tag in contact.get("tags", []) if tag not in given]
+            contact["tags"] = kept + given if request.method == "POST" else kept
+        return JSONResponse({"tags": contact["tags"]}, 201 if request.method == "POST" else 200)
 
     # -- opportunities --
 

@@ -1,4 +1,4 @@
-"""Reconciliation in-process against the fake GoHighLevel: backfill, incremental, AuthExpired, the push."""
+"""Reconciliation in-process against the fake GoHighLevel: backfill, incremental, AuthExpired."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hookline.db import global_session, tenant_session
 from hookline.services import contacts, sync
 from hookline.services.tenants import add_tenant
-from hookline.tasks.ghl_sync import push_contact, queue_pushes, reconcile
+from hookline.tasks.ghl_sync import reconcile
 from tests.support.cli import hookline
 from tests.support.fake_ghl import FakeGHL
 from tests.support.sync import (
@@ -126,57 +126,3 @@ def test_sync_start_publishes_one_task_and_a_second_start_is_busy(tenant, fake, 
     messages = [json.loads(m) for m in redis_client.lrange("ghl_sync", 0, -1)]
     assert [m["headers"]["task"] for m in messages] == ["hookline.tasks.ghl_sync.reconcile"]
     redis_client.delete("ghl_sync")
-
-
-def local_contact(tenant, email: str):
-    with tenant_session(tenant.id) as session:
-        return contacts.upsert(session, tenant.id, contacts.ContactData(
-            provider="ghl", external_id="c-local-1", email=email, first_name="Ada", tags=["lead"]))
-
-
-def test_pushing_a_contact_twice_leaves_one_contact_at_the_crm(tenant, fake, ghl):
-    connect(tenant, fake)
-    contact = local_contact(tenant, "ada@example.com")
-
-    first = push_contact.apply(kwargs={"tenant_id": tenant.id, "contact_id": contact.id}).get()
-    second = push_contact.apply(kwargs={"tenant_id": tenant.id, "contact_id": contact.id}).get()
-
-    at_crm = [c for c in fake.contacts[LOCATION].values() if c.get("email") == "ada@example.com"]
-    assert len(at_crm) == 1 and first == second == at_crm[0]["id"]
-    assert at_crm[0]["tags"] == ["lead"] and at_crm[0]["firstName"] == "Ada"
-
-
-def test_a_tag_change_is_published_after_commit_and_not_on_rollback(tenant, fake, ghl, redis_client):
-    contact = local_contact(tenant, "bob@example.com")
-    redis_client.delete("ghl_sync")
-
-    with pytest.raises(RuntimeError), tenant_session(tenant.id) as session:
-        contacts.set_tags(session, tenant.id, contact.id, ["qualified"])
-        queue_pushes(session, tenant.id)
-        raise RuntimeError("rolled back")
-    assert redis_client.llen("ghl_sync") == 0
-
-    with tenant_session(tenant.id) as session:
-        contacts.set_tags(session, tenant.id, contact.id, ["qualified", "lead"])
-        assert queue_pushes(session, tenant.id) == 1
-        assert redis_client.llen("ghl_sync") == 0  # not before the commit
-    messages = [json.loads(m) for m in redis_client.lrange("ghl_sync", 0, -1)]
-    assert [m["headers"]["task"] for m in messages] == ["hookline.tasks.ghl_sync.push_contact"]
-    redis_client.delete("ghl_sync")
-
-    connect(tenant, fake)
-    push_contact.apply(kwargs={"tenant_id": tenant.id, "contact_id": contact.id}).get()
-    assert next(c for c in fake.contacts[LOCATION].values() if c.get("email") == "bob@example.com")["tags"] == [
-        "lead", "qualified"]
-
-
-def test_a_push_recorded_and_never_queued_fails_the_commit_and_stores_nothing(tenant, redis_client):
-    contact = local_contact(tenant, "cy@example.com")
-    redis_client.delete("ghl_sync")
-
-    with pytest.raises(RuntimeError, match="nobody queued"), tenant_session(tenant.id) as session:
-        contacts.set_tags(session, tenant.id, contact.id, ["qualified"])
-
-    with tenant_session(tenant.id) as session:
-        assert contacts.get(session, tenant.id, contact.id).tags == ["lead"]
-    assert redis_client.llen("ghl_sync") == 0

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from hookline.config import ConfigError
 from hookline.db import global_session, tenant_session
-from hookline.services import billing, dunning
+from hookline.services import billing, dunning, pushes
 from hookline.services.billing import BillingError, Policy
 from hookline.services.tenants import get_by_slug
 
@@ -114,10 +115,18 @@ def pay(slug: str, number: str, amount: str, received: str | None, reference: st
             created = billing.record_payment(session, tenant_id, invoice, amount=amount, currency=invoice.currency,
                                              external_id=reference or f"cli:{uuid.uuid4().hex}",
                                              received_on=received_on)
+            _queue_pushes(session, tenant_id)  # a lifted suspension clears the customer's CRM tag
             status = invoice.status
-    except BillingError as exc:
+    except (BillingError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"payment {'recorded' if created else 'already recorded'}; invoice {number} is {status}")
+
+
+def _queue_pushes(session, tenant_id: int) -> None:  # noqa: ANN001 - a Session
+    if pushes.requested(session):
+        from hookline.tasks.ghl_sync import queue_pushes  # the Celery app reads HOOKLINE_BROKER_URL on import
+
+        queue_pushes(session, tenant_id)
 
 
 @billing_group.command("policy")
@@ -156,11 +165,13 @@ def run(slug: str, day: str | None) -> None:
     tenant_id, zone = _tenant(slug)
     today = _day(day, "--date", zone)
     from hookline.tasks.email import send_after_commit  # the Celery app reads HOOKLINE_BROKER_URL on import
+    from hookline.tasks.ghl_sync import queue_pushes
 
     with tenant_session(tenant_id) as session:
         done = dunning.run(session, tenant_id, today)
         for step in done:
             send_after_commit(session, step.email)
+        queue_pushes(session, tenant_id)  # a suspension's tag on the customer's CRM contact
     for step in done:
         click.echo(f"{step.invoice_number}: step {step.step} ({step.action})")
     click.echo(f"{len(done)} step(s) done for {today}")

@@ -12,6 +12,7 @@ from hookline.models.inbox import EventStatus, WebhookEvent
 from hookline.models.installs import GhlAppEvent, GhlInstall, GhlInstallLocation
 from hookline.models.messaging import EmailMessage, EmailStatus
 from hookline.models.projects import ResidentialOffer, ResidentialProject
+from hookline.models.pushes import CrmPush
 from hookline.models.recordings import Recording, RecordingStatus
 from hookline.models.reports import ReportMetric
 from hookline.models.scheduling import BeatRun, ScheduledRun
@@ -21,7 +22,8 @@ from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = [
-    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmTask", "Customer",
+    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmPush", "CrmTask",
+    "Customer",
     "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
     "EventStatus", "GhlAppEvent", "GhlInstall", "GhlInstallLocation", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
     "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +21,8 @@ class Tenant(Base):
     # the deployment's (HOOKLINE_EMAIL_FROM_ADDRESS), so one verified sender domain serves every tenant.
     email_sender_name: Mapped[str | None] = mapped_column(String(200))
     email_reply_to: Mapped[str | None] = mapped_column(String(320))
+    # Changes pushed back to its GoHighLevel (dunning tag, recording notes): `hookline tenants set-pushes`.
+    pushes_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = utcnow_column()
 
 

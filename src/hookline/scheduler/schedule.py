@@ -35,6 +35,8 @@ beat_schedule: dict[str, dict[str, Any]] = {
     "sweep-email-outbox": every("hookline.tasks.maintenance.sweep_email_outbox", 60.0),
     # maintenance: recording uploads never published (a worker died after registering them) or lost.
     "sweep-recordings": every("hookline.tasks.maintenance.sweep_recordings", 300.0),
+    # maintenance: pushes to the CRM whose task was never published (lost after the commit) or lost.
+    "sweep-pushes": every("hookline.tasks.maintenance.sweep_pushes", 300.0),
     # reports: each tenant's yesterday rolled up once its clock passes 04:00 (past every
     # daylight-saving change): the per-tenant fan-out, hourly, in each tenant's time zone.
     "nightly-reports": per_tenant("hookline.tasks.reports.nightly_rollup", at_local_hour=4),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hookline.integrations.payments.schemas import decimal_places
 from hookline.models import Customer, DunningAttempt, DunningPolicy, Invoice, InvoiceStatus, Payment, Subscription
+from hookline.services import pushes
 from hookline.services.rows import insert_new
 
 DEFAULT_REMINDER_DAYS = (1, 3, 7, 14)
@@ -172,6 +173,7 @@ def settle(session: Session, tenant_id: int, invoice: Invoice) -> None:
             invoice.reinstated_at = func.now()
             session.flush()
             _reinstate(session, tenant_id, invoice.subscription_id)
+            pushes.request_dunning_tag(session, tenant_id, invoice, "reinstated")
     elif not covered and invoice.status == InvoiceStatus.PAID.value:
         invoice.status, invoice.paid_at = InvoiceStatus.OPEN.value, None
     session.flush()
@@ -182,6 +184,14 @@ def suspend(session: Session, tenant_id: int, invoice: Invoice) -> None:
     if invoice.subscription_id is not None:
         session.get(Subscription, invoice.subscription_id).status = "suspended"
     session.flush()
+    pushes.request_dunning_tag(session, tenant_id, invoice, "suspended")
+
+
+def is_suspended(session: Session, tenant_id: int, customer_id: int) -> bool:
+    """Whether the customer has an unpaid invoice the ladder suspended and no payment has reinstated."""
+    return session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.OPEN.value,
+        Invoice.suspended_at.is_not(None), Invoice.reinstated_at.is_(None))) > 0
 
 
 def _reinstate(session: Session, tenant_id: int, subscription_id: int | None) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import event, func, select
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -69,52 +69,3 @@ def upsert(session: Session, tenant_id: int, contact: ContactData) -> Contact:
 def latest(session: Session, tenant_id: int, limit: int = 20) -> list[Contact]:
     """The tenant's most recently updated contacts, deleted ones left out."""
     return records.live(session, tenant_id, Contact, limit)
-
-
-# The contacts this session's transaction asked to push: recorded here, queued by the caller.
-_PUSHES = "hookline.contacts.pushes"
-
-
-def get(session: Session, tenant_id: int, contact_id: int) -> Contact | None:
-    return session.scalars(select(Contact).where(Contact.tenant_id == tenant_id, Contact.id == contact_id)).one_or_none()
-
-
-def set_tags(session: Session, tenant_id: int, contact_id: int, tags: list[str]) -> Contact:
-    """A local change (e.g. a lead qualified): the contact's tags, recorded for a push to its CRM (`request_push`)."""
-    contact = get(session, tenant_id, contact_id)
-    if contact is None:
-        raise LookupError(f"no contact {contact_id} for tenant {tenant_id}")
-    contact.tags, contact.updated_at = sorted(set(tags)), func.now()
-    request_push(session, tenant_id, contact)
-    return contact
-
-
-def request_push(session: Session, tenant_id: int, contact: Contact) -> None:
-    """Record that `contact` is to be pushed to its CRM (GoHighLevel contacts only, for now).
-
-    A service never reaches the workers: the caller queues what was recorded (`take_pushes`;
-    tasks/ghl_sync.queue_pushes) before it commits. A transaction that would commit with a push
-    recorded and not queued fails instead, so a push is never dropped without a word.
-    """
-    if contact.provider != "ghl":
-        raise ValueError(f"pushing {contact.provider} contacts is not built yet")
-    if _PUSHES not in session.info:
-        session.info[_PUSHES] = []
-        event.listen(session, "before_commit", _refuse_unqueued_pushes)
-        event.listen(session, "after_rollback", lambda s: s.info[_PUSHES].clear())
-    if contact.id not in session.info[_PUSHES]:
-        session.info[_PUSHES].append(contact.id)
-
-
-def take_pushes(session: Session) -> list[int]:
-    """The ids of the contacts recorded for a push in this transaction, handed over to the caller once."""
-    pushes = session.info.get(_PUSHES, [])
-    if pushes:
-        session.info[_PUSHES] = []
-    return pushes
-
-
-def _refuse_unqueued_pushes(session: Session) -> None:
-    if session.info[_PUSHES]:
-        raise RuntimeError(f"contacts {session.info[_PUSHES]} were recorded for a push that nobody queued: "
-                           "call tasks.ghl_sync.queue_pushes(session, tenant_id) before the commit")

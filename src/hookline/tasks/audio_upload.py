@@ -14,7 +14,8 @@ from hookline.db import tenant_session
 from hookline.integrations import download
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.integrations.storage import Storage, StoredObject, make_storage
-from hookline.services import inbox, recordings
+from hookline.services import inbox, pushes, recordings
+from hookline.tasks.ghl_sync import queue_pushes
 from hookline.workers.app import app
 from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
 
@@ -118,6 +119,8 @@ def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
         raise self.retry(countdown=backoff(self.request.retries)) from None
     with tenant_session(tenant_id) as session:
         recordings.mark_stored(session, tenant_id, recording_id, stored, content_type)
+        pushes.request_recording_note(session, tenant_id, recording_id)  # its link, on its CRM contact
+        queue_pushes(session, tenant_id)
     log.info("audio.upload.stored", recording_id=recording_id, key=key, size=stored.size, sha256=stored.sha256)
 
 

@@ -12,6 +12,7 @@ from hookline.db import tenant_session
 from hookline.services import dunning, inbox
 from hookline.services.billing import BillingError
 from hookline.tasks.email import send_after_commit
+from hookline.tasks.ghl_sync import queue_pushes
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
@@ -27,6 +28,7 @@ def run_daily(*, tenant_id: int, local_date: str) -> int:
         done = dunning.run(session, tenant_id, date.fromisoformat(local_date))
         for step in done:  # sent as soon as the run commits, not when the outbox sweeper next looks
             send_after_commit(session, step.email)
+        queue_pushes(session, tenant_id)  # a suspension's tag on the customer's CRM contact
     for step in done:
         log.info("dunning.step", invoice=step.invoice_number, step=step.step, action=step.action)
     log.info("dunning.run", local_date=local_date, steps=len(done))
@@ -43,6 +45,7 @@ def apply_payment_event(*, tenant_id: int, event_id: int) -> None:
                 log.info("dunning.payment_event.skipped", event_id=event_id)
                 return
             outcome = dunning.apply_event(session, tenant_id, event.event_type, event.payload)
+            queue_pushes(session, tenant_id)  # a payment that lifts a suspension clears the tag
     except (BillingError, ValidationError) as exc:  # will not get better by retrying: keep it for an operator
         with tenant_session(tenant_id) as session:
             inbox.mark_failed(session, tenant_id, event_id, f"payment event not applied: {exc}")

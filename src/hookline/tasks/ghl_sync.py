@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
+from hookline.integrations import storage
 from hookline.integrations.errors import Permanent
-from hookline.integrations.ghl import resources as ghl_resources
-from hookline.models import Tenant
-from hookline.services import api_clients, contacts, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, sync_sources
-from hookline.services import tenants
+from hookline.integrations.ghl.client import GHLClient
+from hookline.models import CrmPush, Tenant
+from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
+from hookline.services import sync_sources, tenants
 from hookline.tasks import reconciling
 from hookline.workers.app import app
 from hookline.workers.publish import publish_after_commit
@@ -163,43 +166,97 @@ def follow_location(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
     log.info("ghl.location.followed", event_id=event_id)
 
 
-# -- outbound: a local change pushed to GoHighLevel --
+# -- outbound: changes pushed back to GoHighLevel (services/pushes.py) --
 
 
-@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.push_contact", max_retries=20)
-def push_contact(self: TenantTask, *, tenant_id: int, contact_id: int) -> str | None:
-    """Send the contact's current fields with `POST /contacts/upsert`: repeating it changes nothing.
-
-    The upsert matches by the location's duplicate rule (email or phone), so a contact with
-    neither is not pushed (a create could not be told from a repeat). Returns the CRM's id.
-    """
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.push_dunning_tag", max_retries=20)
+def push_dunning_tag(self: TenantTask, *, tenant_id: int, push_id: int) -> str | None:
+    """Set or clear `hookline:dunning-suspended` on the customer's GoHighLevel contact, as the customer
+    stands now (not as the push's trigger said): a late or rerun push converges on the truth, and
+    adding or removing a tag twice changes nothing."""
     with tenant_session(tenant_id) as session:
-        contact = contacts.get(session, tenant_id, contact_id)
-        if contact is None or not (contact.email or contact.phone):
-            log.warning("ghl.push.skipped", contact_id=contact_id, reason="missing" if contact is None else "no email or phone")
+        push = _claim(session, tenant_id, push_id)
+        if push is None:
             return None
-        fields = {name: getattr(contact, name) for name in PUSHED_FIELDS}
-        external_id = contact.external_id
-    try:
-        with api_retries(self):
-            client = api_clients.ghl_client(tenant_id)
-            result = client.upsert_contact(ghl_resources.ContactIn(location_id=client.location_id, **fields))
-    except Permanent as exc:
-        log.error("ghl.push.failed", contact_id=contact_id, error=f"{type(exc).__name__}: {exc}")
+        contact_id = pushes.customer_contact(session, tenant_id, push.subject_id)
+        if contact_id is None:
+            return _skip(push, "the customer's email matches no GoHighLevel contact")
+        suspended = billing.is_suspended(session, tenant_id, push.subject_id)
+
+        def tag(client: GHLClient) -> str:
+            if suspended:
+                client.add_tags(contact_id, [pushes.SUSPENDED_TAG])
+                return "tagged"
+            client.remove_tags(contact_id, [pushes.SUSPENDED_TAG])
+            return "untagged"
+
+        return _send(self, push, contact_id, tag)
+
+
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.push_recording_note", max_retries=20)
+def push_recording_note(self: TenantTask, *, tenant_id: int, push_id: int) -> str | None:
+    """A note with the stored recording's link on its GoHighLevel contact, once: the contact's notes
+    are read first, and one carrying the recording's marker (an earlier run's) is taken as done."""
+    with tenant_session(tenant_id) as session:
+        push = _claim(session, tenant_id, push_id)
+        if push is None:
+            return None
+        recording = pushes.recording(session, tenant_id, push.subject_id)
+        if recording is None or not recording.contact_external_id:
+            return _skip(push, "the recording names no GoHighLevel contact")
+        contact_id, marker = recording.contact_external_id, pushes.note_marker(recording.id)
+        text = pushes.note_text(recording, storage.link(get_settings(), recording.object_key))
+
+        def note(client: GHLClient) -> str:
+            earlier = next((n for n in client.notes(contact_id) if marker in (n.body or "")), None)
+            return (earlier or client.create_note(contact_id, text)).id
+
+        return _send(self, push, contact_id, note)
+
+
+def _claim(session: Session, tenant_id: int, push_id: int) -> CrmPush | None:
+    push = pushes.claim(session, tenant_id, push_id)
+    if push is None:
+        log.info("ghl.push.skipped", push_id=push_id, reason="not pending")
+    elif not pushes.enabled(session, tenant_id):  # switched off (or disconnected) since it was queued
+        _skip(push, "pushes are off for this tenant, or it has no active GoHighLevel connection")
         return None
-    if result.contact.id != external_id:
-        log.warning("ghl.push.matched_other", contact_id=contact_id, crm_id=result.contact.id)
-    log.info("ghl.push.done", contact_id=contact_id, crm_id=result.contact.id, new=result.new)
-    return result.contact.id
+    return push
+
+
+def _send(task: TenantTask, push: CrmPush, contact_id: str, call: Callable[[GHLClient], str]) -> str | None:
+    """`call` with the tenant's client, built through its connection's credentials (so whatever stops a
+    connection's API work stops this too). A refusal fails the push for an operator; rate limits and
+    passing errors retry the task (its transaction, the claim included, rolls back)."""
+    push.contact_external_id = contact_id
+    try:
+        with api_retries(task):
+            result = call(api_clients.ghl_client(push.tenant_id))
+    except Permanent as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        pushes.finish(push, "failed", error=error)
+        log.error("ghl.push.failed", push_id=push.id, kind=push.kind, error=error[:300])
+        return None
+    return _done(push, result)
+
+
+def _skip(push: CrmPush, reason: str) -> None:
+    pushes.finish(push, "skipped", error=reason)
+    log.info("ghl.push.skipped", push_id=push.id, kind=push.kind, reason=reason)
+
+
+def _done(push: CrmPush, result: str) -> str:
+    pushes.finish(push, "done", result=result)
+    log.info("ghl.push.done", push_id=push.id, kind=push.kind, contact=push.contact_external_id, result=result)
+    return result
+
+
+TASKS = {pushes.DUNNING_TAG: push_dunning_tag.name, pushes.RECORDING_NOTE: push_recording_note.name}
 
 
 def queue_pushes(session: Session, tenant_id: int) -> int:
-    """Publish push_contact, after `session` commits, for each contact a service recorded for a push."""
-    pushes = contacts.take_pushes(session)
-    for contact_id in pushes:
-        publish_after_commit(session, push_contact.name, tenant_id=tenant_id, contact_id=contact_id)
-    return len(pushes)
-
-
-PUSHED_FIELDS = ("email", "phone", "first_name", "last_name", "name", "company_name", "address1", "city", "state",
-                 "postal_code", "country", "website", "tags")
+    """Publish, after `session` commits, the task of each push a service recorded in it."""
+    requested = pushes.take_requested(session)
+    for kind, push_id in requested:
+        publish_after_commit(session, TASKS[kind], tenant_id=tenant_id, push_id=push_id)
+    return len(requested)

@@ -18,9 +18,10 @@ from hookline.config import broker_redis_url, get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant, WebhookEvent
 from hookline.redis_clients import sync_client
-from hookline.services import inbox, messaging, recordings, scheduling, taskruns
+from hookline.services import inbox, messaging, pushes, recordings, scheduling, taskruns
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
+from hookline.tasks.ghl_sync import TASKS as PUSH_TASKS
 from hookline.workers import liveness, published
 from hookline.workers.app import app
 from hookline.workers.fairness import Lanes
@@ -199,6 +200,26 @@ def sweep_recordings(older_than_seconds: float | None = None, batch: int = 200) 
     swept = each_tenant(republish)
     if swept:
         log.warning("recordings.republished", count=swept)
+    return swept
+
+
+@app.task(name="hookline.tasks.maintenance.sweep_pushes")
+def sweep_pushes(older_than_seconds: float | None = None, batch: int = 200) -> int:
+    """Publish again the task of every push to the CRM still pending `older_than_seconds`
+    (HOOKLINE_PUSHES_SWEEP_AFTER_SECONDS) after it was published: `publish_after_commit` only logs
+    a publish that fails after the commit. The push tasks send each push once, whoever runs them."""
+    age = timedelta(seconds=get_settings().pushes_sweep_after_seconds if older_than_seconds is None
+                    else older_than_seconds)
+
+    def republish(session: Session, tenant_id: int) -> int:
+        stale = pushes.take_stale(session, tenant_id, older_than=age, limit=batch)
+        for kind, push_id in stale:
+            publish(PUSH_TASKS[kind], tenant_id=tenant_id, push_id=push_id)
+        return len(stale)
+
+    swept = each_tenant(republish)
+    if swept:
+        log.warning("pushes.republished", count=swept)
     return swept
 
 

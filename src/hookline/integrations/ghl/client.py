@@ -61,6 +61,15 @@ class GHLClient(ApiClient):
         """Create or update by the location's duplicate rule; safe to repeat, so it is retried like a PUT."""
         return r.Upserted.model_validate(self._call("POST", "/contacts/upsert", V_CRM, json=contact.body(), idempotent=True))
 
+    def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        """`POST /contacts/{id}/tags`: adds to the contact's tags (a tag it has stays one); safe to repeat."""
+        body = self._call("POST", f"/contacts/{contact_id}/tags", V_CRM, json={"tags": tags}, idempotent=True)
+        return list(body.get("tags") or [])
+
+    def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        """`DELETE /contacts/{id}/tags` with the tags in the body; removing one it lacks changes nothing."""
+        return list(self._call("DELETE", f"/contacts/{contact_id}/tags", V_CRM, json={"tags": tags}).get("tags") or [])
+
     def search_contacts(self, *, page: int = 1, page_limit: int = PAGE_LIMIT, query: str | None = None,
                         filters: list[dict[str, Any]] | None = None,
                         sort: list[dict[str, str]] | None = None) -> r.ContactPage:

@@ -59,3 +59,13 @@ def make_storage(settings: Settings) -> Storage:
     from hookline.integrations.storage.local import LocalStorage
 
     return LocalStorage(settings.storage_root)
+
+
+def link(settings: Settings, key: str) -> str:
+    """Where a stored object can be found, for people (a CRM note): HOOKLINE_RECORDING_LINK_BASE + key,
+    else the store's own address. Never a presigned URL: a note outlives any signature's expiry."""
+    if settings.recording_link_base:
+        return f"{settings.recording_link_base.rstrip('/')}/{key}"
+    if settings.storage_backend == "s3":
+        return f"s3://{settings.s3_bucket}/{key}"
+    return (settings.storage_root / key).resolve().as_uri()
