@@ -34,13 +34,17 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--procfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="Procfile")
+@click.option("--procfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Procfile of your own; default: the one in the package (the checkout's ./Procfile).")
 @click.option("--only", multiple=True, help="Start only these Procfile processes (repeatable).")
-def dev(procfile: Path, only: tuple[str, ...]) -> None:
+def dev(procfile: Path | None, only: tuple[str, ...]) -> None:
     """Start the whole platform: embedded PostgreSQL/Redis unless URLs are set, migrations, every process."""
+    from hookline import embedded
+
+    embedded.require("honcho", "`hookline dev`")
     from hookline import dev as devmode
 
-    sys.exit(devmode.run(_settings(), procfile.resolve(), list(only)))
+    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only)))
 
 
 @main.command()
