@@ -15,6 +15,7 @@ from hookline.commands.credentials import credentials
 from hookline.commands.dead_letters import dead_letters_group
 from hookline.commands.events import events
 from hookline.commands.reports import reports
+from hookline.commands.settings import settings_group
 from hookline.commands.recordings import recordings
 from hookline.commands.status import status
 from hookline.commands.sync import sync
@@ -259,3 +260,4 @@ main.add_command(status)
 main.add_command(dead_letters_group)
 main.add_command(billing_group, name="billing")
 main.add_command(sync)
+main.add_command(settings_group)

@@ -77,13 +77,19 @@ def email_address(value: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
-    # None means "not set": `hookline dev` then starts the embedded servers under ./var.
+    # PostgreSQL (postgresql://…) and the broker (redis://…, amqp://…). None means "not set":
+    # `hookline dev` then starts the embedded servers under ./var.
     database_url: str | None = None
     broker_url: str | None = None
+    # Where the ingress listens (0.0.0.0 to accept from outside).
     host: str = "127.0.0.1"
     port: int = 8000
+    # The embedded servers' data and Flower's state (dev); the local storage and mail directories.
     var_dir: Path = Path("var")
+    # A webhook body larger than this is refused with 413.
     max_webhook_bytes: int = 1_048_576
+    # GoHighLevel's webhook keys, PEM text or a path: RSA for `x-wh-signature` (default: GoHighLevel's
+    # published key), Ed25519 for `x-ghl-signature`.
     ghl_webhook_public_key: str = GHL_RSA_PUBLIC_KEY_PEM
     ghl_webhook_ed25519_public_key: str | None = None
     # A signed timestamp older (or newer) than this is a replay: 401.
