@@ -10,14 +10,14 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT
 WORKDIR /src
 # The dependencies in a layer of their own: a change to Hookline's code alone does not reinstall them.
 COPY pyproject.toml uv.lock ./
-RUN /opt/uv/bin/uv sync --frozen --no-dev --no-install-project
+RUN --mount=type=cache,target=/root/.cache/uv /opt/uv/bin/uv sync --frozen --no-dev --no-install-project
 COPY README.md ./
 COPY src ./src
 # --no-editable: Hookline itself goes into the environment as a wheel would, nothing points back at /src.
-RUN /opt/uv/bin/uv sync --frozen --no-dev --no-editable
+RUN --mount=type=cache,target=/root/.cache/uv /opt/uv/bin/uv sync --frozen --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE}
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/hookline --shell /usr/sbin/nologin hookline \
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /var/lib/hookline --shell /usr/sbin/nologin hookline \
  && mkdir -p /var/lib/hookline/metrics \
  && chown -R hookline:hookline /var/lib/hookline
 COPY --from=build /app/.venv /app/.venv
