@@ -87,8 +87,8 @@ def render() -> str:
         out.extend(f"# {line}".rstrip() for line in group.comment)
         for name, own in group.fields:
             info = fields[name]
-            if own:
-                out.append(f"# {name.upper()}: {own}")
+            for note in filter(None, (own, info.description)):  # a trailing comment, a Field(description=…)
+                out.append(f"# {name.upper()}: {note}")
             if choices(info):
                 out.append(f"# one of: {choices(info)}")
             out.append(f"# {ENV_PREFIX}{name.upper()}={default_text(info)}")
@@ -98,4 +98,4 @@ def render() -> str:
 def undocumented() -> list[str]:
     """Fields with no comment at all: a setting nobody can look up."""
     return [name for group in groups(inspect.getsource(config)) for name, own in group.fields
-            if not group.comment and not own]
+            if not group.comment and not own and not Settings.model_fields[name].description]
