@@ -82,7 +82,12 @@ def _as_admin(database_url: str, query: str) -> list[tuple]:
 def test_the_package_runs_from_the_wheel_not_the_checkout(installed, outside):
     done = _run([installed / "python", "-c", "import hookline; print(hookline.__file__)"], cwd=outside)
 
-    assert Path(done.stdout.strip()).is_relative_to(installed.parent)
+    package = Path(done.stdout.strip()).parent
+    assert package.is_relative_to(installed.parent)
+    # What the CLI reads at run time besides code: `hookline dev`'s Procfile and the email templates.
+    assert (package / "Procfile").read_text() == (ROOT / "src/hookline/Procfile").read_text()
+    assert sorted(path.name for path in (package / "templates/email").iterdir()) == \
+        sorted(path.name for path in (ROOT / "src/hookline/templates/email").iterdir())
 
 
 def test_installed_wheel_migrates_a_new_database_and_stores_a_signed_webhook(installed, outside, fresh_database):
