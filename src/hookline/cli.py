@@ -16,6 +16,7 @@ from hookline.commands.dead_letters import dead_letters_group
 from hookline.commands.events import events
 from hookline.commands.ghl import ghl
 from hookline.commands.reports import reports
+from hookline.commands.settings import settings_group
 from hookline.commands.recordings import recordings
 from hookline.commands.status import status
 from hookline.commands.sync import sync
@@ -35,13 +36,17 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--procfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default="Procfile")
+@click.option("--procfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A Procfile of your own; default: the one in the package (the checkout's ./Procfile).")
 @click.option("--only", multiple=True, help="Start only these Procfile processes (repeatable).")
-def dev(procfile: Path, only: tuple[str, ...]) -> None:
+def dev(procfile: Path | None, only: tuple[str, ...]) -> None:
     """Start the whole platform: embedded PostgreSQL/Redis unless URLs are set, migrations, every process."""
+    from hookline import embedded
+
+    embedded.require("honcho", "`hookline dev`")
     from hookline import dev as devmode
 
-    sys.exit(devmode.run(_settings(), procfile.resolve(), list(only)))
+    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only)))
 
 
 @main.command()
@@ -297,3 +302,4 @@ main.add_command(dead_letters_group)
 main.add_command(billing_group, name="billing")
 main.add_command(sync)
 main.add_command(ghl)
+main.add_command(settings_group)

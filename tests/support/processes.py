@@ -29,11 +29,12 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30, what: str 
 
 
 @contextmanager
-def running(command: list[str], *, log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def running(command: list[str], *, log: Path, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[subprocess.Popen]:
     """Run `command` in its own process group, output to `log`; SIGTERM (then SIGKILL) at the end."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-                                   start_new_session=True)
+                                   cwd=cwd, start_new_session=True)
         try:
             yield process
         finally:
