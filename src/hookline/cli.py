@@ -50,6 +50,7 @@ def web() -> None:
 
     settings = _settings()
     _require_urls(settings)
+    _require_secret_keys(settings)  # it opens connections' signing secrets
     uvicorn.run("hookline.ingress.app:create_app", factory=True, host=settings.host, port=settings.port,
                 log_config=None, access_log=False)
 
@@ -233,14 +234,29 @@ def _require_urls(settings: Settings) -> None:
         raise click.ClickException("HOOKLINE_BROKER_URL is not set (or use `hookline dev`, which starts one)")
 
 
-def _use_database() -> Settings:
-    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`)."""
+def _require_secret_keys(settings: Settings) -> None:
+    from hookline.secrets_box import require_keys
+
+    try:
+        require_keys(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _use_database(*, seals: bool = False) -> Settings:
+    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`).
+
+    `seals`: the command seals or opens credentials, so it needs HOOKLINE_SECRET_KEYS (the embedded
+    database brings its own key).
+    """
     from hookline import embedded
 
     settings = _settings()
     if settings.database_url is None:
         embedded.fill_in(settings, broker=False)
         settings = _settings()
+    if seals:
+        _require_secret_keys(settings)
     return settings
 
 

@@ -34,6 +34,7 @@ from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sen
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
+from hookline.secrets_box import require_keys
 from hookline.workers.fairness import Lanes
 from hookline.workers.logs import configure_logging
 
@@ -132,6 +133,7 @@ class Ingress(Starlette):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    require_keys(settings)  # the ingress opens connections' signing secrets
     configure_logging()
     redis_url = redis_client_url(settings)
     redis = aioredis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1) if redis_url else None

@@ -8,9 +8,10 @@ import structlog
 from celery.utils.saferepr import saferepr
 from celery import Celery, signals
 
-from hookline.config import get_settings
+from hookline.config import ConfigError, get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
+from hookline.secrets_box import require_keys
 from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
@@ -60,6 +61,16 @@ app.conf.update(
 @signals.setup_logging.connect
 def _setup_logging(loglevel=None, **_) -> None:
     configure_logging(loglevel or "INFO")
+
+
+@signals.celeryd_init.connect
+def _refuse_without_secret_keys(**_) -> None:
+    # Tasks seal and open API credentials: a worker must never make a key of its own. SystemExit,
+    # not an exception: Celery logs a receiver's exception and starts all the same.
+    try:
+        require_keys(get_settings())
+    except ConfigError as exc:
+        raise SystemExit(f"hookline worker: {exc}") from None
 
 
 @signals.worker_process_init.connect
