@@ -74,6 +74,11 @@ def _migration():
     return module
 
 
+def test_pgbouncer_refuses_the_startup_options_connections_used_to_send(database, bouncer):
+    with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter: options"):
+        psycopg.connect(f"postgresql://{APP_ROLE}@{bouncer}/{DATABASE}", options="-c plan_cache_mode=force_custom_plan")
+
+
 def test_custom_plans_are_the_default_of_every_session_the_pooler_opens(database, bouncer):
     with psycopg.connect(f"postgresql://{APP_ROLE}@{bouncer}/{DATABASE}") as conn:
         assert conn.execute("SHOW plan_cache_mode").fetchone() == ("force_custom_plan",)

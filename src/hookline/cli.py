@@ -123,7 +123,10 @@ def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from hookline.migrate import upgrade as run_upgrade
 
-    run_upgrade(_use_database().database_url, revision)
+    try:
+        run_upgrade(_use_database().database_url, revision)
+    except ConfigError as exc:  # migration 0015 seals plaintext secrets: it needs HOOKLINE_SECRET_KEYS
+        raise click.ClickException(str(exc)) from None
     click.echo(f"database upgraded to {revision}")
 
 
