@@ -72,13 +72,11 @@ def test_postmark_without_its_token_is_refused_at_start(monkeypatch):
         load_settings()
 
 
-def test_connection_options_keep_the_urls_own_and_add_custom_plans():
-    from hookline.config import CUSTOM_PLANS, libpq_options
+@pytest.mark.parametrize(("value", "kwargs"), [("true", {}), ("false", {"prepare_threshold": None})])
+def test_prepared_statements_off_reach_psycopg_as_no_threshold(monkeypatch, value, kwargs):
+    monkeypatch.setenv("HOOKLINE_DATABASE_PREPARED_STATEMENTS", value)
 
-    url = "postgresql+psycopg://app@db.example/hookline?options=-c%20search_path%3Dtenant_a"
-    assert libpq_options(url, "-c synchronous_commit=off") == (
-        f"-c search_path=tenant_a {CUSTOM_PLANS} -c synchronous_commit=off")
-    assert libpq_options("postgresql://app@db.example/hookline") == CUSTOM_PLANS
+    assert load_settings().psycopg_kwargs() == kwargs
 
 
 def test_sentinel_urls_are_accepted_for_the_broker_and_redis(monkeypatch):

@@ -111,21 +111,24 @@ def test_every_connection_hookline_opens_plans_for_the_table_as_it_is(tenant):
     from hookline.ingress.inbox_writer import InboxWriter
     from hookline.workers.taskruns import Recorder
 
-    async def ingress_mode() -> str:
+    async def ingress_mode() -> tuple[str, int | None]:
         writer = InboxWriter(get_settings())
         await writer.pool.open(wait=True)
         try:
             async with writer.pool.connection() as conn:
-                return (await (await conn.execute("SHOW plan_cache_mode")).fetchone())[0]
+                return (await (await conn.execute("SHOW plan_cache_mode")).fetchone())[0], conn.prepare_threshold
         finally:
             await writer.close()
 
     with tenant_session(tenant.id) as session:
-        worker = session.scalar(text("SHOW plan_cache_mode"))
+        worker = session.scalar(text("SHOW plan_cache_mode")), session.connection().connection.prepare_threshold
     recorder = Recorder()
     try:
-        task_runs = recorder._connection().execute("SHOW plan_cache_mode").fetchone()[0]
+        connection = recorder._connection()
+        task_runs = connection.execute("SHOW plan_cache_mode").fetchone()[0], connection.prepare_threshold
     finally:
         recorder._drop()
 
-    assert (worker, task_runs, asyncio.run(ingress_mode())) == ("force_custom_plan",) * 3
+    # The database's own default (migration 0019), and psycopg's prepared statements as the settings say.
+    threshold = get_settings().psycopg_kwargs().get("prepare_threshold", 5)
+    assert (worker, task_runs, asyncio.run(ingress_mode())) == (("force_custom_plan", threshold),) * 3

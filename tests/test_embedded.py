@@ -80,3 +80,23 @@ def test_a_var_made_when_dev_ran_as_the_superuser_is_handed_over_to_the_app_role
         owners = conn.execute("SELECT pg_get_userbyid(d.datdba), t.tableowner FROM pg_database d, pg_tables t"
                               " WHERE d.datname = current_database() AND t.tablename = 'notes'").fetchone()
     assert owners == (embedded.APP_ROLE, embedded.APP_ROLE)
+
+
+def test_dev_seals_credentials_with_a_key_of_its_own_made_once_under_var(var_dir):
+    from cryptography.fernet import Fernet
+
+    from tests.support.cli import hookline
+
+    embedded_only = {"without": ["HOOKLINE_DATABASE_URL", "HOOKLINE_SECRET_KEYS"],
+                     "env": {"HOOKLINE_VAR_DIR": str(var_dir)}}
+    steps = [hookline("db", "upgrade", **embedded_only),
+             hookline("tenants", "add", "Sunny Solar", **embedded_only),
+             hookline("connections", "add", "--tenant", "sunny-solar", "--provider", "reonic", "--account-id",
+                      "rc-1", "--secret-stdin", input="reonic-signing-secret\n", **embedded_only)]
+
+    assert [step.returncode for step in steps] == [0, 0, 0], [step.stderr for step in steps]
+    key = (var_dir / "secret-key").read_text().strip()
+    assert key not in "".join(step.stdout + step.stderr for step in steps)
+    with psycopg.connect(embedded.postgres_url(var_dir)) as conn:
+        [(secrets,)] = conn.execute("SELECT secrets FROM connections WHERE provider = 'reonic'").fetchall()
+    assert Fernet(key.encode()).decrypt(secrets["webhook_secret"]["enc"].encode()) == b"reonic-signing-secret"

@@ -56,6 +56,7 @@ def web() -> None:
 
     settings = _settings()
     _require_urls(settings)
+    _require_secret_keys(settings)  # it opens connections' signing secrets
     uvicorn.run("hookline.ingress.app:create_app", factory=True, host=settings.host, port=settings.port,
                 log_config=None, access_log=False)
 
@@ -128,7 +129,10 @@ def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from hookline.migrate import upgrade as run_upgrade
 
-    run_upgrade(_use_database().database_url, revision)
+    try:
+        run_upgrade(_use_database().database_url, revision)
+    except ConfigError as exc:  # migration 0015 seals plaintext secrets: it needs HOOKLINE_SECRET_KEYS
+        raise click.ClickException(str(exc)) from None
     click.echo(f"database upgraded to {revision}")
 
 
@@ -279,14 +283,29 @@ def _require_urls(settings: Settings) -> None:
         raise click.ClickException("HOOKLINE_BROKER_URL is not set (or use `hookline dev`, which starts one)")
 
 
-def _use_database() -> Settings:
-    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`)."""
+def _require_secret_keys(settings: Settings) -> None:
+    from hookline.secrets_box import require_keys
+
+    try:
+        require_keys(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _use_database(*, seals: bool = False) -> Settings:
+    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`).
+
+    `seals`: the command seals or opens credentials, so it needs HOOKLINE_SECRET_KEYS (the embedded
+    database brings its own key).
+    """
     from hookline import embedded
 
     settings = _settings()
     if settings.database_url is None:
         embedded.fill_in(settings, broker=False)
         settings = _settings()
+    if seals:
+        _require_secret_keys(settings)
     return settings
 
 

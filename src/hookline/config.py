@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,21 +20,6 @@ def libpq_url(database_url: str) -> str:
     """The URL as libpq (psycopg itself) reads it: `postgresql://…`."""
     url = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
     return url.replace("postgres://", "postgresql://", 1)
-
-
-# Every Hookline session plans each statement for the table as it is now. psycopg prepares a
-# statement run often (and PL/pgSQL caches its functions' statements); PostgreSQL then settles on
-# a generic plan costed against the table as it was. A table that grew from empty and was not
-# analyzed since (autovacuum off, or not yet round) keeps that plan for the connection's life:
-# `inbox.take` and the task-run finish walked a tenant's whole history by its (tenant_id, time)
-# index instead of one primary-key lookup, 6-40 ms each. A custom plan costs tens of µs.
-CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
-
-
-def libpq_options(database_url: str, *extra: str) -> str:
-    """The `options` for a connection: the URL's own (kept), CUSTOM_PLANS, then `extra` (`-c name=value`)."""
-    own = conninfo_to_dict(libpq_url(database_url)).get("options") or ""
-    return " ".join(part for part in (own, CUSTOM_PLANS, *extra) if part)
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -130,7 +114,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Redis Sentinel (docs/operations.md): the master's name for sentinel:// broker and Redis URLs.
     redis_sentinel_master: str = Field(default="mymaster", min_length=1)
-    # Fernet keys for credentials at rest, comma-separated, newest first; None: var/secret-key (dev).
+    # Fernet keys for credentials at rest, comma-separated, newest first. Required by every process
+    # that seals or opens credentials; only the embedded default (`hookline dev`) makes its own.
     secret_keys: SecretStr | None = None
     # GoHighLevel Marketplace app (OAuth) and API; Reonic API v3.
     ghl_client_id: str | None = None
@@ -222,6 +207,10 @@ class Settings(BaseSettings):
     # (a publish lost after its commit, a worker gone); above a push's rate-limit retries.
     pushes_sweep_after_seconds: int = Field(default=1800, ge=60)
 
+    # Behind PgBouncer (docs/operations.md): false turns psycopg's prepared statements off on every
+    # connection, for a transaction-mode pooler that does not track them (PgBouncer before 1.21).
+    database_prepared_statements: bool = True
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
@@ -309,9 +298,9 @@ class Settings(BaseSettings):
             raise ConfigError(f"{ENV_PREFIX}DATABASE_URL is not set (run `hookline dev` for the embedded default)")
         return sqlalchemy_url(self.database_url)
 
-    def libpq_options(self, *extra: str) -> str:
-        """`options` for a connection to the database: the URL's own, CUSTOM_PLANS, then `extra`."""
-        return libpq_options(self.database_url or "", *extra)
+    def psycopg_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for every psycopg connection Hookline opens (engine, pools, raw connections)."""
+        return {} if self.database_prepared_statements else {"prepare_threshold": None}
 
     @property
     def broker(self) -> str:

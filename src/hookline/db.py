@@ -30,9 +30,11 @@ def require_tenant(tenant_id: Any) -> int:
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     # connect_timeout: a database that does not answer must fail fast (senders wait 3-5 s at most).
+    # No session settings go with the connection (a pooler refuses startup `options`): custom plans
+    # are the database's own default (migration 0019), the rest is set per transaction.
     settings = get_settings()
     engine = create_engine(settings.sqlalchemy_url, pool_size=5, max_overflow=10, pool_timeout=5,
-                           connect_args={"connect_timeout": 2, "options": settings.libpq_options()})
+                           connect_args={"connect_timeout": 2, **settings.psycopg_kwargs()})
     # A PostgreSQL restart must not poison the pool with dead connections: _alive does what
     # pool_pre_ping did, without its round trip on every checkout.
     event.listen(engine, "checkout", _alive)

@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from hookline.config import ENV_PREFIX, Settings, get_settings
+from hookline.secrets_box import dev_key
 
 _handles: list[Any] = []  # the servers live as long as these handles
 
@@ -92,6 +93,8 @@ def fill_in(settings: Settings, *, broker: bool) -> dict[str, str]:
     started = {}
     if settings.database_url is None:
         started[f"{ENV_PREFIX}DATABASE_URL"] = postgres_url(var_dir)
+        if settings.secret_keys is None:  # the embedded database's own key, the same for all of dev's processes
+            os.environ[f"{ENV_PREFIX}SECRET_KEYS"] = dev_key(var_dir)
     if broker and settings.broker_url is None:
         started[f"{ENV_PREFIX}BROKER_URL"] = redis_url(var_dir)
     os.environ.update(started)

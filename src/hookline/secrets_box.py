@@ -1,8 +1,10 @@
 """Credentials encrypted at rest: Fernet (AES-CBC + HMAC-SHA256) under MultiFernet, so keys rotate.
 
 HOOKLINE_SECRET_KEYS is a comma-separated list of Fernet keys: the first encrypts, all decrypt.
-Rotation: put a new key first, run `hookline credentials reencrypt`, then drop the old key. When
-the setting is unset (the embedded dev default) a key is made once and kept in var/secret-key.
+Rotation: put a new key first, run `hookline credentials reencrypt`, then drop the old key. Every
+process that seals or opens credentials refuses to start without the setting (`require_keys`):
+a key of its own would seal what no other host can open. Only the embedded default makes one,
+once, in var/secret-key, and hands it to its processes through the setting (embedded.fill_in).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import structlog
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from hookline.config import get_settings
+from hookline.config import ENV_PREFIX, ConfigError, Settings, get_settings
 
 log = structlog.get_logger(__name__)
 
@@ -51,11 +53,20 @@ def dev_key(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def require_keys(settings: Settings) -> str:
+    """The configured keys, or ConfigError saying why a process that seals or opens credentials needs them."""
+    if settings.secret_keys is None:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEYS is not set: credentials are stored encrypted with it, and every host "
+            "must have the same keys, or what one host stores no other can read. Make a key with "
+            f"`hookline credentials new-key` and set {ENV_PREFIX}SECRET_KEYS to it for every process "
+            "(only `hookline dev` with its embedded database makes its own, in var/secret-key)")
+    return settings.secret_keys.get_secret_value()
+
+
 @lru_cache(maxsize=1)
 def get_box() -> MultiFernet:
-    settings = get_settings()
-    configured = settings.secret_keys.get_secret_value() if settings.secret_keys else dev_key(settings.var_dir)
-    return MultiFernet(parse_keys(configured))
+    return MultiFernet(parse_keys(require_keys(get_settings())))
 
 
 def seal(plaintext: str) -> str:

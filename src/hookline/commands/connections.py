@@ -33,10 +33,10 @@ PROVIDERS = {
 SIGNED_BY_US = {"ghl"}  # GoHighLevel signs with its app-wide keys (settings), not a per-connection secret
 
 
-def _use_database():
+def _use_database(*, seals: bool = False):
     from hookline.cli import _use_database as use
 
-    return use()
+    return use(seals=seals)
 
 
 def _tenant(session, slug: str):
@@ -63,9 +63,9 @@ def connections_add(slug: str, provider: str, account_id: str | None, secret_std
         raise click.UsageError(f"--account-id is required for {provider}: {PROVIDERS[provider]}")
     if not needs_account and account_id:
         raise click.UsageError(f"{provider} connections get a generated URL token; leave out --account-id")
+    _use_database(seals=True)  # before the prompt: refused for want of keys, nothing is typed in vain
     secret_values = {} if provider in SIGNED_BY_US else {WEBHOOK_SECRET: _read_signing_secret(secret_stdin)}
     account = account_id.strip() if account_id else secrets.token_urlsafe(24)
-    _use_database()
     try:
         with global_session() as session:
             tenant = _tenant(session, slug)
@@ -84,8 +84,8 @@ def connections_add(slug: str, provider: str, account_id: str | None, secret_std
 @click.option("--secret-stdin", is_flag=True, help="Read the new secret from stdin, not a prompt.")
 def connections_set_secret(slug: str, provider: str, account_id: str | None, secret_stdin: bool) -> None:
     """Replace the webhook signing secret of tenant SLUG's connection to PROVIDER (a rotation)."""
+    _use_database(seals=True)
     secret = _read_signing_secret(secret_stdin)
-    _use_database()
     with global_session() as session:
         tenant = _tenant(session, slug)
         connection = (find_connection(session, provider, account_id.strip()) if account_id
@@ -114,7 +114,7 @@ def forms() -> None:
 def forms_new_key(slug: str) -> None:
     """Make a new forms API key for tenant SLUG (the old one stops working); printed once."""
     key = "hlf_" + secrets.token_urlsafe(32)
-    _use_database()
+    _use_database(seals=True)
     with global_session() as session:
         tenant = _tenant(session, slug)
         connection = tenant_connection(session, tenant.id, "forms")

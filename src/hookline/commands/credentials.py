@@ -53,6 +53,7 @@ def credentials() -> None:
 def credentials_set(slug: str, provider: str, from_stdin: bool) -> None:
     """Store a GoHighLevel private-integration token or a Reonic API key (replaces any, clears needs_reauth)."""
     kind, what = STATIC[provider]
+    _use_database(seals=True)  # before the prompt: refused for want of keys, nothing is typed in vain
     value = _read_secret(what, from_stdin)
     tenant_id, connection_id, account = _connection(slug, provider)
     with tenant_session(tenant_id) as session:
@@ -71,6 +72,7 @@ def credentials_ghl_oauth(slug: str, redirect_uri: str | None, from_stdin: bool)
     settings = get_settings()
     if not settings.ghl_client_id or not settings.ghl_client_secret:
         raise click.UsageError("set HOOKLINE_GHL_CLIENT_ID and HOOKLINE_GHL_CLIENT_SECRET (the Marketplace app's)")
+    _use_database(seals=True)
     code = _read_secret("authorization code", from_stdin)
     tenant_id, connection_id, location = _connection(slug, "ghl")
     app = make_oauth_app(settings.ghl_api_url, settings.ghl_client_id, settings.ghl_client_secret.get_secret_value())
@@ -115,7 +117,7 @@ def credentials_status(slug: str | None) -> None:
 @credentials.command("reencrypt")
 def credentials_reencrypt() -> None:
     """Re-encrypt every stored credential and connection secret under the first key of HOOKLINE_SECRET_KEYS."""
-    _use_database()
+    _use_database(seals=True)
     with global_session() as session:
         tenant_ids = session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
     total = connections = 0

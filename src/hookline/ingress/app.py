@@ -37,6 +37,7 @@ from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
 from hookline.redis_clients import async_client
+from hookline.secrets_box import require_keys
 from hookline.services.ghl_webhooks import KEY_SETTING, signature_problem
 from hookline.telemetry import reporting, tracing
 from hookline.workers.fairness import Lanes
@@ -153,6 +154,7 @@ class Ingress(Starlette):
 def create_app(settings: Settings | None = None) -> ASGIApp:
     """The ingress; wrapped in a tracing middleware when tracing is on (ingress/tracing.py)."""
     settings = settings or get_settings()
+    require_keys(settings)  # the ingress opens connections' signing secrets
     configure_logging()
     redis_url = redis_client_url(settings)
     redis = async_client(redis_url, master=settings.redis_sentinel_master, socket_timeout=1,

@@ -76,7 +76,7 @@ class InboxWriter:
             libpq_url(settings.database_url or ""), min_size=min(2, settings.ingress_db_pool_size),
             max_size=settings.ingress_db_pool_size, timeout=CHECKOUT_TIMEOUT_SECONDS, open=False,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "autocommit": True,
-                    "options": settings.libpq_options()}, name="ingress-inbox",
+                    **settings.psycopg_kwargs()}, name="ingress-inbox",
         )
         # Statements in flight at once; the rest of the pool serves the publisher's stamps.
         self.max_writes = max(1, min(settings.ingress_inbox_writes, settings.ingress_db_pool_size - 1))

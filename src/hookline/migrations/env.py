@@ -11,7 +11,8 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().sqlalchemy_url
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # Prepared statements off when the settings say so: a migration may run through PgBouncer too.
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=get_settings().psycopg_kwargs())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
         with context.begin_transaction():

@@ -8,10 +8,11 @@ import structlog
 from celery.utils.saferepr import saferepr
 from celery import Celery, signals
 
-from hookline.config import get_settings
+from hookline.config import ConfigError, get_settings
 from hookline.db import reset_engine
 from hookline.redis_clients import broker_transport_options
 from hookline.scheduler.schedule import beat_schedule
+from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
 from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
@@ -78,6 +79,16 @@ def _worker_telemetry(**_) -> None:
 def _beat_telemetry(**_) -> None:
     tracing.start_celery(get_settings(), "hookline-beat")
     reporting.start(get_settings(), celery=True)
+
+
+@signals.celeryd_init.connect
+def _refuse_without_secret_keys(**_) -> None:
+    # Tasks seal and open API credentials: a worker must never make a key of its own. SystemExit,
+    # not an exception: Celery logs a receiver's exception and starts all the same.
+    try:
+        require_keys(get_settings())
+    except ConfigError as exc:
+        raise SystemExit(f"hookline worker: {exc}") from None
 
 
 @signals.worker_process_init.connect

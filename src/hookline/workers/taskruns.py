@@ -1,8 +1,9 @@
 """Task-run history in PostgreSQL, written from the worker's signals; never fails the task, never waits on it.
 
-Two autocommitted statements per run, on a connection kept per worker thread, with
-synchronous_commit off (bench/task_runs.py measures it): `hookline_task_run_start` when the
-task starts (so a running task, or one whose worker died, is visible as `started`) and
+Two autocommitted statements per run, on a connection kept per worker thread, each with
+synchronous_commit off for its own transaction (bench/task_runs.py measures it):
+`hookline_task_run_start` when the task starts (so a running task, or one whose worker died, is
+visible as `started`) and
 `hookline_task_run_finish` when it ends. Each sets the tenant for row-level security inside its
 own transaction. Neither is waited for: each is sent and the task goes on, while PostgreSQL
 commits it; its answer is read just before the thread's next statement (the start's answer, the
@@ -40,8 +41,13 @@ ERROR_CHARS = 2000
 MAX_OPEN_RUNS = 1000
 REST_SECONDS = 5.0
 
-_START = b"SELECT hookline_task_run_start($1, $2, $3, $4, $5, $6, $7)"
-_FINISH = b"SELECT hookline_task_run_finish($1, $2, $3, $4, $5)"
+# Each statement is its own transaction (autocommit), and turns off waiting for its commit's WAL
+# flush (~5 ms here, twice per task) for that transaction alone: a setting of the connection would
+# stay behind on a pooler's server connection, and PgBouncer refuses one sent at connect. A
+# database crash may lose the last fraction of a second of history, never a task's data.
+_NO_FLUSH_WAIT = b", set_config('synchronous_commit', 'off', true)"
+_START = b"SELECT hookline_task_run_start($1, $2, $3, $4, $5, $6, $7)" + _NO_FLUSH_WAIT
+_FINISH = b"SELECT hookline_task_run_finish($1, $2, $3, $4, $5)" + _NO_FLUSH_WAIT
 
 
 class RecordFailed(Exception):
@@ -133,12 +139,9 @@ class Recorder:
     def _connection(self) -> psycopg.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None or connection.closed:
-            # synchronous_commit off: a commit does not wait for its WAL flush (~5 ms here, twice per
-            # task). A database crash may lose the last fraction of a second of history, never a task's data.
             settings = get_settings()
             connection = psycopg.connect(libpq_url(settings.database_url or ""), autocommit=True, connect_timeout=2,
-                                         application_name="hookline-task-runs",
-                                         options=settings.libpq_options("-c synchronous_commit=off"))
+                                         application_name="hookline-task-runs", **settings.psycopg_kwargs())
             self._local.connection = connection
             self._local.due = []  # (kind, task id) of each statement sent and not answered yet
             self._local.run_ids = {}  # task id → its run's row id, from the start's answer
