@@ -33,18 +33,12 @@ from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
 from tests.support.webhooks import encode, ghl_headers, payload
+from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 # New on every message: the task id (which Celery copies into root_id and correlation_id) and
 # kombu's delivery tag. Protocol 2 without eta/expires carries no timestamp.
 FRESH = {"headers": {"id", "root_id", "published_at"}, "properties": {"correlation_id", "delivery_tag"}}
-
-
-def celery_at(broker_url: str, **changes) -> Celery:
-    """A Celery app configured as Hookline's, with another broker (and `changes`)."""
-    celery = Celery("hookline-test", set_as_current=False)
-    celery.conf.update({**app.conf.table(with_defaults=False, censored=False), "broker_url": broker_url, **changes})
-    return celery
 
 
 def queued(broker: redis.Redis) -> dict[str, list[dict]]:

@@ -11,7 +11,7 @@ from celery import Celery, signals
 from hookline.config import get_settings
 from hookline.db import reset_engine
 from hookline.scheduler.schedule import beat_schedule
-from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
+from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_routes
@@ -19,6 +19,7 @@ from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]
 
+kombu_redis_fix.install()  # a worker survives a Redis restart (the module says why); before any connection
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
     # Raises ConfigError naming HOOKLINE_BROKER_URL when it is unset: never fall back to a default broker.
