@@ -33,6 +33,7 @@ from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
 from tests.support.webhooks import encode, ghl_headers, payload
+from tests.support.rabbitmq import amqp_url, rabbitmq_vhost
 from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
@@ -191,6 +192,13 @@ def test_kwargsrepr_masks_what_the_publish_signal_masks():
     assert "12345" not in kwargs_repr({"tenant_id": 7, "api_token": 12345})
 
 
+@pytest.fixture(scope="module")
+def rabbitmq_url() -> Iterator[str]:
+    """A vhost of this module's own: its queues are declared as Hookline declares them (quorum queues)."""
+    with rabbitmq_vhost() as vhost:
+        yield amqp_url(vhost)
+
+
 @contextmanager
 def rabbitmq_ghl_sync(celery: Celery) -> Iterator[Any]:
     """A channel on RabbitMQ with the ghl_sync queue declared and empty; the connection closes after."""
@@ -209,8 +217,8 @@ async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
     await publisher.stop()
 
 
-def test_with_rabbitmq_each_task_goes_out_through_send_task():
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_with_rabbitmq_each_task_goes_out_through_send_task(rabbitmq_url):
+    celery = celery_at(rabbitmq_url)
     with rabbitmq_ghl_sync(celery) as channel:
         asyncio.run(CelerySender(celery, _ignore).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
 
@@ -273,8 +281,8 @@ def stored_events(*tenant_ids: int) -> list[tuple[int, int]]:
         tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])))]
 
 
-def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(tenant, other_tenant):
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(rabbitmq_url, tenant, other_tenant):
+    celery = celery_at(rabbitmq_url)
     rows = stored_events(tenant.id, other_tenant.id, tenant.id)
     with rabbitmq_ghl_sync(celery) as channel:
         publish_through_rabbitmq(celery, [Job(TASK, tenant_id, event_id, "ghl") for tenant_id, event_id in rows[:2]])
@@ -285,8 +293,8 @@ def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(tenan
     assert mine[rows[2][1]] is None  # not published, not stamped
 
 
-def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published(tenant):
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published(rabbitmq_url, tenant):
+    celery = celery_at(rabbitmq_url)
     failures = ("hookline_ingress_publish_failures_total", {"provider": "ghl"})
     before = REGISTRY.get_sample_value(*failures) or 0
     # A database nobody answers at: the stamp's connection times out (a real failure, ~2 s).

@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def celery_at(broker_url: str, **changes) -> Celery:
-    """A Celery app configured as Hookline's, with another broker (and `changes`)."""
+    """A Celery app configured as Hookline's would be for another broker (and `changes`)."""
     from hookline.workers.app import app
+    from hookline.workers.routing import task_queues_for
 
     celery = Celery("hookline-test", set_as_current=False)
-    celery.conf.update({**app.conf.table(with_defaults=False, censored=False), "broker_url": broker_url, **changes})
+    celery.conf.update({**app.conf.table(with_defaults=False, censored=False), "broker_url": broker_url,
+                        "task_queues": task_queues_for(broker_url), **changes})
     return celery
 
 

@@ -1,0 +1,76 @@
+"""RabbitMQ as the broker, end to end: the ingress publishes (CelerySender) to quorum queues, a real
+worker consumes them and writes PostgreSQL; a countdown retry waits in RabbitMQ, not in the worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
+from tests.conftest import REDIS_URL
+from tests.e2e.test_contact_webhook import contacts_of, post, processed
+from tests.support import failing_tasks as tasks
+from tests.support.ingress import ingress
+from tests.support.processes import wait_for
+from tests.support.rabbitmq import amqp_url, queues, rabbitmq_vhost
+from tests.support.webhooks import payload
+from tests.support.workers import celery_at, celery_worker
+
+
+@pytest.fixture(scope="module")
+def vhost() -> Iterator[str]:
+    with rabbitmq_vhost() as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def broker_env(vhost) -> dict[str, str]:
+    # Redis stays for what is not the broker's: rate limits, fairness counters, the tasks' own counters.
+    return {"HOOKLINE_BROKER_URL": amqp_url(vhost), "HOOKLINE_REDIS_URL": REDIS_URL}
+
+
+@pytest.fixture(scope="module")
+def rabbit_worker(database, broker_env, tmp_path_factory) -> Iterator[tuple[str, object]]:
+    log = tmp_path_factory.mktemp("rabbit-worker") / "worker.log"
+    with celery_worker(log, queues="webhooks,ghl_sync", app_module="tests.support.failing_tasks", **broker_env) as name:
+        yield name, log
+
+
+@pytest.fixture(scope="module")
+def rabbit_ingress(database, broker_env, tmp_path_factory) -> Iterator[str]:
+    with ingress(tmp_path_factory.mktemp("rabbit-ingress") / "ingress.log", **broker_env) as url:
+        yield url
+
+
+def test_every_queue_of_the_map_is_a_quorum_queue(rabbit_worker, vhost):
+    declared = queues(vhost)
+
+    expected = {*QUEUES, *map(bulk_queue, FAIR_QUEUES)}
+    assert {name: declared[name]["type"] for name in expected} == dict.fromkeys(expected, "quorum")
+
+
+def test_a_webhook_through_rabbitmq_ends_as_a_contact_row(rabbit_ingress, rabbit_worker, tenant):
+    answer = post(rabbit_ingress, payload("ghl/ContactCreate.json"))
+
+    assert answer.status_code == 202
+    wait_for(lambda: processed(tenant.id, answer.json()["event_id"]), timeout=60, what="the event processed")
+    assert [contact.email for contact in contacts_of(tenant.id)] == ["ana.lindqvist@example.com"]
+
+
+def test_a_countdown_retry_waits_in_rabbitmq_and_runs_once(rabbit_worker, broker_env, vhost, tenant):
+    _, log = rabbit_worker
+    run = uuid.uuid4().hex
+
+    celery_at(broker_env["HOOKLINE_BROKER_URL"]).send_task(
+        tasks.unavailable_once.name, queue="webhooks", kwargs={"tenant_id": tenant.id, "key": run, "retry_after": 6})
+
+    # The retry waits in a delay level of RabbitMQ's native delayed delivery (6 s: levels 2 and 1).
+    wait_for(lambda: any(row["messages"] for name, row in queues(vhost).items() if name.startswith("celery_delayed_")),
+             timeout=30, what="the retry in a delayed delivery queue")
+    assert tasks.runs(tenant.id, run) == 1
+    wait_for(lambda: tasks.runs(tenant.id, run) == 2, timeout=60, what="the retry")
+    text = log.read_text()
+    assert "Failed to bind queue" not in text  # every queue of the map is bound for delayed delivery
+    assert "Direct exchanges are not supported" not in text  # Celery's warning: the retry would wait in the worker
