@@ -7,6 +7,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
+
+from hookline.db import tenant_session
+from hookline.models import TaskRun
 
 from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
 from tests.conftest import REDIS_URL
@@ -40,7 +44,9 @@ def rabbit_worker(database, broker_env, tmp_path_factory) -> Iterator[tuple[str,
 
 @pytest.fixture(scope="module")
 def rabbit_ingress(database, broker_env, tmp_path_factory) -> Iterator[str]:
-    with ingress(tmp_path_factory.mktemp("rabbit-ingress") / "ingress.log", **broker_env) as url:
+    # A burst of 1: a tenant's second event in a window goes to the bulk lane (workers/fairness.py).
+    with ingress(tmp_path_factory.mktemp("rabbit-ingress") / "ingress.log", HOOKLINE_FAIRNESS_BURST="1",
+                 **broker_env) as url:
         yield url
 
 
@@ -59,6 +65,21 @@ def test_a_webhook_through_rabbitmq_ends_as_a_contact_row(rabbit_ingress, rabbit
     assert [contact.email for contact in contacts_of(tenant.id)] == ["ana.lindqvist@example.com"]
 
 
+def queues_run_from(tenant_id: int, task: str) -> list[str]:
+    """The queue of each recorded run of `task`, in order (workers/observe.py reads it off the delivery)."""
+    with tenant_session(tenant_id) as session:
+        return list(session.scalars(select(TaskRun.queue).where(TaskRun.tenant_id == tenant_id, TaskRun.task == task)
+                                    .order_by(TaskRun.id)))
+
+
+def test_a_tenants_flood_goes_through_the_bulk_lanes_quorum_queue(rabbit_ingress, rabbit_worker, tenant):
+    events = [post(rabbit_ingress, payload(f"ghl/{name}.json")).json()["event_id"]
+              for name in ("ContactCreate", "ContactUpdate", "NoteCreate")]
+
+    wait_for(lambda: all(processed(tenant.id, event_id) for event_id in events), timeout=60, what="all processed")
+    assert "ghl_sync.bulk" in queues_run_from(tenant.id, "hookline.tasks.ghl_sync.apply_event")
+
+
 def test_a_countdown_retry_waits_in_rabbitmq_and_runs_once(rabbit_worker, broker_env, vhost, tenant):
     _, log = rabbit_worker
     run = uuid.uuid4().hex
@@ -71,6 +92,8 @@ def test_a_countdown_retry_waits_in_rabbitmq_and_runs_once(rabbit_worker, broker
              timeout=30, what="the retry in a delayed delivery queue")
     assert tasks.runs(tenant.id, run) == 1
     wait_for(lambda: tasks.runs(tenant.id, run) == 2, timeout=60, what="the retry")
+    wait_for(lambda: len(queues_run_from(tenant.id, tasks.unavailable_once.name)) == 2, timeout=10, what="2 runs")
+    assert queues_run_from(tenant.id, tasks.unavailable_once.name) == ["webhooks", "webhooks"]  # no delay prefix
     text = log.read_text()
     assert "Failed to bind queue" not in text  # every queue of the map is bound for delayed delivery
     assert "Direct exchanges are not supported" not in text  # Celery's warning: the retry would wait in the worker
