@@ -27,6 +27,7 @@ app.conf.update(
     # Quorum queues behind topic exchanges on RabbitMQ (routing.py says why). Celery then turns
     # global QoS off (worker_detect_quorum_queues) and delays countdown tasks in RabbitMQ itself.
     task_queues=task_queues_for(get_settings().broker),
+    worker_detect_quorum_queues=True,  # Celery's default, relied upon: no global QoS on quorum queues
     task_routes=task_routes,
     task_default_queue="webhooks",
     task_create_missing_queues=False,
