@@ -87,3 +87,17 @@ def test_a_worker_holding_a_retry_survives_a_broker_restart_and_runs_the_retry_o
         text = worker_log.read_text()
     assert "Unrecoverable error" not in text
     assert "broker.restored_after_reconnect" in text  # put back at once, not after the visibility timeout
+
+
+def test_the_mended_channel_serves_every_redis_url_spelling():
+    # kombu picks the transport by the URL's scheme; `hookline dev`'s embedded Redis is redis+socket://.
+    # (Installed when hookline.workers.app is imported: tests.support.failing_tasks, above, does.)
+    from kombu import Connection
+
+    from hookline.workers import kombu_redis_fix
+
+    for url, transport in [("redis://127.0.0.1:6379/0", kombu_redis_fix.Transport),
+                           ("rediss://127.0.0.1:6380/0", kombu_redis_fix.Transport),
+                           ("redis+socket:///tmp/redis.sock", kombu_redis_fix.Transport),
+                           ("sentinel://127.0.0.1:26379", kombu_redis_fix.SentinelTransport)]:
+        assert Connection(url).get_transport_cls() is transport, url
