@@ -32,8 +32,9 @@ from tests.conftest import REDIS_URL
 from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
-from tests.support.webhooks import encode, ghl_headers, payload
+from tests.support.processes import wait_for
 from tests.support.rabbitmq import amqp_url, rabbitmq_vhost
+from tests.support.webhooks import encode, ghl_headers, payload
 from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
@@ -209,6 +210,12 @@ def rabbitmq_ghl_sync(celery: Celery) -> Iterator[Any]:
         yield channel
 
 
+def first_message(channel: Any) -> Any:
+    """The queue's first message, once it is there: a quorum queue enqueues a publish once its
+    replicas agreed, a moment after the publish returned (no publisher confirms)."""
+    return wait_for(lambda: channel.basic_get(queue="ghl_sync", no_ack=True), timeout=10, what="a message on ghl_sync")
+
+
 async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
     """Start `publisher`, submit `jobs` and stop it once it has published them."""
     publisher.start()
@@ -222,7 +229,7 @@ def test_with_rabbitmq_each_task_goes_out_through_send_task(rabbitmq_url):
     with rabbitmq_ghl_sync(celery) as channel:
         asyncio.run(CelerySender(celery, _ignore).send([Job(TASK, 7, 42, "ghl", "req-9")], ()))
 
-        message = channel.basic_get(queue="ghl_sync", no_ack=True)
+        message = first_message(channel)
     assert message is not None
     assert message.headers["task"] == TASK
     assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
@@ -302,7 +309,7 @@ def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_
     with rabbitmq_ghl_sync(celery) as channel:
         with capture_logs() as logs:  # whichever stream logging was configured with before
             publish_through_rabbitmq(celery, [Job(TASK, tenant.id, 1, "ghl")], unreachable)
-        message = channel.basic_get(queue="ghl_sync", no_ack=True)
+        message = first_message(channel)
 
     assert message is not None and json.loads(message.body)[1] == {"tenant_id": tenant.id, "event_id": 1}
     assert (REGISTRY.get_sample_value(*failures) or 0) == before  # published, so not the relay's
