@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import sys
 from pathlib import Path
 
@@ -43,9 +44,17 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
         if not only or name in only:
             counts = " worker " in command or "metrics-exporter" in command
             # The working directory, not the Procfile's: processes read ./.env and ./var from where dev started.
-            manager.add_process(name, command, env=counting if counts else env, cwd=os.getcwd())
+            manager.add_process(name, restartable(name, command), env=counting if counts else env, cwd=os.getcwd())
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
     return manager.returncode or 0
+
+
+def restartable(name: str, command: str) -> str:
+    """`command`, run by hookline.restarts so that it is started again when it dies (honcho would
+    stop every process). Not the ingress: a failure of `hookline web` still stops `hookline dev`."""
+    if shlex.split(command)[:2] == ["hookline", "web"]:
+        return command
+    return shlex.join([sys.executable, "-m", "hookline.restarts", name, "--", *shlex.split(command)])
 
 
 def _flower_credentials(settings: Settings) -> None:

@@ -10,7 +10,6 @@ from hookline.services import inbox
 from hookline.tasks.maintenance import sweep_stale
 from hookline.workers.app import app
 from hookline.workers.publish import publish
-from hookline.workers.routing import task_queues
 from tests.support.processes import wait_for
 from tests.support.webhooks import payload
 
@@ -25,7 +24,7 @@ def event(tenant_id, event_id):
 def declare_every_queue():
     """What a worker does when it (re)connects; the test db was flushed under everyone's feet."""
     with app.connection_for_write() as connection:
-        for queue in task_queues:
+        for queue in app.conf.task_queues:
             queue.bind(connection.default_channel).declare()
 
 

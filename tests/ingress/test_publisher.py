@@ -32,19 +32,15 @@ from tests.conftest import REDIS_URL
 from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
+from tests.support.processes import wait_for
+from tests.support.rabbitmq import amqp_url, rabbitmq_vhost
 from tests.support.webhooks import encode, ghl_headers, payload
+from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 # New on every message: the task id (which Celery copies into root_id and correlation_id) and
 # kombu's delivery tag. Protocol 2 without eta/expires carries no timestamp.
 FRESH = {"headers": {"id", "root_id", "published_at"}, "properties": {"correlation_id", "delivery_tag"}}
-
-
-def celery_at(broker_url: str, **changes) -> Celery:
-    """A Celery app configured as Hookline's, with another broker (and `changes`)."""
-    celery = Celery("hookline-test", set_as_current=False)
-    celery.conf.update({**app.conf.table(with_defaults=False, censored=False), "broker_url": broker_url, **changes})
-    return celery
 
 
 def queued(broker: redis.Redis) -> dict[str, list[dict]]:
@@ -208,6 +204,13 @@ def test_kwargsrepr_masks_what_the_publish_signal_masks():
     assert "12345" not in kwargs_repr({"tenant_id": 7, "api_token": 12345})
 
 
+@pytest.fixture(scope="module")
+def rabbitmq_url() -> Iterator[str]:
+    """A vhost of this module's own: its queues are declared as Hookline declares them (quorum queues)."""
+    with rabbitmq_vhost() as vhost:
+        yield amqp_url(vhost)
+
+
 @contextmanager
 def rabbitmq_ghl_sync(celery: Celery) -> Iterator[Any]:
     """A channel on RabbitMQ with the ghl_sync queue declared and empty; the connection closes after."""
@@ -218,6 +221,12 @@ def rabbitmq_ghl_sync(celery: Celery) -> Iterator[Any]:
         yield channel
 
 
+def first_message(channel: Any) -> Any:
+    """The queue's first message, once it is there: a quorum queue enqueues a publish once its
+    replicas agreed, a moment after the publish returned (no publisher confirms)."""
+    return wait_for(lambda: channel.basic_get(queue="ghl_sync", no_ack=True), timeout=10, what="a message on ghl_sync")
+
+
 async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
     """Start `publisher`, submit `jobs` and stop it once it has published them."""
     publisher.start()
@@ -226,14 +235,14 @@ async def run_publisher(publisher: Publisher, jobs: list[Job]) -> None:
     await publisher.stop()
 
 
-def test_with_rabbitmq_each_task_goes_out_through_send_task():
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_with_rabbitmq_each_task_goes_out_through_send_task(rabbitmq_url):
+    celery = celery_at(rabbitmq_url)
     with rabbitmq_ghl_sync(celery) as channel:
         traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         job = Job(TASK, 7, 42, "ghl", "req-9", trace=(("traceparent", traceparent),))
         asyncio.run(CelerySender(celery, _ignore).send([job], ()))
 
-        message = channel.basic_get(queue="ghl_sync", no_ack=True)
+        message = first_message(channel)
     assert message is not None
     assert message.headers["task"] == TASK
     assert (message.headers["tenant_id"], message.headers["request_id"]) == (7, "req-9")
@@ -293,8 +302,8 @@ def stored_events(*tenant_ids: int) -> list[tuple[int, int]]:
         tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])))]
 
 
-def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(tenant, other_tenant):
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(rabbitmq_url, tenant, other_tenant):
+    celery = celery_at(rabbitmq_url)
     rows = stored_events(tenant.id, other_tenant.id, tenant.id)
     with rabbitmq_ghl_sync(celery) as channel:
         publish_through_rabbitmq(celery, [Job(TASK, tenant_id, event_id, "ghl") for tenant_id, event_id in rows[:2]])
@@ -305,8 +314,8 @@ def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(tenan
     assert mine[rows[2][1]] is None  # not published, not stamped
 
 
-def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published(tenant):
-    celery = celery_at("amqp://guest:guest@127.0.0.1:5672//")
+def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_published(rabbitmq_url, tenant):
+    celery = celery_at(rabbitmq_url)
     failures = ("hookline_ingress_publish_failures_total", {"provider": "ghl"})
     before = REGISTRY.get_sample_value(*failures) or 0
     # A database nobody answers at: the stamp's connection times out (a real failure, ~2 s).
@@ -314,7 +323,7 @@ def test_on_rabbitmq_a_stamp_that_fails_is_logged_and_the_batch_still_counts_as_
     with rabbitmq_ghl_sync(celery) as channel:
         with capture_logs() as logs:  # whichever stream logging was configured with before
             publish_through_rabbitmq(celery, [Job(TASK, tenant.id, 1, "ghl")], unreachable)
-        message = channel.basic_get(queue="ghl_sync", no_ack=True)
+        message = first_message(channel)
 
     assert message is not None and json.loads(message.body)[1] == {"tenant_id": tenant.id, "event_id": 1}
     assert (REGISTRY.get_sample_value(*failures) or 0) == before  # published, so not the relay's

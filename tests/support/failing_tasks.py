@@ -43,9 +43,9 @@ def always_unavailable(*, tenant_id: int, key: str) -> None:
 
 
 @app.task(base=TenantTask, name="tests.unavailable_once")
-def unavailable_once(*, tenant_id: int, key: str) -> str:
+def unavailable_once(*, tenant_id: int, key: str, retry_after: float = 0.5) -> str:
     if _count(tenant_id, key) == 1:
-        raise TransientError("the provider answered 503", retry_after=0.5)
+        raise TransientError("the provider answered 503", retry_after=retry_after)
     return "done"
 
 

@@ -3,11 +3,13 @@
 import json
 
 import pytest
+from kombu.transport.native_delayed_delivery import calculate_routing_key
 
 from hookline.tasks.ghl_sync import upsert_contact
 from hookline.workers.app import app
-from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
+from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue, delivered_from, task_queues_for
 from hookline.workers.tenancy import MissingTenant
+from tests.conftest import REDIS_URL
 
 
 def test_every_queue_of_the_map_is_declared():
@@ -58,3 +60,20 @@ def test_secret_looking_arguments_are_masked_where_operators_see_them(redis_clie
     assert "tok-live-123" not in headers["kwargsrepr"] and "cs-456" not in headers["kwargsrepr"]
     assert "'access_token': '***'" in headers["kwargsrepr"]
     assert "'event_id': 3" in headers["kwargsrepr"] and "'tenant_id': 7" in headers["kwargsrepr"]
+
+
+def test_on_rabbitmq_every_queue_is_a_quorum_queue_behind_a_topic_exchange():
+    rabbitmq, redis_ = task_queues_for("amqp://guest:guest@127.0.0.1:5672//"), task_queues_for(REDIS_URL)
+
+    assert {(queue.queue_arguments["x-queue-type"], queue.exchange.type) for queue in rabbitmq} == {("quorum", "topic")}
+    assert {(queue.queue_arguments, queue.exchange.type) for queue in redis_} == {(None, "direct")}
+    assert [queue.name for queue in rabbitmq] == [queue.name for queue in redis_]
+
+
+def test_a_delayed_messages_queue_is_read_without_the_delay_prefix():
+    # RabbitMQ's native delayed delivery sends a countdown task with its delay in the routing key.
+    delayed = calculate_routing_key(6, "ghl_sync.bulk")
+
+    assert delayed != "ghl_sync.bulk"
+    assert delivered_from(delayed) == "ghl_sync.bulk"
+    assert delivered_from("ghl_sync") == "ghl_sync"

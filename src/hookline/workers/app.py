@@ -14,20 +14,24 @@ from hookline.redis_clients import broker_transport_options
 from hookline.scheduler.schedule import beat_schedule
 from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
-from hookline.workers import limits, observe  # noqa: F401 - observe connects the task signals
+from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
 from hookline.workers.tenancy import redacted
-from hookline.workers.routing import FAIR_QUEUES, bulk_queue, task_queues, task_routes
+from hookline.workers.routing import FAIR_QUEUES, bulk_queue, declare_every_queue, task_queues_for, task_routes
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]
 
 settings = get_settings()
+kombu_redis_fix.install()  # a worker survives a Redis restart (the module says why); before any connection
 app = Celery("hookline", include=TASK_MODULES)
 app.conf.update(
     # Raises ConfigError naming HOOKLINE_BROKER_URL when it is unset: never fall back to a default broker.
     broker_url=settings.broker,
-    task_queues=task_queues,
+    # Quorum queues behind topic exchanges on RabbitMQ (routing.py says why). Celery then turns
+    # global QoS off (worker_detect_quorum_queues) and delays countdown tasks in RabbitMQ itself.
+    task_queues=task_queues_for(settings.broker),
+    worker_detect_quorum_queues=True,  # Celery's default, relied upon: no global QoS on quorum queues
     task_routes=task_routes,
     task_default_queue="webhooks",
     task_create_missing_queues=False,
@@ -107,6 +111,7 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
     for name in FAIR_QUEUES:
         if name in consumed:
             queues.select_add(queues[bulk_queue(name)])
+    declare_every_queue(instance.app)  # before the consumer binds them for delayed delivery
 
 
 # The ingress's publisher makes its messages itself (ingress/messages.py) and fires no Celery

@@ -16,6 +16,7 @@ import structlog
 from celery import signals
 
 from hookline.workers import metrics
+from hookline.workers.routing import delivered_from
 from hookline.workers.taskruns import STATES, recorder
 
 
@@ -50,7 +51,7 @@ def _started(task_id: str | None = None, task: Any = None, kwargs: dict[str, Any
     structlog.contextvars.bind_contextvars(task_id=task_id, task=task.name, tenant_id=tenant_id,
                                            **({"event_id": event_id} if event_id is not None else {}),
                                            **({"request_id": request_id} if request_id else {}))
-    queue = (task.request.delivery_info or {}).get("routing_key") or ""
+    queue = delivered_from((task.request.delivery_info or {}).get("routing_key") or "")
     labels = (task.name, queue, str(tenant_id or metrics.NO_TENANT))
     metrics.TASKS_STARTED.labels(*labels).inc()
     recorded = False

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from hookline.db import MissingTenant, require_tenant
 from hookline.workers import arguments, deliveries, retry
 from hookline.workers.limits import refuse_long_delay
+from hookline.workers.routing import delivered_from
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +56,17 @@ class TenantTask(Task):
         options["headers"] = tenant_headers((kwargs or {}).get("tenant_id"), options.get("headers"))
         refuse_long_delay(options)  # retry(countdown=…) comes through here too
         return super().apply_async(args, kwargs, **options)
+
+    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options):  # noqa: ANN001, ANN201
+        # A retry goes back to the queue its message came from, a bulk lane included. Celery keeps
+        # it only for a message published to the default exchange (Redis); a message that names its
+        # exchange (RabbitMQ) was routed by the task's name again: a flood's retries jumped to the
+        # main lane.
+        if queue is None:
+            routing_key = ((request or self.request).delivery_info or {}).get("routing_key") or ""
+            if delivered_from(routing_key) in self.app.amqp.queues:
+                queue = delivered_from(routing_key)
+        return super().signature_from_request(request, args, kwargs, queue=queue, **extra_options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # A message may come from anywhere (send_task, an old client, a hand-made publish):

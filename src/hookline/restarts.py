@@ -1,0 +1,71 @@
+"""`hookline dev`'s restarts: run one Procfile command, and start it again when it dies.
+
+honcho stops every process as soon as one exits, so a worker that died (the OOM killer, a crash)
+used to take the whole platform down. `hookline dev` runs each restartable Procfile entry as
+`python -m hookline.restarts NAME -- COMMAND…`: honcho sees one process that does not exit, and
+this loop starts the command again after a backoff. A command that keeps dying at once (a bad
+setting, a port in use) is given up after a few tries: this process then exits with the command's
+code, and honcho stops the platform as before, with the error on screen.
+
+Stopping: honcho signals the whole process group (SIGTERM, SIGKILL after its grace period), the
+command included; this loop then starts nothing more, waits for the command, and exits with it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+FIRST_BACKOFF = 1.0  # seconds before the first restart; doubles for each quick death in a row
+MAX_BACKOFF = 30.0
+STABLE_SECONDS = 60.0  # a run at least this long was healthy: the backoff starts again from the first
+GIVE_UP_AFTER = 5  # quick deaths in a row (each run shorter than STABLE_SECONDS)
+
+
+def supervise(name: str, command: list[str], *, say: Callable[[str], None] = print) -> int:
+    """Run `command` until this process is told to stop; start it again whenever it exits by itself."""
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)  # honcho signals the group as well: a second signal is harmless
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    quick_deaths, backoff = 0, FIRST_BACKOFF
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen(command)
+        returncode = child.wait()
+        if stopping:
+            return returncode
+        if time.monotonic() - started >= STABLE_SECONDS:
+            quick_deaths, backoff = 0, FIRST_BACKOFF
+        quick_deaths += 1
+        if quick_deaths >= GIVE_UP_AFTER:
+            say(f"hookline dev: {name} exited with {returncode} {quick_deaths} times in a row; giving up")
+            return returncode or 1
+        say(f"hookline dev: {name} exited with {returncode}; starting it again in {backoff:.0f} s")
+        deadline = time.monotonic() + backoff
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if stopping:
+            return returncode
+        backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: python -m hookline.restarts NAME -- COMMAND [ARG…]", file=sys.stderr)
+        return 2
+    return supervise(argv[0], argv[2:], say=lambda line: print(line, flush=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
