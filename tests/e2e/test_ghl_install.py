@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from hookline.db import global_session, tenant_session
-from hookline.models import Connection, ConnectionToken, Contact, SyncRun, Tenant
+from hookline.models import Connection, ConnectionToken, Contact, CrmPush, SyncRun, Tenant
 from hookline.secrets_box import unseal
 from hookline.services import ghl_connect
 from hookline.integrations.ghl.auth import COMPANY
-from hookline.tasks.ghl_sync import push_contact, reconcile
+from hookline.tasks.ghl_sync import push_recording_note, reconcile
 from hookline.tasks.reconciling import start_sync
 from tests.conftest import ADMIN_URL, DATABASE
 from tests.support.workers import celery_worker
@@ -109,16 +109,21 @@ def test_an_agency_install_of_50_locations_and_an_uninstall(clean_tables, fake, 
             since = time.time()
 
             # and every kind of its work is asked for again: beat's start of a run, a reconcile
-            # task already queued, a push, a webhook
+            # task already queued, a push queued before the uninstall, a webhook
             assert start_sync(gone_tenant, "ghl", "contacts") == "disconnected"
             reconcile.apply_async(kwargs={"tenant_id": gone_tenant, "resource": "opportunities"})
             with tenant_session(gone_tenant) as session:
-                contact_id = session.scalar(select(Contact.id).where(Contact.tenant_id == gone_tenant).limit(1))
-            push_contact.apply_async(kwargs={"tenant_id": gone_tenant, "contact_id": contact_id})
+                push = CrmPush(tenant_id=gone_tenant, kind="recording_note", key="recording:queued-before", subject_id=1)
+                session.add(push)
+                session.flush()
+                push_id = push.id
+            push_recording_note.apply_async(kwargs={"tenant_id": gone_tenant, "push_id": push_id})
             body = encode(shared("ghl_LocationUpdate.json") | {"id": gone})
             assert http.post("/webhooks/ghl", content=body, headers=ghl_headers(body, "ed25519")).status_code == 404
-            wait_for(lambda: _logged(worker_log, "ghl.push.failed") and _logged(worker_log, "sync.failed"),
+            wait_for(lambda: _logged(worker_log, "no active GoHighLevel connection") and _logged(worker_log, "sync.failed"),
                      timeout=30, what="the push and the reconcile to stop at the gate")
+            with tenant_session(gone_tenant) as session:
+                assert session.get(CrmPush, push_id).state == "skipped"
 
     # 50 tenants, each its own token, minted once
     with global_session() as session:
