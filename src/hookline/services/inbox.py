@@ -224,14 +224,16 @@ def failed_since(session: Session, tenant_id: int, since: datetime | None = None
     return list(session.scalars(statement.order_by(WebhookEvent.received_at, WebhookEvent.id)))
 
 
-def reset_for_replay(session: Session, tenant_id: int, event_id: int) -> bool:
+def reset_for_replay(session: Session, tenant_id: int, event_id: int, *, only_status: str | None = None) -> bool:
     """Make the event pending and unpublished again, so a worker (or the relay) takes it anew.
 
-    `attempts` is kept: it counts every run, replayed or not. False when there is no such event.
+    `attempts` is kept: it counts every run, replayed or not. False when there is no such event,
+    or (`only_status`) when the event is not in that status any more.
     """
+    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+    if only_status is not None:
+        statement = statement.where(WebhookEvent.status == only_status)
     result = session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
-        .values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
+        statement.values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
     )
     return result.rowcount == 1
