@@ -14,14 +14,10 @@ import argparse
 import os
 import statistics
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import psycopg
+from database import admin, bench_database  # bench/database.py
 
-ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")
-APP_ROLE = "hookline_bench_app"
 REPEAT = 5
 
 EVENTS = """
@@ -46,11 +42,6 @@ FROM webhook_events e CROSS JOIN generate_series(1, %(per)s) AS a
 """
 
 
-def admin(sql: str, dbname: str = "postgres", **params: object) -> None:
-    with psycopg.connect(ADMIN_URL, dbname=dbname, autocommit=True) as conn:
-        conn.execute(sql, params or None)
-
-
 def timed(read) -> tuple[float, float]:  # noqa: ANN001
     read()  # warm: connection, plans, cache
     spent = []
@@ -68,61 +59,57 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=20)
     args = parser.parse_args()
 
-    name = f"hookline_bench_{uuid.uuid4().hex[:10]}"
-    admin(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-          f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$")
-    admin(f"CREATE DATABASE {name} OWNER {APP_ROLE}")
-    url = f"postgresql://{APP_ROLE}@{PG_HOST}/{name}"
-    os.environ.update(HOOKLINE_DATABASE_URL=url, HOOKLINE_BROKER_URL="redis://127.0.0.1:1/0")
-    try:
-        from hookline.console import queries
-        from hookline.console.queries import EventFilter
-        from hookline.db import get_engine, global_session
-        from hookline.migrate import upgrade
-        from hookline.services.tenants import add_tenant
+    os.environ["HOOKLINE_BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing is published
+    with bench_database() as (name, url):
+        fill_and_time(args, name, url)
 
-        upgrade(url)
-        with global_session() as session:
-            for n in range(args.tenants):
-                add_tenant(session, f"Bench Tenant {n:02d}")
-        started = time.perf_counter()
-        # As the superuser: the fill is not what is measured, and row-level security would only slow it.
-        admin(EVENTS, name, events=args.events, tenants=args.tenants)
-        admin(RUNS, name, per=args.runs_per_event)
-        admin("VACUUM ANALYZE webhook_events", name)
-        admin("VACUUM ANALYZE task_runs", name)
-        print(f"filled {args.events:,} inbox rows and {args.events * args.runs_per_event:,} task runs "
-              f"over {args.tenants} tenants in {time.perf_counter() - started:.0f} s")
 
-        middle = args.events // 2
-        middle -= middle % 100  # a failed one
-        slug = queries.tenants()[0].slug
-        now = datetime.now(timezone.utc)
-        found = queries.search_events(EventFilter(provider_event_id=f"evt-{middle}"))
-        tenant, event = found[0]
-        reads = {
-            "provider event id, every tenant": lambda: queries.search_events(
-                EventFilter(provider_event_id=f"evt-{middle}")),
-            "provider event id, one tenant": lambda: queries.search_events(
-                EventFilter(tenant=tenant.slug, provider_event_id=f"evt-{middle}")),
-            "one tenant, failed": lambda: queries.search_events(EventFilter(tenant=slug, status="failed")),
-            "every tenant, failed, last 7 days": lambda: queries.search_events(
-                EventFilter(status="failed", since=now - timedelta(days=7))),
-            "one tenant, event type, one day 20 days ago": lambda: queries.search_events(EventFilter(
-                tenant=slug, event_type="NoteCreate", since=now - timedelta(days=21), until=now - timedelta(days=20))),
-            "every tenant, provider only (newest 200)": lambda: queries.search_events(EventFilter(provider="ghl")),
-            "one tenant, an event type it never had": lambda: queries.search_events(
-                EventFilter(tenant=slug, event_type="NoSuchEvent")),
-            "an event's page (timeline, rows)": lambda: queries.event_page(tenant.slug, event.id),
-            "tenants page": queries.tenant_rows,
-        }
-        print(f"{'read':<46}{'median ms':>10}{'worst ms':>10}")
-        for label, read in reads.items():
-            median, worst = timed(read)
-            print(f"{label:<46}{median:>10.1f}{worst:>10.1f}")
-        get_engine().dispose()
-    finally:
-        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def fill_and_time(args: argparse.Namespace, name: str, url: str) -> None:
+    from hookline.console import queries
+    from hookline.console.queries import EventFilter
+    from hookline.db import global_session
+    from hookline.migrate import upgrade
+    from hookline.services.tenants import add_tenant
+
+    upgrade(url)
+    with global_session() as session:
+        for n in range(args.tenants):
+            add_tenant(session, f"Bench Tenant {n:02d}")
+    started = time.perf_counter()
+    # As the superuser: the fill is not what is measured, and row-level security would only slow it.
+    admin(EVENTS, name, events=args.events, tenants=args.tenants)
+    admin(RUNS, name, per=args.runs_per_event)
+    admin("VACUUM ANALYZE webhook_events", name)
+    admin("VACUUM ANALYZE task_runs", name)
+    print(f"filled {args.events:,} inbox rows and {args.events * args.runs_per_event:,} task runs "
+          f"over {args.tenants} tenants in {time.perf_counter() - started:.0f} s")
+
+    middle = args.events // 2
+    middle -= middle % 100  # a failed one
+    slug = queries.tenants()[0].slug
+    now = datetime.now(timezone.utc)
+    found = queries.search_events(EventFilter(provider_event_id=f"evt-{middle}"))
+    tenant, event = found[0]
+    reads = {
+        "provider event id, every tenant": lambda: queries.search_events(
+            EventFilter(provider_event_id=f"evt-{middle}")),
+        "provider event id, one tenant": lambda: queries.search_events(
+            EventFilter(tenant=tenant.slug, provider_event_id=f"evt-{middle}")),
+        "one tenant, failed": lambda: queries.search_events(EventFilter(tenant=slug, status="failed")),
+        "every tenant, failed, last 7 days": lambda: queries.search_events(
+            EventFilter(status="failed", since=now - timedelta(days=7))),
+        "one tenant, event type, one day 20 days ago": lambda: queries.search_events(EventFilter(
+            tenant=slug, event_type="NoteCreate", since=now - timedelta(days=21), until=now - timedelta(days=20))),
+        "every tenant, provider only (newest 200)": lambda: queries.search_events(EventFilter(provider="ghl")),
+        "one tenant, an event type it never had": lambda: queries.search_events(
+            EventFilter(tenant=slug, event_type="NoSuchEvent")),
+        "an event's page (timeline, rows)": lambda: queries.event_page(tenant.slug, event.id),
+        "tenants page": queries.tenant_rows,
+    }
+    print(f"{'read':<46}{'median ms':>10}{'worst ms':>10}")
+    for label, read in reads.items():
+        median, worst = timed(read)
+        print(f"{label:<46}{median:>10.1f}{worst:>10.1f}")
 
 
 if __name__ == "__main__":
