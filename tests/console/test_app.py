@@ -150,3 +150,24 @@ def test_tenants_are_listed_worst_first_and_bad_filters_are_400(console, tenant,
 def _job(job_id):
     with global_session() as session:
         return session.get(ReplayJob, job_id)
+
+
+def test_an_operator_replays_one_event_and_a_ticked_dead_letter_and_starts_a_sync(console, tenant, redis_client):
+    event_id = failed_event(tenant, "wh-one")
+    letter_event = failed_event(tenant, "wh-letter")
+    letter_id = dead_letter(tenant, "task-letter", letter_event)
+    token = sign_in(console, "bob")
+
+    replayed = console.post(f"/events/sunny-solar/{event_id}/replay", data={"csrf": token})
+    letter = console.post("/dead-letters", data={"csrf": token, "action": "replay", "id": f"sunny-solar:{letter_id}"})
+    synced = console.post("/syncs", data={"csrf": token, "tenant": "sunny-solar", "source": "ghl/contacts"})
+    again = console.post("/syncs", data={"csrf": token, "tenant": "sunny-solar", "source": "ghl/contacts"})
+    unknown = console.post("/syncs", data={"csrf": token, "tenant": "sunny-solar", "source": "ghl/nothing"})
+
+    assert (replayed.status_code, letter.status_code, synced.status_code, again.status_code) == (303, 303, 303, 303)
+    assert unknown.status_code == 400
+    assert status_of(tenant, event_id) == status_of(tenant, letter_event) == "pending"
+    assert redis_client.llen("ghl_sync") == 3  # the event, the dead letter's task, the sync's first page
+    assert "running" in console.get("/syncs").text
+    assert [(action, count) for _, action, _, count in audit()] == [
+        ("event.replay", 1), ("dead_letters.replay", 1), ("sync.start", 1), ("sync.start", 0)]
