@@ -8,8 +8,11 @@ from starlette.testclient import TestClient
 
 from hookline.config import load_settings
 from hookline.console.app import create_app
-from hookline.db import global_session
+from hookline.db import global_session, tenant_session
+from hookline.integrations.auth import TokenSet
 from hookline.models import AuditEntry, ReplayJob
+from hookline.services import tokens
+from hookline.services.tenants import tenant_connection
 from tests.support.console import PASSWORDS, USERS, dead_letter, failed_event, many_failed_events, status_of
 from tests.support.processes import wait_for
 
@@ -141,6 +144,15 @@ def test_tenants_are_listed_worst_first_and_bad_filters_are_400(console, tenant,
     page = console.get("/tenants").text
 
     assert page.index("call-centre-two") < page.index("sunny-solar")
+    assert "needs_reauth" not in page
+    with global_session() as session:
+        connection = tenant_connection(session, tenant.id, "ghl")
+    with tenant_session(tenant.id) as session:
+        tokens.store(session, tenant.id, connection.id, "oauth", TokenSet("access-tok-0123456789", "refresh-0123456789"))
+        tokens.mark_needs_reauth(session, tenant.id, connection.id, "invalid_grant")
+    page = console.get("/tenants").text
+    assert page.index("sunny-solar") < page.index("call-centre-two")  # a broken connection is worse
+    assert "needs_reauth" in page and "access-tok-0123456789" not in page
     assert console.get("/events?status=exploded").status_code == 400
     assert console.get("/events?since=yesterday").status_code == 400
     assert console.get("/events?tenant=nobody").status_code == 400
