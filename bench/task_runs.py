@@ -12,18 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import uuid
 
 import psycopg
 
-ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")
-APP_ROLE = "hookline_bench_app"  # row-level security binds it, as in production
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
+from database import bench_database  # bench/database.py
 
 
 def per_run_us(runs: int, record) -> float:  # noqa: ANN001
@@ -53,13 +45,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5000)
     args = parser.parse_args()
 
-    name = f"hookline_bench_{uuid.uuid4().hex[:10]}"
-    admin(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-          f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$")
-    admin(f"CREATE DATABASE {name} OWNER {APP_ROLE}")
-    url = f"postgresql://{APP_ROLE}@{PG_HOST}/{name}"
-    os.environ.update(HOOKLINE_DATABASE_URL=url, HOOKLINE_BROKER_URL="redis://127.0.0.1:1/0")
-    try:
+    os.environ["HOOKLINE_BROKER_URL"] = "redis://127.0.0.1:1/0"
+    with bench_database() as (_, url):
         from hookline.db import get_engine, global_session
         from hookline.migrate import upgrade
         from hookline.services.tenants import add_tenant
@@ -87,11 +74,6 @@ def main() -> None:
         print(f"  one INSERT at the end (1 round trip, no 'started'):   {single:8.0f} us")
         print(f"  the price of seeing running and lost tasks:           {both - single:8.0f} us per run")
         print(f"  for scale, one INSERT with synchronous_commit on:     {flushed:8.0f} us")
-    finally:
-        from hookline.db import get_engine
-
-        get_engine().dispose()
-        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":

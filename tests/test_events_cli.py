@@ -8,6 +8,7 @@ from sqlalchemy import func, update
 
 from hookline.db import tenant_session
 from hookline.models import EventStatus, WebhookEvent
+from hookline.redaction import REDACTED, redact
 from hookline.services import inbox
 from hookline.tasks.maintenance import relay_unpublished
 from tests.support.webhooks import payload
@@ -92,15 +93,16 @@ def test_show_prints_every_column_and_the_payload(tenant, other_tenant):
     elsewhere = hookline("events", "show", str(event_id), "--tenant", "call-centre-two")
 
     assert shown.returncode == 0, shown.stderr
-    head, body = shown.stdout.split("payload:\n")
+    head, body = shown.stdout.split("payload (secrets and personal fields redacted):\n")
     fields = dict(line.split(":", 1) for line in head.splitlines())
     assert {key: value.strip() for key, value in fields.items() if key not in ("received_at",)} == {
         "id": str(event_id), "tenant_id": f"sunny-solar ({tenant.id})", "provider": "ghl",
         "event_type": "ContactCreate", "dedupe_key": "dedupe-1", "status": "failed", "attempts": "1",
         "last_error": "upstream 422", "published_at": "-", "processed_at": "-",
     }
-    assert json.loads(body) == row(tenant, event_id).payload
+    assert json.loads(body) == redact(row(tenant, event_id).payload)
     assert json.loads(body)["locationId"] == "loc-sunny-001"
+    assert json.loads(body)["email"] == REDACTED and "ana.lindqvist@example.com" not in shown.stdout
     assert elsewhere.returncode == 1
     assert f"no event {event_id} for tenant call-centre-two" in elsewhere.stderr
 

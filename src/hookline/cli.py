@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing."""
+"""The `hookline` command: dev, web, console, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing."""
 
 from __future__ import annotations
 
@@ -77,6 +77,34 @@ def flower() -> None:
     # The credentials go through Flower's environment, not argv, which any local user can read in `ps`.
     env = {**os.environ, "FLOWER_BASIC_AUTH": settings.flower_basic_auth.get_secret_value()}
     os.execve(celery, argv, env)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def console(ctx: click.Context) -> None:
+    """The operators' web console on HOOKLINE_CONSOLE_ADDRESS:HOOKLINE_CONSOLE_PORT (users: HOOKLINE_CONSOLE_USERS)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    settings = _settings()
+    _require_urls(settings)
+    if settings.console_users is None:
+        raise click.ClickException("HOOKLINE_CONSOLE_USERS is not set (name:role:hash, role viewer or operator; "
+                                   "`hookline console hash-password` makes the hash); the console never runs open")
+    uvicorn.run("hookline.console.app:create_app", factory=True, host=settings.console_address,
+                port=settings.console_port, log_config=None, access_log=False)
+
+
+@console.command("hash-password")
+@click.password_option(prompt="Password", confirmation_prompt=True)
+def console_hash_password(password: str) -> None:
+    """Print an argon2 hash of a password (read from the terminal) for HOOKLINE_CONSOLE_USERS."""
+    from hookline.console.users import hash_password
+
+    if len(password) < 8:
+        raise click.ClickException("use at least 8 characters")
+    click.echo(hash_password(password))
 
 
 @main.command("metrics-exporter")

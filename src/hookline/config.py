@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     flower_port: int = 5555
     flower_basic_auth: SecretStr | None = None
     # task_runs rows older than this are deleted by maintenance.prune_task_runs (beat, hourly).
-    task_runs_retention_days: float = Field(default=14, gt=0)
+    # 30 days: the console's event search and timelines cover a month (issue 23).
+    task_runs_retention_days: float = Field(default=30, gt=0)
     # `hookline metrics-exporter`: where it serves the workers' /metrics.
     metrics_address: str = "127.0.0.1"
     metrics_port: int = 9808
@@ -192,6 +193,15 @@ class Settings(BaseSettings):
     # time limit) with nothing happening this long. Keep it above the longest retry backoff (1800 s).
     recordings_sweep_after_seconds: int = Field(default=2400, ge=60)
 
+    # The console (`hookline console`, console/): where it listens, its users as
+    # "name:role:argon2-hash[,name:role:hash]" (role viewer or operator; `hookline console hash-password`).
+    console_address: str = "127.0.0.1"
+    console_port: int = Field(default=8010, ge=1, le=65535)
+    console_users: SecretStr | None = None
+    # Inbox retention (console): processed and ignored events older than this are deleted by
+    # maintenance.prune_inbox (beat, hourly, in batches); pending and failed ones are kept.
+    inbox_retention_days: float = Field(default=30, gt=0)
+
     # Traces and errors (telemetry/, docs/operations.md): both off unless set. Traces go over OTLP/HTTP
     # to <endpoint>/v1/traces; unset, the standard OTEL_EXPORTER_OTLP_ENDPOINT is used if that is set.
     otel_exporter_otlp_endpoint: str | None = None
@@ -264,6 +274,17 @@ class Settings(BaseSettings):
                 user, _, password = pair.partition(":")
                 if not user.strip() or not password:
                     raise ValueError("must be user:password (several separated by commas)")
+        return value
+
+    @field_validator("console_users")
+    @classmethod
+    def _console_users(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None  # set but empty: unset
+        if value is not None:
+            from hookline.console.users import parse_users
+
+            parse_users(value.get_secret_value())
         return value
 
     @field_validator("ghl_webhook_public_key")

@@ -29,6 +29,7 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
     upgrade(get_settings().database_url)
     _flower_credentials(get_settings())
+    _console_user(get_settings())
     if get_settings().email_transport == "file":
         print(f"hookline dev: email is written to {get_settings().var_dir / 'mail'}/*.eml, not sent", flush=True)
 
@@ -61,13 +62,32 @@ def _flower_credentials(settings: Settings) -> None:
     """Flower needs basic auth; unless it is set, make one login for this ./var and say what it is."""
     if settings.flower_basic_auth is not None:
         return
-    path = settings.var_dir / "flower-basic-auth"
-    if not path.exists():
-        path.write_text(f"admin:{secrets.token_urlsafe(12)}\n")
-        path.chmod(0o600)
+    path = _dev_login(settings, "flower-basic-auth")
     os.environ[f"{ENV_PREFIX}FLOWER_BASIC_AUTH"] = path.read_text().strip()
     print(f"hookline dev: Flower on http://127.0.0.1:{settings.flower_port}, login in {path}", flush=True)
     get_settings.cache_clear()
+
+
+def _console_user(settings: Settings) -> None:
+    """The console needs users; unless they are set, make one operator for this ./var and say where its password is."""
+    if settings.console_users is not None:
+        return
+    from hookline.console.users import hash_password
+
+    path = _dev_login(settings, "console-login")
+    name, _, password = path.read_text().strip().partition(":")
+    os.environ[f"{ENV_PREFIX}CONSOLE_USERS"] = f"{name}:operator:{hash_password(password)}"
+    print(f"hookline dev: console on http://127.0.0.1:{settings.console_port}, login (operator) in {path}", flush=True)
+    get_settings.cache_clear()
+
+
+def _dev_login(settings: Settings, name: str) -> Path:
+    """var/<name>: "admin:<random password>", made once, readable by the owner only."""
+    path = settings.var_dir / name
+    if not path.exists():
+        path.write_text(f"admin:{secrets.token_urlsafe(12)}\n")
+        path.chmod(0o600)
+    return path
 
 
 def _metrics_dir(settings: Settings) -> Path:

@@ -7,10 +7,8 @@ import json
 import click
 
 from hookline.commands.listing import TENANT_HELP, echo_columns, echo_newest, find, shorten, utc
-from hookline.db import tenant_session
 from hookline.models import DeadLetterStatus
-from hookline.services import dead_letters, inbox
-from hookline.workers.tenancy import REDACTED
+from hookline.services import dead_letters, replay
 
 COLUMNS = [("id", ">5"), ("tenant", "<20"), ("task", "<42"), ("reason", "<17"), ("status", "<9"), ("att", ">3"),
            ("last_failed_at", "<20"), ("error", "")]
@@ -57,27 +55,10 @@ def dead_letters_replay(letter_id: int, slug: str | None) -> None:
     An inbox event the task worked on is set back to pending first, so the task takes it anew.
     """
     tenant, letter = find(slug, letter_id, dead_letters.get, "dead letter")
-    if letter.status != DeadLetterStatus.DEAD.value:
-        raise click.ClickException(f"dead letter {letter_id} is {letter.status}; only dead ones can be replayed")
-    masked = sorted(key for key, value in letter.kwargs.items() if value == REDACTED)
-    if masked:
-        raise click.ClickException(f"dead letter {letter_id} cannot be replayed: argument(s) {', '.join(masked)} "
-                                   "were masked as secrets; publish the task again by hand")
-    kwargs = {key: value for key, value in letter.kwargs.items() if key != "tenant_id"}
-    with tenant_session(tenant.id) as session:
-        if isinstance(kwargs.get("event_id"), int):
-            inbox.reset_for_replay(session, tenant.id, kwargs["event_id"])
-        dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.REPLAYED)
     try:
-        from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
-
-        publish(letter.task, tenant_id=tenant.id, **kwargs)
-    except Exception as exc:  # broker down or unset: leave the row dead, to be replayed later
-        with tenant_session(tenant.id) as session:
-            dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.DEAD)
-        raise click.ClickException(f"could not publish {letter.task} ({exc}); dead letter {letter_id} stays dead"
-                                   + ("; its inbox event is pending again, and the relay will publish it"
-                                      if "event_id" in kwargs else "")) from None
+        replay.replay_dead_letter(tenant.id, letter)
+    except (replay.ReplayRefused, replay.Unpublished) as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"dead letter {letter_id} ({tenant.slug}): {letter.task} published again, marked replayed")
 
 
@@ -87,9 +68,9 @@ def dead_letters_replay(letter_id: int, slug: str | None) -> None:
 def dead_letters_discard(letter_id: int, slug: str | None) -> None:
     """Mark dead letter ID discarded: looked at, needs no further work (the row is kept)."""
     tenant, letter = find(slug, letter_id, dead_letters.get, "dead letter")
-    if letter.status != DeadLetterStatus.DEAD.value:
-        raise click.ClickException(f"dead letter {letter_id} is {letter.status} already")
-    with tenant_session(tenant.id) as session:
-        dead_letters.resolve(session, tenant.id, letter.id, DeadLetterStatus.DISCARDED)
+    try:
+        replay.discard_dead_letter(tenant.id, letter)
+    except replay.ReplayRefused as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"dead letter {letter_id} ({tenant.slug}): discarded")
 

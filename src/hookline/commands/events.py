@@ -12,7 +12,8 @@ import click
 from hookline.commands.listing import TENANT_HELP, echo_columns, echo_newest, find, shorten, tenants, utc
 from hookline.db import tenant_session
 from hookline.models import EventStatus
-from hookline.services import inbox
+from hookline.redaction import redact
+from hookline.services import inbox, replay
 
 DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 RELAY = "the relay (beat's maintenance.relay_unpublished) will publish"
@@ -43,11 +44,11 @@ def events_list(slug: str | None, status: str | None, provider: str | None, limi
 @click.argument("event_id", metavar="ID", type=click.IntRange(min=1))
 @click.option("--tenant", "slug", help=TENANT_HELP)
 def events_show(event_id: int, slug: str | None) -> None:
-    """Every column of event ID, and its payload as JSON."""
+    """Every column of event ID, and its payload as JSON (secrets and personal fields redacted)."""
     tenant, event = find(slug, event_id, inbox.get, "event")
     echo_columns(tenant, event, skip=("payload",))
-    click.echo("payload:")
-    click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
+    click.echo("payload (secrets and personal fields redacted):")
+    click.echo(json.dumps(redact(event.payload), indent=2, ensure_ascii=False))
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -92,29 +93,25 @@ def events_replay(event_id: int | None, failed: bool, since: datetime | None, sl
             with tenant_session(tenant.id) as session:
                 targets += [(tenant, event) for event in inbox.failed_since(session, tenant.id, since)]
 
-    from hookline.workers.handlers import handler_for
-
     replayed, skipped, unpublished = 0, 0, 0
     # One line per event for one ID; a bulk replay shows a progress bar (stderr, on a terminal only)
     # and names only the events that need a look, so thousands of replays stay readable.
     bulk = event_id is None
     with click.progressbar(targets, label="replaying", file=sys.stderr, show_pos=True) as bar:
         for tenant, event in bar:
-            handler = handler_for(event.provider, event.event_type)
-            if handler is None:
+            task = replay.reset_event(tenant.id, event)
+            if task is None:
                 _note(f"event {event.id} ({tenant.slug}): no handler for {event.provider} {event.event_type}, skipped",
                       bulk)
                 skipped += 1
                 continue
-            with tenant_session(tenant.id) as session:
-                inbox.reset_for_replay(session, tenant.id, event.id)
             replayed += 1
             # After one failed publish, leave the rest to the relay too rather than wait on the broker each time.
-            if unpublished or not _publish(handler.task, tenant.id, event.id):
+            if unpublished or not _publish(task, tenant.id, event.id):
                 unpublished += 1
                 _note(f"event {event.id} ({tenant.slug}): pending, not published", bulk)
             elif not bulk:
-                click.echo(f"event {event.id} ({tenant.slug}): published to {handler.task}")
+                click.echo(f"event {event.id} ({tenant.slug}): published to {task}")
 
     notes = []
     if skipped:
@@ -134,14 +131,10 @@ def _note(line: str, bulk: bool) -> None:
 def _publish(task: str, tenant_id: int, event_id: int) -> bool:
     """Publish the committed pending row and stamp it; False (with a warning) when the broker is unreachable."""
     try:
-        from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
-
-        publish(task, tenant_id=tenant_id, event_id=event_id)
-    except Exception as exc:  # broker down or unset: the committed pending row is the source of truth
+        replay.publish_event(task, tenant_id, event_id)
+    except replay.Unpublished as exc:
         click.echo(f"warning: could not publish ({exc}); replayed events stay pending and {RELAY} them "
                    "once the broker is back", err=True)
         return False
-    with tenant_session(tenant_id) as session:
-        inbox.mark_published(session, tenant_id, event_id)
     return True
 

@@ -21,7 +21,7 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds:.0f}s"
 
 
-def _beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
+def beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
     """The leading beat's host:pid from its Redis lock (scheduler/beat.py), or why there is none."""
     import redis
 
@@ -75,7 +75,7 @@ def status(timeout: float) -> None:
                    else f"workers: none answered the ping within {timeout:g} s")
         for name in names:
             click.echo(f"  {name}")
-    click.echo(f"beat leader: {_beat_leader(settings)}")
+    click.echo(f"beat leader: {beat_leader(settings)}")
 
     click.echo("")
     try:

@@ -5,6 +5,7 @@ from hookline.models.appointments import Appointment, Calendar
 from hookline.models.base import Base
 from hookline.models.billing import (Customer, DunningAttempt, DunningPolicy, Invoice, InvoiceStatus, Payment,
                                      Subscription)
+from hookline.models.console import AuditEntry, ReplayJob
 from hookline.models.contacts import Contact
 from hookline.models.dead_letters import DeadLetter, DeadLetterStatus
 from hookline.models.deals import Deal, Pipeline, PipelineStage
@@ -22,10 +23,10 @@ from hookline.models.tenants import Connection, Tenant
 from hookline.models.tokens import ConnectionToken
 
 __all__ = [
-    "Appointment", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmPush", "CrmTask",
-    "Customer",
-    "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage", "EmailStatus",
-    "EventStatus", "GhlAppEvent", "GhlInstall", "GhlInstallLocation", "Invoice", "InvoiceStatus", "Note", "Payment", "Pipeline", "PipelineStage", "Recording",
-    "RecordingStatus", "ReportMetric", "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
+    "Appointment", "AuditEntry", "Base", "BeatRun", "Calendar", "Connection", "ConnectionToken", "Contact", "CrmPush",
+    "CrmTask", "Customer", "DeadLetter", "DeadLetterStatus", "Deal", "DunningAttempt", "DunningPolicy", "EmailMessage",
+    "EmailStatus", "EventStatus", "GhlAppEvent", "GhlInstall", "GhlInstallLocation", "Invoice", "InvoiceStatus", "Note",
+    "Payment", "Pipeline", "PipelineStage", "Recording", "RecordingStatus", "ReplayJob", "ReportMetric",
+    "ResidentialOffer", "ResidentialProject", "RunState", "ScheduledRun",
     "Subscription", "SyncRun", "TaskRun", "Tenant", "WebhookEvent",
 ]

@@ -42,6 +42,7 @@ beat_schedule: dict[str, dict[str, Any]] = {
     "nightly-reports": per_tenant("hookline.tasks.reports.nightly_rollup", at_local_hour=4),
     # maintenance: task-run history older than HOOKLINE_TASK_RUNS_RETENTION_DAYS.
     "prune-task-runs": every("hookline.tasks.maintenance.prune_task_runs", 3600.0),
+    "prune-inbox": every("hookline.tasks.maintenance.prune_inbox", 3600.0),
     # maintenance: publish again inbox rows still pending long after they were published (lost messages).
     "sweep-stale": every("hookline.tasks.maintenance.sweep_stale", 60.0),
     # dunning: each tenant's daily ladder run, from 06:00 its local time (the `dunning` queue).

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
@@ -224,14 +224,30 @@ def failed_since(session: Session, tenant_id: int, since: datetime | None = None
     return list(session.scalars(statement.order_by(WebhookEvent.received_at, WebhookEvent.id)))
 
 
-def reset_for_replay(session: Session, tenant_id: int, event_id: int) -> bool:
+def reset_for_replay(session: Session, tenant_id: int, event_id: int, *, only_status: str | None = None) -> bool:
     """Make the event pending and unpublished again, so a worker (or the relay) takes it anew.
 
-    `attempts` is kept: it counts every run, replayed or not. False when there is no such event.
+    `attempts` is kept: it counts every run, replayed or not. False when there is no such event,
+    or (`only_status`) when the event is not in that status any more.
     """
+    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
+    if only_status is not None:
+        statement = statement.where(WebhookEvent.status == only_status)
     result = session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id == event_id)
-        .values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
+        statement.values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
     )
     return result.rowcount == 1
+
+
+def prune(session: Session, tenant_id: int, *, before: datetime, limit: int = 10_000) -> int:
+    """Delete up to `limit` of the tenant's processed or ignored events received before `before`; how many went.
+
+    Pending and failed events stay, whatever their age: they still need a worker or an operator.
+    """
+    oldest = (select(WebhookEvent.id).where(
+        WebhookEvent.tenant_id == tenant_id, WebhookEvent.received_at < before,
+        WebhookEvent.status.in_((EventStatus.PROCESSED.value, EventStatus.IGNORED.value)))
+        .limit(limit).scalar_subquery())
+    result = session.execute(delete(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id,
+                                                        WebhookEvent.id.in_(oldest)))
+    return result.rowcount

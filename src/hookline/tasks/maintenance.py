@@ -40,6 +40,11 @@ def tenant_zones() -> list[tuple[int, str]]:
         return [(tenant_id, zone) for tenant_id, zone in session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id))]
 
 
+# Beat's ticks (the relay every 5 s, the sweepers, the pruning) send no task events: Flower's task
+# list was mostly relay runs. Their runs are still in task_runs and the worker metrics (signals).
+TICK_EVENTS = False
+
+
 @cache
 def relay_lanes() -> Lanes:
     return Lanes.from_settings()  # one Redis client per worker process, not one per run
@@ -111,7 +116,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
 
 # System tasks, not TenantTasks: beat starts them with no tenant; they read only the tenant list
 # globally and everything else through tenant_session, one tenant at a time.
-@app.task(name="hookline.tasks.maintenance.relay_unpublished")
+@app.task(name="hookline.tasks.maintenance.relay_unpublished", send_events=TICK_EVENTS)
 def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int:
     """Publish every pending inbox row older than `older_than_seconds` that was never published.
 
@@ -128,7 +133,7 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     return relayed
 
 
-@app.task(name="hookline.tasks.maintenance.sweep_stale")
+@app.task(name="hookline.tasks.maintenance.sweep_stale", send_events=TICK_EVENTS)
 def sweep_stale(older_than_seconds: float | None = None, batch: int = 500) -> int:
     """Publish again every inbox row still pending `older_than_seconds` after it was published.
 
@@ -144,7 +149,7 @@ def sweep_stale(older_than_seconds: float | None = None, batch: int = 500) -> in
     return swept
 
 
-@app.task(name="hookline.tasks.maintenance.sweep_email_outbox")
+@app.task(name="hookline.tasks.maintenance.sweep_email_outbox", send_events=TICK_EVENTS)
 def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_seconds: float | None = None,
                        batch: int = 500) -> dict[str, int]:
     """Publish again every queued email whose send is overdue; fail every email stuck in `sending`.
@@ -179,7 +184,7 @@ def sweep_email_outbox(requeue_after_seconds: float | None = None, stuck_after_s
     return counts
 
 
-@app.task(name="hookline.tasks.maintenance.sweep_recordings")
+@app.task(name="hookline.tasks.maintenance.sweep_recordings", send_events=TICK_EVENTS)
 def sweep_recordings(older_than_seconds: float | None = None, batch: int = 200) -> int:
     """Publish again the upload of every recording pending, or uploading past the upload's hard time
     limit, with nothing happening for `older_than_seconds` (HOOKLINE_RECORDINGS_SWEEP_AFTER_SECONDS).
@@ -203,7 +208,7 @@ def sweep_recordings(older_than_seconds: float | None = None, batch: int = 200) 
     return swept
 
 
-@app.task(name="hookline.tasks.maintenance.sweep_pushes")
+@app.task(name="hookline.tasks.maintenance.sweep_pushes", send_events=TICK_EVENTS)
 def sweep_pushes(older_than_seconds: float | None = None, batch: int = 200) -> int:
     """Publish again the task of every push to the CRM still pending `older_than_seconds`
     (HOOKLINE_PUSHES_SWEEP_AFTER_SECONDS) after it was published: `publish_after_commit` only logs
@@ -223,18 +228,27 @@ def sweep_pushes(older_than_seconds: float | None = None, batch: int = 200) -> i
     return swept
 
 
-@app.task(name="hookline.tasks.maintenance.prune_task_runs")
+@app.task(name="hookline.tasks.maintenance.prune_task_runs", send_events=TICK_EVENTS)
 def prune_task_runs(retention_days: float | None = None, batch: int = 10_000) -> int:
-    """Delete task_runs rows older than the retention (HOOKLINE_TASK_RUNS_RETENTION_DAYS), tenant by tenant.
+    """Delete task_runs rows older than the retention (HOOKLINE_TASK_RUNS_RETENTION_DAYS), tenant by tenant."""
+    return _prune(taskruns.prune, "task_runs", get_settings().task_runs_retention_days if retention_days is None
+                  else retention_days, batch)
 
-    In batches of `batch` rows, each its own short transaction, so pruning never holds locks long.
-    """
-    days = get_settings().task_runs_retention_days if retention_days is None else retention_days
+
+@app.task(name="hookline.tasks.maintenance.prune_inbox", send_events=TICK_EVENTS)
+def prune_inbox(retention_days: float | None = None, batch: int = 10_000) -> int:
+    """Delete processed and ignored inbox events older than HOOKLINE_INBOX_RETENTION_DAYS, tenant by tenant."""
+    return _prune(inbox.prune, "inbox", get_settings().inbox_retention_days if retention_days is None
+                  else retention_days, batch)
+
+
+def _prune(prune: Callable[..., int], what: str, days: float, batch: int) -> int:
+    """`prune(session, tenant_id, before=…, limit=batch)` for every tenant, in batches of `batch` rows,
+    each its own short transaction, so pruning never holds locks long."""
     before = datetime.now(timezone.utc) - timedelta(days=days)
-    pruned = each_tenant(lambda session, tenant_id: taskruns.prune(session, tenant_id, before=before, limit=batch),
-                         batch=batch)
+    pruned = each_tenant(lambda session, tenant_id: prune(session, tenant_id, before=before, limit=batch), batch=batch)
     if pruned:
-        log.info("task_runs.pruned", count=pruned, before=before.isoformat())
+        log.info(f"{what}.pruned", count=pruned, before=before.isoformat())
     return pruned
 
 

@@ -1,0 +1,1 @@
+"""`hookline console`: the operators' web app (server-rendered, Starlette + Jinja, plain forms)."""
