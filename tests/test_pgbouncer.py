@@ -67,7 +67,7 @@ def test_the_pooled_subset_passes_through_pgbouncer(database, bouncer, tmp_path)
 
 
 def _migration():
-    path = ROOT / "migrations" / "versions" / "0019_pooler_safe_settings.py"
+    path = ROOT / "src" / "hookline" / "migrations" / "versions" / "0019_pooler_safe_settings.py"
     spec = spec_from_file_location("pooler_safe_settings", path)
     module = module_from_spec(spec)
     spec.loader.exec_module(module)

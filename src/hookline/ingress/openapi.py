@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookline.ingress.oauth_callback import OAuthCallback
 from hookline.ingress.pipeline import WebhookSource
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -55,6 +56,19 @@ def document(sources: list[WebhookSource]) -> dict[str, Any]:
                                            "a setting refuses one provider's deliveries, named in the body)")
     paths["/metrics"] = _plain("Metrics", "Prometheus text exposition", "text/plain")
     paths["/openapi.json"] = _plain("OpenAPI", "this document")
+    paths[OAuthCallback.path] = {"get": {
+        "summary": "GoHighLevel install callback", "operationId": "ghl_install_callback", "tags": ["install"],
+        "description": "The Marketplace app's redirect URL: exchanges `code` for tokens when `state` is one "
+                       "`hookline ghl install-url` made, unexpired and unused (README, Connect GoHighLevel).",
+        "parameters": [{"name": name, "in": "query", "required": True, "schema": {"type": "string"}}
+                       for name in ("code", "state")],
+        "responses": {"200": {"description": "what was connected", "content": {"text/html": {"schema": {}}}},
+                      "400": {"description": "a forged, expired or used state, or a refused code: nothing stored",
+                              "content": {"text/html": {"schema": {}}}},
+                      "502": {"description": "GoHighLevel could not be reached: nothing stored",
+                              "content": {"text/html": {"schema": {}}}},
+                      "503": {"description": "the app or Redis is not configured: nothing stored",
+                              "content": {"text/html": {"schema": {}}}}}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Hookline ingress", "version": "1"},
