@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, console, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing."""
+"""The `hookline` command: dev, web, console, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing, celery, env."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from hookline.commands.reports import reports
 from hookline.commands.settings import settings_group
 from hookline.commands.recordings import recordings
 from hookline.commands.status import status
+from hookline.commands.stack import celery, env
 from hookline.commands.sync import sync
 from hookline.config import ConfigError, Settings, load_settings
 
@@ -350,3 +351,5 @@ main.add_command(billing_group, name="billing")
 main.add_command(sync)
 main.add_command(ghl)
 main.add_command(settings_group)
+main.add_command(celery)
+main.add_command(env)

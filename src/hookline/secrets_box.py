@@ -41,9 +41,13 @@ def parse_keys(value: str) -> list[Fernet]:
     return fernets
 
 
+# The embedded default's key, in the var dir.
+SECRET_KEY_FILE = "secret-key"
+
+
 def dev_key(var_dir: Path) -> str:
     """The embedded default's key, made on first use and readable by the owner only."""
-    path = var_dir / "secret-key"
+    path = var_dir / SECRET_KEY_FILE
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
