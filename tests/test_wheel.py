@@ -84,10 +84,12 @@ def test_the_package_runs_from_the_wheel_not_the_checkout(installed, outside):
 
     package = Path(done.stdout.strip()).parent
     assert package.is_relative_to(installed.parent)
-    # What the CLI reads at run time besides code: `hookline dev`'s Procfile and the email templates.
+    # What the CLI reads at run time besides code: `hookline dev`'s Procfile, the email templates and
+    # the samples of `hookline webhooks send`.
     assert (package / "Procfile").read_text() == (ROOT / "src/hookline/Procfile").read_text()
-    assert sorted(path.name for path in (package / "templates/email").iterdir()) == \
-        sorted(path.name for path in (ROOT / "src/hookline/templates/email").iterdir())
+    for folder in ("templates/email", "samples"):
+        assert sorted(path.name for path in (package / folder).iterdir() if path.name != "__pycache__") == \
+            sorted(path.name for path in (ROOT / "src/hookline" / folder).iterdir() if path.name != "__pycache__")
 
 
 def test_installed_wheel_migrates_a_new_database_and_stores_a_signed_webhook(installed, outside, fresh_database):

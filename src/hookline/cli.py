@@ -1,4 +1,4 @@
-"""The `hookline` command: dev, web, console, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing, celery, env."""
+"""The `hookline` command: dev, web, console, db, tenants, connections, forms, contacts, events, email, reports, dead-letters, status, billing, celery, env, webhooks."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from hookline.commands.recordings import recordings
 from hookline.commands.status import status
 from hookline.commands.stack import celery, env
 from hookline.commands.sync import sync
+from hookline.commands.webhooks import webhooks
 from hookline.config import ConfigError, Settings, load_settings
 
 
@@ -353,3 +354,4 @@ main.add_command(ghl)
 main.add_command(settings_group)
 main.add_command(celery)
 main.add_command(env)
+main.add_command(webhooks)

@@ -12,7 +12,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
-from hookline import embedded
+from hookline import dev_webhook_key, embedded
 from hookline.config import ENV_PREFIX, Settings, get_settings
 from hookline.migrate import upgrade
 
@@ -30,6 +30,7 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
     upgrade(get_settings().database_url)
     _flower_credentials(get_settings())
     _console_user(get_settings())
+    dev_webhook_key.trust(settings)  # embedded default only: `hookline webhooks send`'s GoHighLevel key
     if get_settings().email_transport == "file":
         print(f"hookline dev: email is written to {get_settings().var_dir / 'mail'}/*.eml, not sent", flush=True)
 
