@@ -17,7 +17,7 @@ from hookline import dev_webhook_key
 from hookline.samples import SAMPLES, delivery
 from tests.conftest import REDIS_URL
 from tests.support.cli import HOOKLINE, environment, hookline
-from tests.support.ingress import healthy
+from tests.support.ingress import _healthy as healthy
 from tests.support.processes import free_port, running, wait_for
 
 # The embedded default: no database URL, no keys of the tests'; the broker stays the tests' Redis.

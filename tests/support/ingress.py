@@ -14,7 +14,7 @@ from tests.support.processes import free_port, running, wait_for
 BIN = Path(sys.executable).parent
 
 
-def healthy(url: str) -> bool:
+def _healthy(url: str) -> bool:
     try:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
     except httpx.TransportError:
@@ -28,6 +28,6 @@ def ingress(log: Path, *, bin_dir: Path = BIN, cwd: Path | None = None, **env: s
     port = url.rsplit(":", 1)[1]
     with running([str(bin_dir / "hookline"), "web"], log=log, env={"HOOKLINE_PORT": port, **env},
                  cwd=cwd) as process:
-        wait_for(lambda: healthy(url) or process.poll() is not None, what=f"ingress on {url}")
+        wait_for(lambda: _healthy(url) or process.poll() is not None, what=f"ingress on {url}")
         assert process.poll() is None, log.read_text()
         yield url
