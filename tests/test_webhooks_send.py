@@ -138,3 +138,20 @@ def test_with_a_database_url_send_refuses_and_dev_trusts_no_dev_key(stack, datab
     assert (answer.status_code, answer.json()["error"]["code"]) == (401, "key_not_configured"), answer.text
     listed = hookline("events", "list", "--tenant", "deployed-co")
     assert listed.returncode == 0 and "ContactCreate" not in listed.stdout, listed.stdout
+
+
+def test_env_on_the_embedded_default_names_the_key_by_its_file_and_evaluates_elsewhere(stack, tmp_path):
+    printed = stack.run("env")
+    key_file = stack.cwd / "var" / "secret-key"
+    # Evaluated in another directory: the commands there reach dev's database and open its secrets.
+    script = f'eval "$(cd {stack.cwd} && {HOOKLINE} env)" && {HOOKLINE} connections set-secret --tenant sunny-solar ' \
+             f'--provider zoom --secret-stdin <<< zoom-signing-secret && {HOOKLINE} tenants list'
+    evaluated = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                               env=environment({"HOOKLINE_BROKER_URL": REDIS_URL}, without=EMBEDDED_ONLY))
+
+    assert printed.returncode == 0, printed.stderr
+    assert f'export HOOKLINE_SECRET_KEYS="$(cat {key_file})"' in printed.stdout.splitlines()
+    assert key_file.read_text().strip() not in printed.stdout
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "sunny-solar" in evaluated.stdout and "zoom:zoom-acct-1" in evaluated.stdout
+    assert not (tmp_path / "var").exists()  # nothing of its own started there
