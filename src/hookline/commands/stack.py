@@ -61,6 +61,7 @@ def env() -> None:
 
     Then a plain `celery -A hookline.workers.app inspect ping` (or psql "$HOOKLINE_DATABASE_URL")
     reaches the same servers. Under the embedded default they are `hookline dev`'s: run it first.
+    Configured URLs are printed as configured, passwords included; the embedded key is named by its file.
     """
     from hookline.secrets_box import SECRET_KEY_FILE
 
