@@ -186,13 +186,18 @@ def cpu_so_far(server: Server) -> tuple[tuple[float, float], dict[str, float]]:
     return server.cpu_seconds(), service_cpu_seconds()
 
 
-def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]], run: loadgen.Run) -> str:
-    """The CPU each process used over the run, as a share of one core (wrk's own over its whole run)."""
+def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]],
+             run: loadgen.Run) -> tuple[str, float]:
+    """The CPU each process used over the run, as a share of one core (wrk's own over its whole run), and
+    the server's CPU seconds per 2xx answer: steadier than a rate when other work shares the machine."""
     own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0]))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
+    per_answer = (own + children) / max(run.accepted_per_second, 1e-9)
     # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.
-    return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children), "
-            f"wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, Redis {services['redis-server']:.0%}")
+    # With --workers 2 the own process is uvicorn's supervisor and the children are the two workers.
+    return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children, "
+            f"{per_answer * 1000:.2f} ms a 2xx), wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, "
+            f"Redis {services['redis-server']:.0%}"), per_answer
 
 
 def ms(seconds: float) -> str:
@@ -225,6 +230,7 @@ class Bench:
         self.peak: dict[str, loadgen.Run] = {}
         self.fixed: dict[str, loadgen.FixedRun] = {}
         self.checks: list[str] = []
+        self.cpu_per_answer: dict[str, float] = {}  # server CPU seconds per 2xx, by key (and "<key> fixed")
 
     def close(self) -> None:
         self.broker.flushdb()
@@ -262,7 +268,7 @@ class Bench:
         cpu_before = cpu_so_far(server)
         run = self.peak[key] = loadgen.wrk(server.url, self.signed.path, first=first, seconds=self.args.duration,
                                             **load)
-        used = cpu_used(server, cpu_before, run)
+        used, self.cpu_per_answer[key] = cpu_used(server, cpu_before, run)
         if profiler is not None:
             profiler.wait()
         print(f"{server.label:16} max   {run.accepted_per_second:9.0f} 2xx/s  p50 {ms(run.p50)} ms  "
@@ -304,7 +310,7 @@ class Bench:
         cpu_before = cpu_so_far(server)
         run = self.fixed[key] = loadgen.fixed_rate(server.url, self.items, first=first, rate=rate,
                                                     seconds=self.args.duration, connections=self.args.connections)
-        used = cpu_used(server, cpu_before, run)
+        used, self.cpu_per_answer[f"{key} fixed"] = cpu_used(server, cpu_before, run)
         if profiler is not None:
             profiler.wait()
         rows = settled_count(self.database, table) - before
@@ -386,7 +392,9 @@ def report(bench: Bench) -> None:
         if name in MODES and raw is not None:
             ratio = peak[key].accepted_per_second / max(raw.accepted_per_second, 1e-9)
             p99 = f"p99 {fixed[key].p99 * 1000:.1f} ms at {fixed[key].rate:.0f} req/s" if key in fixed else ""
-            print(f"  {label(key):16} / raw durable of its round {ratio:5.2f}x   {p99}")
+            cpu = bench.cpu_per_answer.get(key, 0) * 1000
+            print(f"  {label(key):16} / raw durable of its round {ratio:5.2f}x   server CPU {cpu:.2f} ms a 2xx at max   "
+                  f"{p99}")
     if "sentinel" in peak and "real" in peak:
         ratio = peak["sentinel"].accepted_per_second / max(peak["real"].accepted_per_second, 1e-9)
         print(f"  via Sentinel / real throughput {ratio:7.2f}x    (the same primary, reached directly or through Sentinel)")
