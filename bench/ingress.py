@@ -1,6 +1,7 @@
 """Benchmark the webhook ingress against two reference endpoints, in one run on this machine.
 
     uv run python bench/ingress.py [--duration 15] [--connections 64] [--only real] [--sentinel]
+    uv run python bench/ingress.py --only raw --only child --only inline --only workers2 --rounds 2
 
 (`uv run --group bench …` adds py-spy, for `--profile`.)
 
@@ -11,6 +12,11 @@ Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
   via Sentinel  (--sentinel) the real ingress again, its broker a sentinel:// URL: a primary, a
                 replica and three Sentinels started for the run (tests/support/sentinel.py),
                 whose primary every server then uses directly (redis://) too
+The real ingress in each way of checking GoHighLevel's signatures (only with --only, so one run
+compares them; `--rounds 2` interleaves them twice):
+  child         HOOKLINE_INGRESS_VERIFIER=true, --workers 1: the verifier child (ingress/verifier.py)
+  inline        HOOKLINE_INGRESS_VERIFIER=false, --workers 1: every check in the event loop
+  workers2      HOOKLINE_INGRESS_VERIFIER=false, uvicorn --workers 2: two event loops, no child
 
 Every request is a distinct ContactCreate with its own webhookId, Ed25519-signed like GoHighLevel's
 (bench/signed.py), because the ingress dedupes by webhookId. Two kinds of load:
@@ -40,6 +46,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import redis
+from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.sentinel: the test suite's cluster
 import loadgen  # bench/ is this script's folder, so its siblings import by name
@@ -54,13 +61,22 @@ REDIS_URL = os.environ.get("HOOKLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1
 APP_ROLE = "hookline_bench_app"
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+INGRESS_APP = ["hookline.ingress.app:create_app", "--factory"]
 SERVERS = {  # name: (label, uvicorn app and flags)
     "bare": ("bare", ["reference_apps:bare", "--app-dir", str(BENCH_DIR)]),
     "raw": ("raw durable", ["reference_apps:durable", "--app-dir", str(BENCH_DIR)]),
-    "real": ("real ingress", ["hookline.ingress.app:create_app", "--factory"]),
-    "sentinel": ("via Sentinel", ["hookline.ingress.app:create_app", "--factory"]),
+    "real": ("real ingress", INGRESS_APP),
+    "sentinel": ("via Sentinel", INGRESS_APP),
+    "child": ("1 w + child", INGRESS_APP),
+    "inline": ("1 w, no child", INGRESS_APP),
+    "workers2": ("2 w, no child", INGRESS_APP),
 }
-INGRESSES = ("real", "sentinel")
+DEFAULT_SERVERS = ("bare", "raw", "real", "sentinel")  # what runs without --only
+# The verifier modes: (settings, uvicorn workers; None: --workers).
+MODES = {"child": ({"HOOKLINE_INGRESS_VERIFIER": "true"}, None),
+         "inline": ({"HOOKLINE_INGRESS_VERIFIER": "false"}, None),
+         "workers2": ({"HOOKLINE_INGRESS_VERIFIER": "false"}, 2)}
+INGRESSES = ("real", "sentinel", *MODES)
 TARGET_RATIO, TARGET_P99 = 0.7, 0.025
 # The per-tenant rate limit stays on (its Redis round trip is part of the real path) but can never
 # trip: the bench's one tenant sends far more than a real one would.
@@ -75,7 +91,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the server needs the other core)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per server (1)")
     parser.add_argument("--requests", type=int, default=200_000, help="distinct signed webhooks to cycle through")
-    parser.add_argument("--only", action="append", choices=list(SERVERS), help="run only this server (repeatable)")
+    parser.add_argument("--only", action="append", choices=list(SERVERS),
+                        help="run only this server (repeatable; child, inline and workers2 run only when named)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the servers this many times, interleaved (1); the fixed rate stays round 1's")
     parser.add_argument("--rate", type=float, help="fixed rate of the latency runs (default: half raw durable's max)")
     parser.add_argument("--sentinel", action="store_true",
                         help="start a Redis primary, replica and three Sentinels; run the ingress through them too")
@@ -167,13 +186,18 @@ def cpu_so_far(server: Server) -> tuple[tuple[float, float], dict[str, float]]:
     return server.cpu_seconds(), service_cpu_seconds()
 
 
-def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]], run: loadgen.Run) -> str:
-    """The CPU each process used over the run, as a share of one core (wrk's own over its whole run)."""
+def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]],
+             run: loadgen.Run) -> tuple[str, float]:
+    """The CPU each process used over the run, as a share of one core (wrk's own over its whole run), and
+    the server's CPU seconds per 2xx answer: steadier than a rate when other work shares the machine."""
     own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0]))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
+    per_answer = (own + children) / max(run.accepted_per_second, 1e-9)
     # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.
-    return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children), "
-            f"wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, Redis {services['redis-server']:.0%}")
+    # With --workers 2 the own process is uvicorn's supervisor and the children are the two workers.
+    return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children, "
+            f"{per_answer * 1000:.2f} ms a 2xx), wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, "
+            f"Redis {services['redis-server']:.0%}"), per_answer
 
 
 def ms(seconds: float) -> str:
@@ -199,25 +223,32 @@ class Bench:
                     "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": self.signed.public_pem,
                     # The deliveries were signed once, possibly days ago; the window check still runs.
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(self.signed.age_seconds) + 3600),
-                    "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": REDIS_URL}
+                    "BENCH_DATABASE_URL": url, "BENCH_REDIS_URL": REDIS_URL,
+                    # The ingress refuses to start without keys; the bench's connections hold no sealed secret.
+                    "HOOKLINE_SECRET_KEYS": os.environ.get("HOOKLINE_SECRET_KEYS") or Fernet.generate_key().decode()}
         self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
         self.peak: dict[str, loadgen.Run] = {}
         self.fixed: dict[str, loadgen.FixedRun] = {}
         self.checks: list[str] = []
+        self.cpu_per_answer: dict[str, float] = {}  # server CPU seconds per 2xx, by key (and "<key> fixed")
 
     def close(self) -> None:
         self.broker.flushdb()
         admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
-    def measure(self, name: str) -> None:
+    def measure(self, name: str, key: str) -> None:
+        """Measure server `name`; its figures are filed under `key` (the name, with the round after the first)."""
         label, app = SERVERS[name]
-        env = {**self.env, **(self.sentinel_env if name == "sentinel" else {})}
-        server = Server(label, app, workers=self.args.workers, env=env, cwd=ROOT, log=self.log_dir / f"{name}.log")
-        table = {"raw": "bench_raw", "real": "webhook_events", "sentinel": "webhook_events"}.get(name)
+        label += key.removeprefix(name)
+        settings, workers = MODES.get(name, ({}, None))
+        env = {**self.env, **(self.sentinel_env if name == "sentinel" else {}), **settings}
+        server = Server(label, app, workers=workers or self.args.workers, env=env, cwd=ROOT,
+                        log=self.log_dir / f"{key}.log")
+        table = "bench_raw" if name == "raw" else "webhook_events" if name in INGRESSES else None
         try:
-            first = self.peak_run(name, server, table)
+            first = self.peak_run(name, key, server, table)
             if table:
-                first = self.fixed_run(name, server, table, first)
+                first = self.fixed_run(name, key, server, table, first)
             if name in INGRESSES:
                 self.next_webhook = first
             if first > self.signed.count and name in INGRESSES:
@@ -227,20 +258,20 @@ class Bench:
             server.stop()
             self.broker.flushdb()
 
-    def peak_run(self, name: str, server: Server, table: str | None) -> int:
+    def peak_run(self, name: str, key: str, server: Server, table: str | None) -> int:
         load = {"connections": self.args.connections, "threads": self.args.threads}
         start = self.next_webhook if name in INGRESSES else 0
         first = loadgen.wrk(server.url, self.signed.path, first=start, seconds=self.args.warmup, **load).next_index
         before = settled_count(self.database, table) if table else 0
         self.broker.flushdb()
-        profiler = self.profile(name, server)
+        profiler = self.profile(key, server)
         cpu_before = cpu_so_far(server)
-        run = self.peak[name] = loadgen.wrk(server.url, self.signed.path, first=first, seconds=self.args.duration,
+        run = self.peak[key] = loadgen.wrk(server.url, self.signed.path, first=first, seconds=self.args.duration,
                                             **load)
-        used = cpu_used(server, cpu_before, run)
+        used, self.cpu_per_answer[key] = cpu_used(server, cpu_before, run)
         if profiler is not None:
             profiler.wait()
-        print(f"{server.label:13} max   {run.accepted_per_second:9.0f} 2xx/s  p50 {ms(run.p50)} ms  "
+        print(f"{server.label:16} max   {run.accepted_per_second:9.0f} 2xx/s  p50 {ms(run.p50)} ms  "
               f"p99 {ms(run.p99)} ms  statuses {statuses(run)}  socket errors {run.errors}  {used}", flush=True)
         if table:
             rows = settled_count(self.database, table) - before
@@ -253,6 +284,7 @@ class Bench:
             main, bulk = self.broker.llen("ghl_sync"), self.broker.llen("ghl_sync.bulk")
             self.checks.append(f"{server.label}, max run: {main + bulk} task messages in Redis (ghl_sync {main}, "
                                f"ghl_sync.bulk {bulk}); the publisher process may still have had some in hand")
+            # With --workers 2, /metrics answers from whichever worker takes the request: one process's figures.
             self.checks.append(f"{server.label}, warm-up and max run: {inbox_figures(server.url)}")
         return run.next_index
 
@@ -262,27 +294,27 @@ class Bench:
             return None
         py_spy = shutil.which("py-spy") or sys.exit("py-spy is missing: run with `uv run --group bench`")
         output = self.log_dir / f"{name}.collapsed.txt"
-        print(f"{server.label:13} profile -> {output} (speedscope.app or flamegraph.pl read it)")
+        print(f"{server.label:16} profile -> {output} (speedscope.app or flamegraph.pl read it)")
         command = [py_spy, "record", "--nonblocking", "--subprocesses", "--format", "raw", "--duration",
                    str(self.args.duration), "--output", str(output), "--pid", str(server.process.pid)]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def fixed_run(self, name: str, server: Server, table: str, first: int) -> int:
-        base = self.peak["raw"] if "raw" in self.peak else self.peak[name]
+    def fixed_run(self, name: str, key: str, server: Server, table: str, first: int) -> int:
+        base = self.peak["raw"] if "raw" in self.peak else self.peak[key]
         rate = self.args.rate or 0.5 * base.accepted_per_second
         self.items = self.items or self.signed.load()
         before = settled_count(self.database, table)
         self.broker.flushdb()
-        profiler = self.profile(f"{name}-fixed", server)
+        profiler = self.profile(f"{key}-fixed", server)
         metrics_before = inbox_metrics(server.url) if name in INGRESSES else None
         cpu_before = cpu_so_far(server)
-        run = self.fixed[name] = loadgen.fixed_rate(server.url, self.items, first=first, rate=rate,
+        run = self.fixed[key] = loadgen.fixed_rate(server.url, self.items, first=first, rate=rate,
                                                     seconds=self.args.duration, connections=self.args.connections)
-        used = cpu_used(server, cpu_before, run)
+        used, self.cpu_per_answer[f"{key} fixed"] = cpu_used(server, cpu_before, run)
         if profiler is not None:
             profiler.wait()
         rows = settled_count(self.database, table) - before
-        print(f"{server.label:13} fixed {run.rate:9.0f} req/s  p50 {ms(run.p50)} ms  p99 {ms(run.p99)} ms  "
+        print(f"{server.label:16} fixed {run.rate:9.0f} req/s  p50 {ms(run.p50)} ms  p99 {ms(run.p99)} ms  "
               f"max {ms(run.max)} ms  2xx/s {run.accepted_per_second:.0f}  statuses {statuses(run)}  "
               f"socket errors {run.errors}  sent late (connection busy) {run.late_sends}  unsent {run.unsent}  "
               f"sender's own lag p99 {ms(run.lag_p99).strip()} ms  {used}", flush=True)
@@ -320,9 +352,11 @@ def run(bench: Bench) -> None:
         print(f"database {bench.database}, redis {REDIS_URL}, server logs in {bench.log_dir}")
         print(f"{args.connections} connections, {args.threads} wrk thread(s), {args.workers} uvicorn worker(s), "
               f"{args.warmup:g} s warm-up + {args.duration:g} s per run, {bench.signed.count} distinct webhooks\n")
-        for name in SERVERS:
-            if (not args.only or name in args.only) and (name != "sentinel" or args.sentinel):
-                bench.measure(name)
+        names = [name for name in SERVERS if name in (args.only or DEFAULT_SERVERS)
+                 and (name != "sentinel" or args.sentinel)]
+        for round_number in range(1, args.rounds + 1):
+            for name in names:
+                bench.measure(name, name if round_number == 1 else f"{name} #{round_number}")
         report(bench)
     finally:
         bench.close()
@@ -331,16 +365,16 @@ def run(bench: Bench) -> None:
 def report(bench: Bench) -> None:
     peak, fixed = bench.peak, bench.fixed
     print("\nmaximum throughput (wrk, closed loop)")
-    print(f"  {'server':13} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
-    for name, run in peak.items():
-        print(f"  {SERVERS[name][0]:13} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} "
+    print(f"  {'server':16} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
+    for key, run in peak.items():
+        print(f"  {label(key):16} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} "
               f"{run.rejected:8d} {run.errors:7d}")
     for name, run in fixed.items():
         if name == next(iter(fixed)):
             print(f"\nfixed rate {run.rate:.0f} req/s (open loop; latency counted from each request's scheduled time)")
-            print(f"  {'server':13} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'non-2xx':>8} "
+            print(f"  {'server':16} {'2xx/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'non-2xx':>8} "
                   f"{'errors':>7} {'unsent':>7}")
-        print(f"  {SERVERS[name][0]:13} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} {ms(run.max)} "
+        print(f"  {label(name):16} {run.accepted_per_second:9.0f} {ms(run.p50)} {ms(run.p99)} {ms(run.max)} "
               f"{run.rejected:8d} {run.errors:7d} {run.unsent:7d}")
     print("\nchecks")
     for line in bench.checks:
@@ -352,6 +386,15 @@ def report(bench: Bench) -> None:
               f"{'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
     else:
         print("  real / raw durable throughput  not measured: needs both raw and real")
+    for key in peak:  # each verifier mode against the raw durable endpoint of its own round
+        name = key.split(" ")[0]
+        raw = peak.get("raw" + key.removeprefix(name))
+        if name in MODES and raw is not None:
+            ratio = peak[key].accepted_per_second / max(raw.accepted_per_second, 1e-9)
+            p99 = f"p99 {fixed[key].p99 * 1000:.1f} ms at {fixed[key].rate:.0f} req/s" if key in fixed else ""
+            cpu = bench.cpu_per_answer.get(key, 0) * 1000
+            print(f"  {label(key):16} / raw durable of its round {ratio:5.2f}x   server CPU {cpu:.2f} ms a 2xx at max   "
+                  f"{p99}")
     if "sentinel" in peak and "real" in peak:
         ratio = peak["sentinel"].accepted_per_second / max(peak["real"].accepted_per_second, 1e-9)
         print(f"  via Sentinel / real throughput {ratio:7.2f}x    (the same primary, reached directly or through Sentinel)")
@@ -361,6 +404,12 @@ def report(bench: Bench) -> None:
         basis = "half raw durable's max" if "raw" in peak else "half the real ingress's own max, no raw run"
         print(f"  real p99 at {run.rate:.0f} req/s  {run.p99 * 1000:9.1f} ms  (target <= {TARGET_P99 * 1000:g} ms)  "
               f"{'PASS' if met else 'MISS'}   rate: {'--rate' if bench.args.rate else basis}")
+
+
+def label(key: str) -> str:
+    """A figure's label: its server's, with the round after the first ("inline #2")."""
+    name = key.split(" ")[0]
+    return SERVERS[name][0] + key.removeprefix(name)
 
 
 if __name__ == "__main__":
