@@ -183,6 +183,7 @@ HOLDER = """
 import sys, time
 from pathlib import Path
 from hookline import embedded
+embedded.postgres_url(Path(sys.argv[1]))
 print(embedded.redis_url(Path(sys.argv[1])), flush=True)
 time.sleep(600)
 """
@@ -200,7 +201,7 @@ def test_a_command_with_no_dev_starts_the_servers_stops_them_at_exit_and_keeps_t
     assert [run.returncode for run in made] == [0, 0], [run.stderr for run in made]
     assert not postmasters(var)
 
-    # Another user of the Redis, killed later without leaving.
+    # Another user of both servers, killed later without leaving.
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(var)], stdout=subprocess.PIPE, text=True,
                               env=embedded_env())
     try:
@@ -209,11 +210,11 @@ def test_a_command_with_no_dev_starts_the_servers_stops_them_at_exit_and_keeps_t
 
         attached = hookline_in(workdir, "status")
 
-        assert len(redis_servers(var)) == 1  # the holder still uses it
+        assert (len(redis_servers(var)), len(postmasters(var))) == (1, 1)  # the holder still uses them
     finally:
         holder.kill()
         holder.wait()
-    left_behind = hookline_in(workdir, "status")  # the last live user: it stops the server
+    left_behind = hookline_in(workdir, "status")  # the last live user: it stops both servers
     assert not redis_servers(var) and not postmasters(var)
     assert (var / "redis" / "redis.db").exists()
 
