@@ -68,8 +68,10 @@ class EmbeddedRedis:
         live = []
         for path in self._users.glob("*"):
             try:
+                process = psutil.Process(int(path.name))
                 # the same pid and start time: not a later process that was given a dead user's pid
-                alive = abs(psutil.Process(int(path.name)).create_time() - float(path.read_text())) < 1
+                alive = (abs(process.create_time() - float(path.read_text())) < 1
+                         and process.status() != psutil.STATUS_ZOMBIE)
             except (psutil.NoSuchProcess, ValueError, OSError):
                 alive = False
             if alive:
