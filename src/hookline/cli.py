@@ -323,7 +323,8 @@ def _require_secret_keys(settings: Settings) -> None:
 
 
 def _use_database(*, seals: bool = False) -> Settings:
-    """Admin commands: the configured database, else the embedded one under ./var (shared with `dev`).
+    """Admin commands: the configured database, else the embedded servers under ./var (shared with `dev`):
+    its Redis too, unless HOOKLINE_BROKER_URL is set, so a replay publishes to dev's workers.
 
     `seals`: the command seals or opens credentials, so it needs HOOKLINE_SECRET_KEYS (the embedded
     database brings its own key).
@@ -332,7 +333,7 @@ def _use_database(*, seals: bool = False) -> Settings:
 
     settings = _settings()
     if settings.database_url is None:
-        embedded.fill_in(settings, broker=False)
+        embedded.fill_in(settings, broker=True)
         settings = _settings()
     if seals:
         _require_secret_keys(settings)

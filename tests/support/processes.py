@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,10 +30,13 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 30, what: str 
 
 @contextmanager
 def running(command: list[str], *, log: Path, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Run `command` in its own process group, output to `log`; SIGTERM (then SIGKILL) at the end."""
+            cwd: Path | None = None, without: Iterable[str] = ()) -> Iterator[subprocess.Popen]:
+    """Run `command` in its own process group, output to `log`; SIGTERM (then SIGKILL) at the end.
+
+    Its environment is this process's, with `env` added and the variables named in `without` removed."""
+    environ = {name: value for name, value in {**os.environ, **(env or {})}.items() if name not in without}
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environ,
                                    cwd=cwd, start_new_session=True)
         try:
             yield process

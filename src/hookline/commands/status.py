@@ -50,6 +50,7 @@ def status(timeout: float) -> None:
     settings = _settings()
     if settings.database_url is None or settings.broker_url is None:  # the embedded servers of `hookline dev`
         embedded.fill_in(settings, broker=True)
+        settings = _settings()  # now with their URLs: the beat leader's lock is in that Redis
     from hookline.workers.app import app  # reads the broker URL on import
     from hookline.workers.backlog import queue_states, tenant_health
 
