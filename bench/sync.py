@@ -29,6 +29,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))  # tests.support: the fake GoHighLevel
 
 import ingress as ingress_bench  # noqa: E402  # bench/ is this script's folder: its siblings import by name
 import redis  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
 from signed import LOCATION_ID  # noqa: E402
 
 from tests.support.fake_ghl import FakeGHL, serve  # noqa: E402
@@ -55,6 +56,8 @@ def main() -> None:
     args = parse_args()
     broker = redis.Redis.from_url(ingress_bench.REDIS_URL)
     broker.flushdb()
+    # Tokens are stored encrypted: one key for this process and the worker, unless one is set.
+    os.environ.setdefault("HOOKLINE_SECRET_KEYS", Fernet.generate_key().decode())
     database, url = ingress_bench.create_database()  # sets HOOKLINE_DATABASE_URL / _BROKER_URL for this process
     from hookline.db import get_engine, global_session, tenant_session
     from hookline.integrations.auth import TokenSet
