@@ -119,12 +119,15 @@ class ApiClient:
     def _send(self, method: str, path: str, kwargs: dict[str, Any], *, stream: bool = False) -> Any:
         headers = dict(kwargs.get("headers") or {})
         for _ in range(MAX_429_ROUNDS):
-            self.limiter.acquire(self.limit_key, self.buckets(method, path, headers))
+            buckets = self.buckets(method, path, headers)
+            ticket = self.limiter.acquire(self.limit_key, buckets)
             request = self._http.build_request(method, path, **kwargs)
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections, DNS
                 raise Transient(f"{self.provider} {method} {path}: {type(exc).__name__}") from exc
+            finally:  # the provider counted it on arrival, before now: our window runs from here
+                self.limiter.answered(self.limit_key, buckets, ticket)
             self.observe(response)
             if response.status_code == 429:
                 seconds = retry_after(response) or DEFAULT_RETRY_AFTER

@@ -25,7 +25,7 @@ class GHLClient(ApiClient):
     provider = "ghl"
 
     def __init__(self, http: httpx.Client, limiter: RateLimiter, *, location_id: str, app_id: str,
-                 burst: Bucket, daily: Bucket, slack: float = 0.5, **options: Any) -> None:
+                 burst: Bucket, daily: Bucket, slack: float = 0.1, **options: Any) -> None:
         super().__init__(http, limiter, f"ghl:{app_id}:{location_id}", **options)
         self.location_id, self.burst, self.daily, self.slack = location_id, burst, daily, slack
 
@@ -213,7 +213,7 @@ class GHLClient(ApiClient):
 
 
 def make_client(*, base_url: str, auth: httpx.Auth, limiter: RateLimiter, location_id: str, app_id: str,
-                burst_limit: int = 100, burst_window: float = 10.0, daily_limit: int = 200_000, slack: float = 0.5,
+                burst_limit: int = 100, burst_window: float = 10.0, daily_limit: int = 200_000, slack: float = 0.1,
                 timeout: httpx.Timeout = TIMEOUT, client_class: type[GHLClient] | None = None, **options: Any) -> Any:
     """A client of `client_class` (GHLClient; GHLCompanyClient for an agency, `location_id` its companyId)."""
     http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout)

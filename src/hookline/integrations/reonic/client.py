@@ -188,7 +188,7 @@ class ReonicClient(ApiClient):
 
 
 def make_client(*, base_url: str, auth: httpx.Auth, limiter: RateLimiter, guard: IdempotencyGuard, account: str,
-                cached_limit: int = 500, uncached_limit: int = 30, slack: float = 0.5,
+                cached_limit: int = 500, uncached_limit: int = 30, slack: float = 0.1,
                 timeout: httpx.Timeout = TIMEOUT, **options: Any) -> ReonicClient:
     http = httpx.Client(base_url=base_url.rstrip("/") + "/", auth=auth, timeout=timeout)
     return ReonicClient(http, limiter, account=account, guard=guard, cached=Bucket("cached", cached_limit, MINUTE + slack),
