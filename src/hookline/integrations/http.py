@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -22,6 +24,13 @@ TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_AFTER = 10.0  # a 429 without Retry-After
 MAX_429_ROUNDS = 3  # a 429 means "not processed", so even a POST may go again, a few times
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once a process: building one loads the CA bundle
+    (tens of ms of CPU), and a task builds its API client anew each run."""
+    return httpx.create_ssl_context()
 
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
