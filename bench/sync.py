@@ -10,7 +10,7 @@ the requests it accepts per location: a 429, or more than `limit` in any window,
 limiter let too much through.
 
     uv run python bench/sync.py [--contacts 30000] [--limit 100] [--window 10] [--page-limit 100]
-                                [--pages-per-task 20] [--slack 0.5] [--concurrency 2]
+                                [--pages-per-task 20] [--slack S] [--concurrency 2]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ sys.path.insert(0, str(BENCH_DIR.parent))  # tests.support: the fake GoHighLevel
 
 import ingress as ingress_bench  # noqa: E402  # bench/ is this script's folder: its siblings import by name
 import redis  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
 from signed import LOCATION_ID  # noqa: E402
 
 from tests.support.fake_ghl import FakeGHL, serve  # noqa: E402
@@ -41,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=10.0, help="fake server: window, seconds")
     parser.add_argument("--page-limit", type=int, default=100, help="contacts per search page (HOOKLINE_SYNC_PAGE_LIMIT)")
     parser.add_argument("--pages-per-task", type=int, default=20, help="HOOKLINE_SYNC_PAGES_PER_TASK")
-    parser.add_argument("--slack", type=float, default=0.5, help="the limiter's slack, seconds")
+    parser.add_argument("--slack", type=float, help="the limiter's slack, seconds (default: the setting's default)")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     return parser.parse_args()
 
@@ -55,13 +56,18 @@ def main() -> None:
     args = parse_args()
     broker = redis.Redis.from_url(ingress_bench.REDIS_URL)
     broker.flushdb()
+    # Tokens are stored encrypted: one key for this process and the worker, unless one is set.
+    os.environ.setdefault("HOOKLINE_SECRET_KEYS", Fernet.generate_key().decode())
     database, url = ingress_bench.create_database()  # sets HOOKLINE_DATABASE_URL / _BROKER_URL for this process
+    from hookline.config import get_settings
     from hookline.db import get_engine, global_session, tenant_session
     from hookline.integrations.auth import TokenSet
     from hookline.services import tokens
     from hookline.services.tenants import find_connection
     from hookline.tasks.reconciling import start_sync
 
+    if args.slack is None:
+        args.slack = get_settings().api_rate_slack_seconds
     fake = FakeGHL(limit=args.limit, window=args.window)
     fake.add_contacts(LOCATION_ID, args.contacts)
     access, _ = fake.issue(LOCATION_ID)

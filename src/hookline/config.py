@@ -140,8 +140,9 @@ class Settings(BaseSettings):
     reonic_api_url: str = "https://api.reonic.de/rest/v3"
     reonic_cached_limit: int = Field(default=500, ge=1)
     reonic_uncached_limit: int = Field(default=30, ge=1)
-    # Added to sliding windows: a request is counted when it leaves, the provider counts on arrival.
-    api_rate_slack_seconds: float = Field(default=0.5, ge=0)
+    # Added to sliding windows, a margin for clocks' rounding: a request counts from its answer
+    # (integrations/ratelimit.py), which is later than the provider's count on its arrival.
+    api_rate_slack_seconds: float = Field(default=0.1, ge=0)
     # A worker waits this long at most for a rate-limit slot; beyond it the task retries with a countdown.
     api_max_wait_seconds: float = Field(default=5.0, ge=0)
     # Reconciliation (docs/operations.md): rows per API page, pages per task before it re-enqueues

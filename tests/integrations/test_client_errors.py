@@ -157,3 +157,14 @@ def test_retry_after_reads_seconds_and_http_dates_and_ignores_garbage():
     assert retry_after(_response("Wed, 21 Oct 2015 07:28:00 GMT")) == 0  # in the past: go now
     assert retry_after(_response("soon")) is None
     assert retry_after(httpx.Response(429)) is None
+
+
+def test_api_clients_share_one_verifying_tls_context():
+    import ssl
+
+    from hookline.integrations.http import tls_context
+
+    context = tls_context()
+
+    assert context is tls_context()  # built once a process, not per client
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

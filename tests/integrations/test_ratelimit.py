@@ -100,3 +100,46 @@ def test_all_buckets_must_have_room_and_a_refusal_spends_none(limiter):
 
     assert limiter.try_acquire("k", [burst, daily]) > 0  # daily is full
     assert [limiter.try_acquire("k", [burst]) for _ in range(4)] == [0, 0, 0, 0]  # burst still had 4
+
+
+def test_an_answered_request_counts_from_its_answer_not_from_when_it_left(limiter):
+    one = Bucket("one", 1, 2.0)
+    ticket = limiter.acquire("k", [one])
+    time.sleep(0.5)  # the request is on its way
+    counted_from_departure = limiter.try_acquire("k", [one])
+
+    limiter.answered("k", [one], ticket)
+
+    assert counted_from_departure <= 1.51
+    assert limiter.try_acquire("k", [one]) > counted_from_departure + 0.3  # the whole window again
+
+
+def test_answering_moves_a_slot_and_never_adds_one(limiter):
+    two = Bucket("two", 2, 10.0)
+    ticket = limiter.acquire("k", [two])
+
+    limiter.answered("k", [two], ticket)
+    limiter.answered("k", [two], ticket)
+
+    assert limiter.try_acquire("k", [two]) == 0  # the second slot was still free
+    assert limiter.try_acquire("k", [two]) > 0
+
+
+def test_a_slot_the_window_dropped_while_its_request_was_out_is_counted_again(limiter):
+    short = Bucket("short", 1, 0.3)
+    ticket = limiter.acquire("k", [short])
+    time.sleep(0.4)  # longer than the window: the slot has expired
+
+    limiter.answered("k", [short], ticket)
+
+    assert limiter.try_acquire("k", [short]) > 0  # the provider may have counted it just now
+
+
+def test_answering_leaves_fixed_windows_alone(limiter):
+    burst, daily = Bucket("burst", 5, 10.0), Bucket("daily", 2, 3600.0, fixed=True)
+    ticket = limiter.acquire("k", [burst, daily])
+
+    limiter.answered("k", [burst, daily], ticket)
+
+    assert limiter.try_acquire("k", [burst, daily]) == 0  # daily still had its second
+    assert limiter.try_acquire("k", [burst, daily]) > 0

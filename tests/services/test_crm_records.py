@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from hookline.db import tenant_session
 from hookline.integrations.ghl.schemas import EVENTS
@@ -301,3 +302,48 @@ def test_changes_of_any_shape_share_the_kept_statements_and_keep_the_models_defa
     assert made is not None and again is None and changed == made
     assert (stored.email, stored.dnd, stored.tags, stored.custom_fields) == ("a@example.com", False, ["late"], [])
     assert stored.source_version == T0 + timedelta(minutes=1)
+
+
+def page_change(external_id, minutes, **values):
+    return records.Change(provider="ghl", external_id=external_id, version=T0 + timedelta(minutes=minutes),
+                          values={"email": None, "tags": [], **values})
+
+
+def apply_page(tenant_id, changes):
+    with tenant_session(tenant_id) as session:
+        return records.apply_many(session, tenant_id, Contact, changes)
+
+
+def test_a_page_applies_the_ordering_rule_row_by_row(tenant):
+    apply_page(tenant.id, [page_change("c-old", 10, email="kept@example.com"),
+                           page_change("c-same", 10, email="same@example.com")])
+
+    written = apply_page(tenant.id, [
+        page_change("c-old", 5, email="stale@example.com"),  # older than the row: dropped
+        page_change("c-same", 10, email="same@example.com"),  # a duplicate: writes nothing
+        page_change("c-new", 1, email="new@example.com", tags=["solar"]),  # inserted
+        page_change("c-twice", 1, email="first@example.com"),
+        page_change("c-twice", 2, email="second@example.com"),  # twice in the page: the newer wins
+    ])
+
+    assert written == 2
+    assert row(tenant.id, Contact, "c-old").email == "kept@example.com"
+    assert row(tenant.id, Contact, "c-twice").email == "second@example.com"
+    new = row(tenant.id, Contact, "c-new")
+    assert (new.tags, new.custom_fields, new.dnd, new.deleted_at) == (["solar"], [], False, None)  # defaults too
+
+
+def test_a_page_value_too_long_for_its_column_is_refused_not_cut(tenant):
+    with pytest.raises(DataError, match="too long"):
+        apply_page(tenant.id, [page_change("c-long", 1, email="x" * 400 + "@example.com")])
+
+    assert row(tenant.id, Contact, "c-long") is None
+
+
+def test_a_page_writes_only_its_own_tenants_rows(tenant, other_tenant):
+    apply_page(other_tenant.id, [page_change("c-shared", 1, email="other@example.com")])
+
+    apply_page(tenant.id, [page_change("c-shared", 5, email="mine@example.com")])
+
+    assert row(other_tenant.id, Contact, "c-shared").email == "other@example.com"
+    assert row(tenant.id, Contact, "c-shared").email == "mine@example.com"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import random
 import secrets
 import threading
 import time
@@ -36,11 +37,14 @@ RECORDING = b"RIFF" + bytes(range(256)) * 400  # 100 KiB of "audio/x-wav"
 class FakeGHL:
     def __init__(self, *, client_id: str = "app-1", client_secret: str = "app-secret", limit: int = 100,
                  window: float = 10.0, daily_limit: int = 200_000, token_ttl: int = 86_399,
-                 refresh_delay: float = 0.0, search_delay: float = 0.0) -> None:
+                 refresh_delay: float = 0.0, search_delay: float = 0.0, arrival_delay: float = 0.0) -> None:
         # search_delay: seconds each contact or opportunity search and calendar read takes
+        # arrival_delay: each API request reaches the counter up to this many seconds after it was sent
+        # (random, as a network's delay varies): the limit counts arrivals, as GoHighLevel's does
         self.client_id, self.client_secret = client_id, client_secret
         self.limit, self.window, self.daily_limit = limit, window, daily_limit
         self.token_ttl, self.refresh_delay, self.search_delay = token_ttl, refresh_delay, search_delay
+        self.arrival_delay = arrival_delay
         self.searches: list[dict[str, Any]] = []  # every contact search body, with the ids it returned
         self.clock = itertools.count(1)  # dateUpdated: strictly increasing, one second per change
         self.lock = threading.Lock()
@@ -210,6 +214,8 @@ class FakeGHL:
                                      f"(authClass {'Company' if location in self.companies else 'Location'})"}, 401)
             if request.headers.get("version") != version:
                 return JSONResponse({"statusCode": 400, "message": f"Version header must be {version}"}, 400)
+            if self.arrival_delay:
+                await asyncio.sleep(random.uniform(0, self.arrival_delay))
             limited = self._count(location)
             if limited is not None:
                 return limited

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -22,6 +24,13 @@ TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_RETRY_AFTER = 10.0  # a 429 without Retry-After
 MAX_429_ROUNDS = 3  # a 429 means "not processed", so even a POST may go again, a few times
+
+
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once a process: building one loads the CA bundle
+    (tens of ms of CPU), and a task builds its API client anew each run."""
+    return httpx.create_ssl_context()
 
 
 def retry_after(response: httpx.Response, *, now: float | None = None) -> float | None:
@@ -119,12 +128,15 @@ class ApiClient:
     def _send(self, method: str, path: str, kwargs: dict[str, Any], *, stream: bool = False) -> Any:
         headers = dict(kwargs.get("headers") or {})
         for _ in range(MAX_429_ROUNDS):
-            self.limiter.acquire(self.limit_key, self.buckets(method, path, headers))
+            buckets = self.buckets(method, path, headers)
+            ticket = self.limiter.acquire(self.limit_key, buckets)
             request = self._http.build_request(method, path, **kwargs)
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:  # timeouts, resets, refused connections, DNS
                 raise Transient(f"{self.provider} {method} {path}: {type(exc).__name__}") from exc
+            finally:  # the provider counted it on arrival, before now: our window runs from here
+                self.limiter.answered(self.limit_key, buckets, ticket)
             self.observe(response)
             if response.status_code == 429:
                 seconds = retry_after(response) or DEFAULT_RETRY_AFTER

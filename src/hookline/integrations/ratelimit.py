@@ -3,7 +3,9 @@
 A key is one provider account as the provider counts it (GoHighLevel: app + location; Reonic:
 the account). Each key has buckets: a sliding window (a sorted set of request times, exact) or
 a fixed window (a counter, for big daily limits). Time is Redis's own clock, so workers on other
-hosts agree. A 429's `Retry-After` blocks the key until then; the provider's `…-Remaining`
+hosts agree. A request takes its slots when it leaves and, once answered, moves its sliding-window
+slots to the answer's time: the provider counted it somewhere in between, so a window counted
+from the answer is never shorter than the provider's. A 429's `Retry-After` blocks the key until then; the provider's `…-Remaining`
 headers pad our count when someone else spent part of the budget.
 """
 
@@ -72,6 +74,18 @@ end
 return until_ms
 """
 
+# Moves a request's slots (member ARGV[1]:<bucket index>) in sliding buckets KEYS to now. A slot the
+# window dropped while the request was in flight is added again: the provider may have counted it late.
+ANSWERED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[1] .. ':' .. ARGV[2 * i])
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
+end
+return #KEYS
+"""
+
 # Pads a bucket so that it counts at least ARGV[1] requests in the current window (never lowers it).
 PAD = """
 local t = redis.call('TIME')
@@ -111,6 +125,7 @@ class RateLimiter:
         self.client, self.max_wait, self.prefix = client, max_wait, prefix
         self._acquire = client.register_script(ACQUIRE)
         self._block = client.register_script(BLOCK)
+        self._answered = client.register_script(ANSWERED)
         self._pad = client.register_script(PAD)
 
     def _keys(self, key: str, buckets: Sequence[Bucket]) -> list[str]:
@@ -120,23 +135,42 @@ class RateLimiter:
             keys += [f"{self.prefix}:{{{key}}}:{bucket.name}", f"{self.prefix}:{{{key}}}:{bucket.name}:blocked"]
         return keys
 
-    def try_acquire(self, key: str, buckets: Sequence[Bucket]) -> float:
-        """Take a slot in every bucket and return 0, or return the seconds to wait (taking nothing)."""
-        args: list[object] = [uuid.uuid4().hex]
+    def try_acquire(self, key: str, buckets: Sequence[Bucket], ticket: str | None = None) -> float:
+        """Take a slot in every bucket and return 0, or return the seconds to wait (taking nothing).
+
+        `ticket` names the slots taken (see `answered`); a new one when not given.
+        """
+        args: list[object] = [ticket or uuid.uuid4().hex]
         for bucket in buckets:
             args += [bucket.limit, bucket.window_ms, int(bucket.fixed)]
         return int(self._acquire(keys=self._keys(key, buckets), args=args)) / 1000
 
-    def acquire(self, key: str, buckets: Sequence[Bucket]) -> None:
-        """Block until a slot is free, or raise RateLimited when that is more than `max_wait` away."""
+    def acquire(self, key: str, buckets: Sequence[Bucket]) -> str:
+        """Block until a slot is free and return its ticket, or raise RateLimited when that is more than
+        `max_wait` away. Pass the ticket to `answered` when the request has its answer (or failed)."""
+        ticket = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait
         while True:
-            wait = self.try_acquire(key, buckets)
+            wait = self.try_acquire(key, buckets, ticket)
             if wait <= 0:
-                return
+                return ticket
             if time.monotonic() + wait > deadline:
                 raise RateLimited(f"rate limit of {key}: next slot in {wait:.1f} s", retry_after=wait)
             time.sleep(wait + random.uniform(0, 0.02))  # jitter: waiters do not all wake at once
+
+    def answered(self, key: str, buckets: Sequence[Bucket], ticket: str) -> None:
+        """The request that took `ticket` is answered or failed: its sliding-window slots count from now.
+
+        We count a request when it leaves and the provider when it arrives, which is later by the
+        network's delay; counted from the answer, our window is never ahead of the provider's.
+        """
+        sliding = [(index, bucket) for index, bucket in enumerate(buckets, start=1) if not bucket.fixed]
+        if not sliding:
+            return
+        args: list[object] = [ticket]
+        for index, bucket in sliding:
+            args += [index, bucket.window_ms]
+        self._answered(keys=[f"{self.prefix}:{{{key}}}:{bucket.name}" for _, bucket in sliding], args=args)
 
     def block(self, key: str, seconds: float, bucket: str | None = None) -> None:
         """No request for `key` (or only its `bucket`) until `seconds` from now, e.g. a 429's Retry-After."""

@@ -9,7 +9,7 @@ import httpx
 
 from hookline.integrations.errors import Transient
 from hookline.integrations.ghl import resources as r
-from hookline.integrations.http import TIMEOUT, ApiClient, header_int
+from hookline.integrations.http import TIMEOUT, ApiClient, header_int, tls_context
 from hookline.integrations.ratelimit import Bucket, RateLimiter
 
 # The `Version` header is per API area (the specs' enums): calendars and conversations are older.
@@ -25,7 +25,7 @@ class GHLClient(ApiClient):
     provider = "ghl"
 
     def __init__(self, http: httpx.Client, limiter: RateLimiter, *, location_id: str, app_id: str,
-                 burst: Bucket, daily: Bucket, slack: float = 0.5, **options: Any) -> None:
+                 burst: Bucket, daily: Bucket, slack: float = 0.1, **options: Any) -> None:
         super().__init__(http, limiter, f"ghl:{app_id}:{location_id}", **options)
         self.location_id, self.burst, self.daily, self.slack = location_id, burst, daily, slack
 
@@ -213,10 +213,10 @@ class GHLClient(ApiClient):
 
 
 def make_client(*, base_url: str, auth: httpx.Auth, limiter: RateLimiter, location_id: str, app_id: str,
-                burst_limit: int = 100, burst_window: float = 10.0, daily_limit: int = 200_000, slack: float = 0.5,
+                burst_limit: int = 100, burst_window: float = 10.0, daily_limit: int = 200_000, slack: float = 0.1,
                 timeout: httpx.Timeout = TIMEOUT, client_class: type[GHLClient] | None = None, **options: Any) -> Any:
     """A client of `client_class` (GHLClient; GHLCompanyClient for an agency, `location_id` its companyId)."""
-    http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout)
+    http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout, verify=tls_context())
     return (client_class or GHLClient)(http, limiter, location_id=location_id, app_id=app_id, slack=slack,
                      burst=Bucket("burst", burst_limit, burst_window + slack),
                      daily=Bucket("daily", daily_limit, DAY, fixed=True), **options)

@@ -9,7 +9,7 @@ import httpx
 from pydantic import BaseModel
 
 from hookline.integrations.errors import NotFound
-from hookline.integrations.http import TIMEOUT, ApiClient, header_int
+from hookline.integrations.http import TIMEOUT, ApiClient, header_int, tls_context
 from hookline.integrations.idempotency import IdempotencyGuard
 from hookline.integrations.ratelimit import Bucket, RateLimiter
 from hookline.integrations.reonic import resources as r
@@ -188,8 +188,8 @@ class ReonicClient(ApiClient):
 
 
 def make_client(*, base_url: str, auth: httpx.Auth, limiter: RateLimiter, guard: IdempotencyGuard, account: str,
-                cached_limit: int = 500, uncached_limit: int = 30, slack: float = 0.5,
+                cached_limit: int = 500, uncached_limit: int = 30, slack: float = 0.1,
                 timeout: httpx.Timeout = TIMEOUT, **options: Any) -> ReonicClient:
-    http = httpx.Client(base_url=base_url.rstrip("/") + "/", auth=auth, timeout=timeout)
+    http = httpx.Client(base_url=base_url.rstrip("/") + "/", auth=auth, timeout=timeout, verify=tls_context())
     return ReonicClient(http, limiter, account=account, guard=guard, cached=Bucket("cached", cached_limit, MINUTE + slack),
                         uncached=Bucket("uncached", uncached_limit, MINUTE + slack), **options)
