@@ -9,8 +9,8 @@ import pytest
 
 from hookline.db import tenant_session
 from hookline.services import dead_letters
+from hookline.transport.publish import publish
 from hookline.workers.deliveries import POISON_DELIVERIES
-from hookline.workers.publish import publish
 from tests.support import failing_tasks as tasks
 from tests.support.cli import hookline
 from tests.support.processes import wait_for

@@ -17,9 +17,9 @@ from hookline.ratelimit import FixedWindow, Limiter
 from hookline.redis_clients import sync_client
 from hookline.services import messaging
 from hookline.services.email_templates import TemplateProblem, render
+from hookline.transport.publish import publish_after_commit
 from hookline.workers.app import app
 from hookline.workers.limits import LONGEST_BROKER_DELAY
-from hookline.workers.publish import publish_after_commit
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)

@@ -17,8 +17,8 @@ from hookline.models import CrmPush, Tenant
 from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
 from hookline.services import sync_sources, tenants
 from hookline.tasks import reconciling
+from hookline.transport.publish import publish_after_commit
 from hookline.workers.app import app
-from hookline.workers.publish import publish_after_commit
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
 

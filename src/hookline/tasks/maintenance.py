@@ -22,11 +22,12 @@ from hookline.services import inbox, messaging, pushes, recordings, scheduling, 
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
 from hookline.tasks.ghl_sync import TASKS as PUSH_TASKS
-from hookline.workers import liveness, published
+from hookline.transport import published
+from hookline.transport.lanes import Lanes
+from hookline.transport.publish import publish
+from hookline.workers import liveness
 from hookline.workers.app import app
-from hookline.workers.fairness import Lanes
 from hookline.workers.handlers import handler_for
-from hookline.workers.publish import publish
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +90,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
 
     The rows `already(rows)` names were published by someone else: they are only stamped. A
     backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
-    tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
+    tenant's flood left behind by a broker outage goes to the bulk lane (transport/lanes.py).
     """
     lanes = relay_lanes()
 
@@ -123,7 +124,7 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     The ingress commits, then publishes; when the broker was down, the row waits here. The age
     threshold keeps the relay out of the ingress's way on the normal path. On a Redis broker the
     ingress stamps nothing in PostgreSQL: a row it published has its bit set in the broker
-    (workers/published.py), and is stamped here, not published again.
+    (transport/published.py), and is stamped here, not published again.
     """
     age = timedelta(seconds=older_than_seconds)
     relayed = publish_each(lambda session, tenant_id: inbox.unpublished(session, tenant_id, older_than=age, limit=batch),

@@ -13,7 +13,7 @@ W3C `traceparent` (ingress/tracing.py; where Celery publishes, its instrumentati
 
 What kombu's Redis channel then does to a message is written out here (`_encode`): the body
 serialized as JSON and base64-encoded, `delivery_info`, and the list a priority goes to. The
-result is the message `send_task` writes, field by field (tests/ingress/test_publisher.py
+result is the message `send_task` writes, field by field (tests/transport/test_publisher.py
 compares the two, for both lanes, a priority and the embedded broker), and stock workers
 consume it (tests/e2e).
 """
@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from celery.utils.saferepr import saferepr
 from kombu.transport.redis import Channel as RedisChannel
 
-from hookline.workers import published
-from hookline.workers.fairness import lane
+from hookline.transport import published
+from hookline.transport.lanes import lane
 from hookline.workers.tenancy import redacted
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import redis
     from celery import Celery
 
-    from hookline.ingress.publisher import Job
+    from hookline.transport.publisher import Job
 
 PLACEHOLDER = {"tenant_id": 0, "event_id": 0}
 
@@ -176,7 +176,7 @@ def by_list(messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] =
 
 def queue_batch(pipe: Any, messages: TaskMessages, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:
     """Queue on a MULTI pipeline (sync or asyncio) the LPUSHes of the jobs' messages and their
-    events' published bits (workers/published.py), so that both go in, or neither."""
+    events' published bits (transport/published.py), so that both go in, or neither."""
     for key, queued in by_list(messages, jobs, bulk).items():
         pipe.lpush(key, *queued)
     published.mark(pipe, (job.event_id for job in jobs))

@@ -8,8 +8,8 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from hookline.transport.lanes import lane
 from hookline.workers.app import app
-from hookline.workers.fairness import lane
 from hookline.workers.tenancy import tenant_headers
 
 log = structlog.get_logger(__name__)
@@ -21,7 +21,7 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 
 def publish(task_name: str, *, tenant_id: int, bulk: bool = False, **kwargs: Any) -> None:
     """Send `task_name` with keyword arguments; routing by module name picks its queue (its bulk
-    lane when `bulk`: workers/fairness.py)."""
+    lane when `bulk`: transport/lanes.py)."""
     app.send_task(
         task_name,
         kwargs={"tenant_id": tenant_id, **kwargs},

@@ -18,23 +18,20 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from hookline.config import get_settings
-from hookline.ingress.app import sender
 from hookline.ingress.inbox_writer import InboxWriter
 from celery.utils.saferepr import saferepr
 
-from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
-from hookline.ingress.publisher import CelerySender, Job, Publisher, RedisSender
-from hookline.workers import published
+from hookline.transport import published
+from hookline.transport.lanes import lane
+from hookline.transport.messages import TaskMessages, kwargs_repr, new_uuid, push
+from hookline.transport.publisher import CelerySender, Job, Publisher, RedisSender
 from hookline.workers.app import app
-from hookline.workers.fairness import lane
 from hookline.workers.tenancy import redacted
 from tests.conftest import REDIS_URL
-from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
 from tests.support.processes import wait_for
 from tests.support.rabbitmq import amqp_url, rabbitmq_vhost
-from tests.support.webhooks import encode, ghl_headers, payload
 from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
@@ -172,24 +169,6 @@ def test_a_batch_is_queued_in_the_order_it_was_committed(redis_client):
     assert [message["headers"]["tenant_id"] for message in messages] == [job.tenant_id for job in jobs]
 
 
-def test_a_redis_broker_gets_the_asyncio_sender_and_any_other_celerys():
-    # No connection is made: the broker URL alone decides.
-    settings = get_settings()
-    inbox = InboxWriter(settings)  # its pool opens only when the app starts
-    assert isinstance(sender(settings.model_copy(update={"broker_url": REDIS_URL}), inbox)[0], RedisSender)
-    assert isinstance(sender(settings.model_copy(update={"broker_url": "amqp://guest:guest@127.0.0.1:5672//"}),
-                             inbox)[0], CelerySender)
-
-
-def test_the_ingress_publishes_on_redis_from_its_event_loop(client, tenant, ingress_log, queue):
-    raw = encode(payload("ghl/ContactCreate.json"))
-
-    client.post("/webhooks/ghl", content=raw, headers=ghl_headers(raw))
-
-    assert len(queue()) == 1
-    assert [line["sender"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == ["redis"]
-
-
 def test_task_ids_are_version_4_uuids_like_celerys():
     ids = {new_uuid() for _ in range(1000)}
 
@@ -266,7 +245,7 @@ def test_the_only_publish_receiver_is_the_one_the_ingress_reproduces():
     assert receivers == {"hookline.workers.app._stamp_message"}
 
 
-def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client):
+def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client, clean_tables):
     from redis import asyncio as aioredis
 
     jobs = [Job(TASK, 7, event_id, "ghl") for event_id in (41, 42, published.BLOCK + 5)]

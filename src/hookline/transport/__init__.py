@@ -1,0 +1,10 @@
+"""Publishing work, and recording that it went out: the one way a task reaches the broker.
+
+- `publish.py`: `publish` (a tenant's task, now) and `publish_after_commit` (once a session commits).
+- `publisher.py`: the ingress's batching publisher (`Publisher`, `Job`) and its two senders:
+  `RedisSender` (hand-made messages, one MULTI per batch) and `CelerySender` (any other broker).
+- `messages.py`: the hand-made Celery messages (tests/transport/test_publisher.py compares them
+  field by field with Celery's own).
+- `published.py`: the bits in a Redis broker that record which events the ingress published.
+- `lanes.py`: lane choice: a flooding tenant's tasks go to `<queue>.bulk`.
+"""
