@@ -10,6 +10,7 @@ from __future__ import annotations
 from hookline.db import tenant_session
 from hookline.models import DeadLetter, DeadLetterStatus, WebhookEvent
 from hookline.services import dead_letters, inbox
+from hookline.transport.published import mark_published
 from hookline.workers.tenancy import REDACTED
 
 
@@ -44,7 +45,7 @@ def publish_event(task: str, tenant_id: int, event_id: int, *, bulk: bool = Fals
     except Exception as exc:  # broker down or unset: the committed pending row is the source of truth
         raise Unpublished(str(exc)) from exc
     with tenant_session(tenant_id) as session:
-        inbox.mark_published(session, tenant_id, event_id)
+        mark_published(session, tenant_id, event_id)
 
 
 def replay_dead_letter(tenant_id: int, letter: DeadLetter) -> None:

@@ -98,7 +98,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
         events = rows(session, tenant_id)
         known = already(events) if already is not None and events else set()
         if known:
-            inbox.mark_published(session, tenant_id, *known)
+            published.mark_published(session, tenant_id, *known)
             log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
             events = [event for event in events if event.id not in known]
         bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
@@ -108,7 +108,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
             if handler is None:  # its handler was removed since it was stored: nothing to run
                 continue
             publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
-            inbox.mark_published(session, tenant_id, event.id, again=again)
+            published.mark_published(session, tenant_id, event.id, again=again)
             sent += 1
         return sent
 
