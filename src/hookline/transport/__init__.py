@@ -5,6 +5,7 @@
   `RedisSender` (hand-made messages, one MULTI per batch) and `CelerySender` (any other broker).
 - `messages.py`: the hand-made Celery messages (tests/transport/test_publisher.py compares them
   field by field with Celery's own).
-- `published.py`: the bits in a Redis broker that record which events the ingress published.
+- `published.py`: the records of what went out: the bits in a Redis broker, `published_at` in the inbox.
+- `relay.py`: the relay's and the sweeper's reads: inbox rows never published, or published long ago.
 - `lanes.py`: lane choice: a flooding tenant's tasks go to `<queue>.bulk`.
 """
