@@ -1,6 +1,8 @@
 """Publishing work, and recording that it went out: the one way a task reaches the broker.
 
-- `publish.py`: `publish` (a tenant's task, now) and `publish_after_commit` (once a session commits).
+- `publish.py`: `publish` (a tenant's task, now), `publish_after_commit` (once a session commits),
+  `publish_system` (a task with no tenant: the Marketplace installs').
+- `headers.py`: `tenant_headers`, and `task_options`, what TenantTask.apply_async publishes with.
 - `publisher.py`: the ingress's batching publisher (`Publisher`, `Job`) and its two senders:
   `RedisSender` (hand-made messages, one MULTI per batch) and `CelerySender` (any other broker).
 - `messages.py`: the hand-made Celery messages (tests/transport/test_publisher.py compares them

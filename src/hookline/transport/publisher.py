@@ -29,9 +29,9 @@ import structlog
 from redis import asyncio as aioredis
 
 from hookline.ingress.metrics import PUBLISH_BATCH_JOBS, PUBLISH_FAILURES, PUBLISH_PENDING
+from hookline.transport.headers import tenant_headers
 from hookline.transport.lanes import Lanes, lane
 from hookline.transport.messages import TaskMessages, queue_batch
-from hookline.workers.tenancy import tenant_headers
 
 if TYPE_CHECKING:
     from celery import Celery

@@ -15,13 +15,13 @@ from celery.exceptions import Reject, TimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
+from hookline.transport.headers import task_options
 from hookline.workers import arguments, deliveries, retry
-from hookline.workers.limits import refuse_long_delay
 from hookline.workers.routing import delivered_from
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["RETRY_ON_DATABASE_ERRORS", "MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
+__all__ = ["RETRY_ON_DATABASE_ERRORS", "MissingTenant", "TenantTask", "require_tenant"]
 
 
 # Task options for "PostgreSQL restarting or unreachable: try again later", with backoff.
@@ -39,11 +39,6 @@ def redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
             for key, value in kwargs.items()}
 
 
-def tenant_headers(tenant_id: Any, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Message headers carrying the tenant, so operators and brokers see it without the body."""
-    return {**(headers or {}), "tenant_id": require_tenant(tenant_id)}
-
-
 class TenantTask(Task):
     """Base for every Hookline task. Tasks take keyword arguments, `tenant_id` first."""
 
@@ -53,9 +48,7 @@ class TenantTask(Task):
     def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
-        options["headers"] = tenant_headers((kwargs or {}).get("tenant_id"), options.get("headers"))
-        refuse_long_delay(options)  # retry(countdown=…) comes through here too
-        return super().apply_async(args, kwargs, **options)
+        return super().apply_async(args, kwargs, **task_options(kwargs, options))
 
     def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options):  # noqa: ANN001, ANN201
         # A retry goes back to the queue its message came from, a bulk lane included. Celery keeps
