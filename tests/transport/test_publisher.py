@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -136,6 +138,39 @@ def test_a_priority_goes_to_the_list_kombu_picks_for_it(redis_client):
     [message], [reference] = batched["ghl_sync\x06\x166"], sent["ghl_sync\x06\x166"]
     assert_same_message(message, reference)
     assert message["properties"]["priority"] == 7
+
+
+def expiry(message: dict) -> float:
+    """Seconds from the message's publish to its `expires` moment."""
+    return datetime.fromisoformat(message["headers"]["expires"]).timestamp() - message["headers"]["published_at"]
+
+
+def test_a_task_that_expires_gets_an_expiry_of_its_own_on_every_message(redis_client):
+    # `expires` in seconds becomes a moment when a message is made: each message's own, never
+    # the first one's copied into every later message.
+    celery = celery_at(REDIS_URL)
+
+    @celery.task(name=TASK, expires=60, shared=False)
+    def expiring(**kwargs: Any) -> None:
+        """A task registered with `expires`, as `send_task` finds its options."""
+
+    celery.finalize()
+    messages = TaskMessages(celery)
+    queued(redis_client)
+
+    push(redis_client, messages, [Job(TASK, 7, 1, "ghl")])
+    time.sleep(1.5)
+    push(redis_client, messages, [Job(TASK, 7, 2, "ghl")])
+    first, second = queued(redis_client)["ghl_sync"]
+    batched, sent = both_ways(celery, redis_client, Job(TASK, 7, 3, "ghl"))
+
+    assert expiry(first) == pytest.approx(60, abs=0.5)
+    assert expiry(second) == pytest.approx(60, abs=0.5)
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert expiry(message) == pytest.approx(expiry(reference), abs=0.5)
+    assert message["properties"]["expiration"] == reference["properties"]["expiration"] == "60000"
+    assert_same_message(message, {**reference, "headers": {**reference["headers"],
+                                                           "expires": message["headers"]["expires"]}})
 
 
 @pytest.fixture()
