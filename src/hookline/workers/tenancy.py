@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from celery import Task
 from celery.exceptions import Reject, TimeLimitExceeded
-from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
 from hookline.transport.headers import task_options
@@ -21,13 +19,8 @@ from hookline.workers.routing import delivered_from
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["RETRY_ON_DATABASE_ERRORS", "MissingTenant", "TenantTask", "require_tenant"]
+__all__ = ["MissingTenant", "TenantTask", "require_tenant"]
 
-
-# Task options for "PostgreSQL restarting or unreachable: try again later", with backoff.
-RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
-    "autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 8,
-}
 
 SECRET_WORDS = ("secret", "token", "password", "passwd", "authorization", "api_key", "apikey", "credential")
 REDACTED = "***"
@@ -39,11 +32,10 @@ def redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
             for key, value in kwargs.items()}
 
 
-class TenantTask(Task):
+class TenantTask(retry.Retrying):
     """Base for every Hookline task. Tasks take keyword arguments, `tenant_id` first."""
 
     abstract = True
-    max_retries = retry.MAX_RETRIES
 
     def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
         if args:
@@ -86,14 +78,7 @@ class TenantTask(Task):
             self._quarantine(tenant_id, kwargs, runs)
             return None  # acknowledged: the message never blocks its queue again
         arguments.check(self.name, self.run, kwargs)
-        try:
-            return super().__call__(*args, **kwargs)
-        except retry.TRANSIENT as exc:
-            if not retry.is_transient(exc):
-                raise
-            countdown = retry.backoff(self.request.retries, retry_after=getattr(exc, "retry_after", None))
-            log.warning("task.retry", error=repr(exc)[:300], retries=self.request.retries, countdown=round(countdown, 1))
-            raise self.retry(exc=exc, countdown=countdown) from exc
+        return super().__call__(*args, **kwargs)  # the shared retry policy: retry.Retrying
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         # The run came back (success or failure): it did not kill its worker.
