@@ -149,8 +149,9 @@ def test_a_task_that_expires_gets_an_expiry_of_its_own_on_every_message(redis_cl
     # `expires` in seconds becomes a moment when a message is made: each message's own, never
     # the first one's copied into every later message.
     celery = celery_at(REDIS_URL)
+    task = "hookline.tasks.ghl_sync.expiring"  # a name of its own (Hookline's tasks are shared with every app)
 
-    @celery.task(name=TASK, expires=60, shared=False)
+    @celery.task(name=task, expires=60, shared=False)
     def expiring(**kwargs: Any) -> None:
         """A task registered with `expires`, as `send_task` finds its options."""
 
@@ -158,11 +159,11 @@ def test_a_task_that_expires_gets_an_expiry_of_its_own_on_every_message(redis_cl
     messages = TaskMessages(celery)
     queued(redis_client)
 
-    push(redis_client, messages, [Job(TASK, 7, 1, "ghl")])
+    push(redis_client, messages, [Job(task, 7, 1, "ghl")])
     time.sleep(1.5)
-    push(redis_client, messages, [Job(TASK, 7, 2, "ghl")])
+    push(redis_client, messages, [Job(task, 7, 2, "ghl")])
     first, second = queued(redis_client)["ghl_sync"]
-    batched, sent = both_ways(celery, redis_client, Job(TASK, 7, 3, "ghl"))
+    batched, sent = both_ways(celery, redis_client, Job(task, 7, 3, "ghl"))
 
     assert expiry(first) == pytest.approx(60, abs=0.5)
     assert expiry(second) == pytest.approx(60, abs=0.5)

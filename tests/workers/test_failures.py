@@ -75,6 +75,14 @@ def test_a_transient_error_that_clears_is_retried_and_nothing_is_dead(worker, te
     assert letters(tenant) == []
 
 
+def test_a_system_task_retries_a_transient_error_under_the_same_policy(worker):
+    run = key()
+
+    tasks.system_unavailable_once.delay(key=run)
+
+    wait_for(lambda: tasks.runs(0, run) == 2, what="the system task's retry")
+
+
 def test_a_task_retried_more_often_than_the_poison_threshold_is_not_quarantined(worker, tenant):
     # A retry keeps the task id and Celery skips after_return for it: the delivery count must be
     # cleared on retry too, or the 4th run of any retried task would be taken for poison.

@@ -15,8 +15,8 @@ from hookline.integrations.errors import RejectedError, TransientError
 from hookline.integrations.storage import Storage, StoredObject, make_storage
 from hookline.services import inbox, pushes, recordings
 from hookline.tasks.ghl_sync import queue_pushes
-from hookline.workers.app import app
 from hookline.workers import retry
+from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
