@@ -1,4 +1,5 @@
-"""Publishing work, and recording that it went out: the one way a task reaches the broker.
+"""Publishing work, and recording that it went out. Everything else calls this package (beat's
+schedule and `worker-check`'s canary aside: Celery publishes those itself).
 
 - `publish.py`: `publish` (a tenant's task, now), `publish_after_commit` (once a session commits),
   `publish_system` (a task with no tenant: the Marketplace installs').
