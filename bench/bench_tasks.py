@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 
-import redis
-
 from hookline.config import get_settings, redis_client_url
+from hookline.redis_clients import sync_client
 from hookline.workers.app import app
 
 NOOP = "hookline.tasks.ghl_sync.bench_noop"  # the module-name route puts it on ghl_sync
@@ -23,4 +22,4 @@ __all__ = ["app", "noop"]
 @app.task(name=NOOP)
 def noop(mark: str | None = None, **_: object) -> None:
     if mark:
-        redis.Redis.from_url(redis_client_url(get_settings())).set(mark, time.time())
+        sync_client(redis_client_url(get_settings())).set(mark, time.time())

@@ -44,8 +44,8 @@ def parse_args() -> argparse.Namespace:
 def noop_rate(stack: bench_stack.Stack, count: int, *, recorded: bool = False) -> tuple[float, float]:
     """Tasks/s and the worker's CPU ms per task; `recorded`: with a tenant, so each leaves a task_runs row."""
     from bench_tasks import NOOP
-    from hookline.ingress.messages import TaskMessages, push  # after the stack set the environment
-    from hookline.ingress.publisher import Job
+    from hookline.transport.messages import TaskMessages, push  # after the stack set the environment
+    from hookline.transport.publisher import Job
     from hookline.workers.app import app
 
     class PlainJob(Job):

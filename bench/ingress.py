@@ -280,7 +280,7 @@ class Bench:
             self.checks.append(f"{server.label}, max run: {rows} rows committed, {run.accepted} 2xx answered "
                                f"(up to {self.args.connections} more rows: requests cut off in flight): {verdict}")
         if name in INGRESSES:
-            # The bench's one tenant floods, so most of its tasks go to the bulk lane (workers/fairness.py).
+            # The bench's one tenant floods, so most of its tasks go to the bulk lane (transport/lanes.py).
             main, bulk = self.broker.llen("ghl_sync"), self.broker.llen("ghl_sync.bulk")
             self.checks.append(f"{server.label}, max run: {main + bulk} task messages in Redis (ghl_sync {main}, "
                                f"ghl_sync.bulk {bulk}); the publisher process may still have had some in hand")

@@ -34,7 +34,7 @@ def parse_args() -> argparse.Namespace:
 
 async def measure(senders: dict[str, object], batches: int, jobs: int) -> dict[str, tuple[float, float]]:
     """Per sender: (wall seconds, CPU seconds) spent over `batches` batches, interleaved with the others."""
-    from hookline.ingress.publisher import Job
+    from hookline.transport.publisher import Job
 
     spent = {name: [0.0, 0.0] for name in senders}
     event_id = 0
@@ -55,9 +55,9 @@ def main() -> None:
     with sentinel_cluster(Path(tempfile.mkdtemp(prefix="hookline-bench-sentinel-"))) as cluster:
         direct = f"redis://:{PASSWORD}@127.0.0.1:{cluster.primary_port()}/1"
         os.environ.update(HOOKLINE_BROKER_URL=direct, HOOKLINE_REDIS_SENTINEL_MASTER=MASTER)
-        from hookline.ingress.messages import TaskMessages  # after the environment: settings are read once
-        from hookline.ingress.publisher import RedisSender
         from hookline.redis_clients import async_client
+        from hookline.transport.messages import TaskMessages  # after the environment: settings are read once
+        from hookline.transport.publisher import RedisSender
         from hookline.workers.app import app
 
         async def run() -> dict[str, tuple[float, float]]:

@@ -74,7 +74,7 @@ def clean_tables(database: str) -> None:
     """Empty every table (as the admin, past row-level security) before a test that counts rows.
 
     Ids start again at 1, so Hookline's keys in Redis go too: the broker's bits of which event
-    ids were published (workers/published.py), tenants' fairness and rate counters. An earlier
+    ids were published (transport/published.py), tenants' fairness and rate counters. An earlier
     test's event 1 or tenant 1 is not this test's.
     """
     _admin("DO $$ BEGIN EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('%I', tablename), ', ')"

@@ -11,6 +11,7 @@ from hookline.models import EventStatus, WebhookEvent
 from hookline.redaction import REDACTED, redact
 from hookline.services import inbox
 from hookline.tasks.maintenance import relay_unpublished
+from hookline.transport.published import mark_published
 from tests.support.webhooks import payload
 from tests.support.cli import hookline
 
@@ -125,7 +126,7 @@ def test_replay_of_a_failed_event_publishes_it_as_pending(tenant, queue):
 def test_a_processed_event_can_be_replayed_by_id(tenant, queue):
     event_id = seed(tenant, "done")
     with tenant_session(tenant.id) as session:
-        inbox.mark_published(session, tenant.id, event_id)
+        mark_published(session, tenant.id, event_id)
         inbox.take(session, tenant.id, event_id)
     before = row(tenant, event_id)
 

@@ -7,9 +7,9 @@ from pydantic import SecretStr
 
 from hookline.config import ConfigError, Settings, load_settings
 from hookline.ingress.app import Ingress, create_app
-from hookline.ingress.publisher import Job
 from hookline.telemetry.scrub import FILTERED, Scrubber, known_secrets
 from hookline.telemetry.tracing import traces_endpoint
+from hookline.transport.publisher import Job
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 

@@ -1,4 +1,4 @@
-"""A task message the ingress's publisher makes (ingress/messages.py) is taken and run by a stock Celery worker."""
+"""A task message the ingress's publisher makes (transport/messages.py) is taken and run by a stock Celery worker."""
 
 import httpx
 from sqlalchemy import select
@@ -7,9 +7,9 @@ from hookline.db import tenant_session
 import redis
 
 from hookline.config import broker_redis_url, get_settings
-from hookline.ingress.messages import TaskMessages, push
-from hookline.ingress.publisher import Job
 from hookline.models import Contact, WebhookEvent
+from hookline.transport.messages import TaskMessages, push
+from hookline.transport.publisher import Job
 from hookline.workers.app import app
 from tests.support.processes import wait_for
 from tests.support.webhooks import encode, ghl_headers, payload

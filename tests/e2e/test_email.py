@@ -7,7 +7,7 @@ from hookline.models import Tenant
 from hookline.services import messaging
 from hookline.services.tenants import set_sender
 from hookline.tasks.email import SEND, send_after_commit
-from hookline.workers.publish import publish
+from hookline.transport.publish import publish
 from tests.e2e.conftest import celery_worker
 from tests.support.processes import wait_for
 from tests.support.smtp import PASSWORD, USER, smtp_server

@@ -44,7 +44,7 @@ def rabbit_worker(database, broker_env, tmp_path_factory) -> Iterator[tuple[str,
 
 @pytest.fixture(scope="module")
 def rabbit_ingress(database, broker_env, tmp_path_factory) -> Iterator[str]:
-    # A burst of 1: a tenant's second event in a window goes to the bulk lane (workers/fairness.py).
+    # A burst of 1: a tenant's second event in a window goes to the bulk lane (transport/lanes.py).
     with ingress(tmp_path_factory.mktemp("rabbit-ingress") / "ingress.log", HOOKLINE_FAIRNESS_BURST="1",
                  **broker_env) as url:
         yield url

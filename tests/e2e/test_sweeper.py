@@ -8,8 +8,9 @@ from hookline.db import tenant_session
 from hookline.models import Contact
 from hookline.services import inbox
 from hookline.tasks.maintenance import sweep_stale
+from hookline.transport.published import mark_published
+from hookline.transport.publish import publish
 from hookline.workers.app import app
-from hookline.workers.publish import publish
 from tests.support.processes import wait_for
 from tests.support.webhooks import payload
 
@@ -36,7 +37,7 @@ def test_an_event_whose_message_was_lost_is_published_again_and_processed_once(t
                                payload=payload("ghl/ContactCreate.json")).event_id
     publish(UPSERT, tenant_id=tenant.id, event_id=event_id)
     with tenant_session(tenant.id) as session:
-        inbox.mark_published(session, tenant.id, event_id)
+        mark_published(session, tenant.id, event_id)
     assert redis_client.llen("ghl_sync") == 1
 
     redis_client.flushdb()  # Redis restarted without persistence (our test db only): the message is gone

@@ -5,7 +5,7 @@ import pytest
 
 from hookline.db import global_session
 from hookline.services.tenants import add_tenant
-from hookline.workers import published
+from hookline.transport import published
 from tests.ingress.conftest import connect, count_all_events, events, log_lines
 from tests.support.cli import hookline
 from tests.support.ingress import ingress

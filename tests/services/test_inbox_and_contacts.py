@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from hookline.db import tenant_session
 from hookline.models import Contact, WebhookEvent
 from hookline.services import contacts, inbox
+from hookline.transport.published import mark_published
 from tests.support.webhooks import payload
 
 
@@ -80,7 +81,7 @@ def test_take_waits_out_the_ingress_stamping_published_at_instead_of_skipping(te
             claimed.append(event.id if event else None)
 
     with tenant_session(tenant.id) as ingress:
-        inbox.mark_published(ingress, tenant.id, event_id)  # holds the row lock until commit
+        mark_published(ingress, tenant.id, event_id)  # holds the row lock until commit
         worker = threading.Thread(target=take_in_a_worker)
         worker.start()
         worker.join(timeout=0.5)  # the worker reaches take while the row is locked

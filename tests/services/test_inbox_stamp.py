@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from hookline.db import tenant_session
 from hookline.models import EventStatus, WebhookEvent
 from hookline.services import inbox
+from hookline.transport.published import mark_published_now
 from tests.conftest import ADMIN_URL, DATABASE, DATABASE_URL, _admin
 
 
@@ -28,7 +29,7 @@ async def stamp(tenant_id: int, *batches: list[int]) -> None:
     """As the publisher does: one statement per batch, each committed on its own."""
     async with await psycopg.AsyncConnection.connect(DATABASE_URL, autocommit=True) as conn:
         for batch in batches:
-            await inbox.mark_published_now(conn, tenant_id, batch)
+            await mark_published_now(conn, tenant_id, batch)
         await conn.execute("SELECT pg_stat_force_next_flush()")  # the counters below, without a wait
 
 
@@ -69,7 +70,7 @@ def test_the_stamp_refuses_a_transaction_that_belongs_to_another_tenant(tenant, 
     async def inside_a_tenant_transaction() -> None:
         async with await psycopg.AsyncConnection.connect(DATABASE_URL) as conn:
             await conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.id),))
-            await inbox.mark_published_now(conn, other_tenant.id, [theirs])
+            await mark_published_now(conn, other_tenant.id, [theirs])
 
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         asyncio.run(inside_a_tenant_transaction())

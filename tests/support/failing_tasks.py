@@ -1,7 +1,8 @@
 """Tasks that fail on purpose, registered on Hookline's real Celery app (`celery -A tests.support.failing_tasks`).
 
 Their names have no `hookline.tasks.<queue>.` prefix, so they route to the default queue
-(`webhooks`). Each is a TenantTask and inherits the retry policy, dead letters and quarantine.
+(`webhooks`). Each is a TenantTask and inherits the retry policy, dead letters and quarantine, but
+one: a system task (no tenant) with the retry policy alone, as the Marketplace install steps have it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.workers.app import app
 from hookline.workers.deliveries import redis_client
+from hookline.workers.retry import Retrying
 from hookline.workers.tenancy import TenantTask
 
 __all__ = ["app"]
@@ -46,6 +48,13 @@ def always_unavailable(*, tenant_id: int, key: str) -> None:
 def unavailable_once(*, tenant_id: int, key: str, retry_after: float = 0.5) -> str:
     if _count(tenant_id, key) == 1:
         raise TransientError("the provider answered 503", retry_after=retry_after)
+    return "done"
+
+
+@app.task(base=Retrying, name="tests.system_unavailable_once")
+def system_unavailable_once(*, key: str) -> str:
+    if _count(0, key) == 1:
+        raise TransientError("the provider answered 503", retry_after=0.5)
     return "done"
 
 

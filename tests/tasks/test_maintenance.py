@@ -50,8 +50,8 @@ def test_the_relay_publishes_each_tenants_unpublished_rows_once(tenant, other_te
 
 def publish_as_the_ingress(tenant_id, *event_ids):
     """What the ingress's publisher leaves in Redis for these events: their messages and their bits."""
-    from hookline.ingress.messages import TaskMessages, push
-    from hookline.ingress.publisher import Job
+    from hookline.transport.messages import TaskMessages, push
+    from hookline.transport.publisher import Job
     from hookline.workers.app import app
 
     push(redis.Redis.from_url(REDIS_URL), TaskMessages(app),

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from hookline.tasks.reports import rollup_day
-from hookline.workers.publish import publish
+from hookline.transport.publish import publish
 from tests.support.processes import wait_for
 from tests.support.reports import add_contacts, figures
 from tests.support.tcpproxy import TcpProxy

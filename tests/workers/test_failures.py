@@ -9,8 +9,8 @@ import pytest
 
 from hookline.db import tenant_session
 from hookline.services import dead_letters
+from hookline.transport.publish import publish
 from hookline.workers.deliveries import POISON_DELIVERIES
-from hookline.workers.publish import publish
 from tests.support import failing_tasks as tasks
 from tests.support.cli import hookline
 from tests.support.processes import wait_for
@@ -73,6 +73,14 @@ def test_a_transient_error_that_clears_is_retried_and_nothing_is_dead(worker, te
     wait_for(lambda: tasks.runs(tenant.id, run) == 2, what="the retry")
     time.sleep(0.5)
     assert letters(tenant) == []
+
+
+def test_a_system_task_retries_a_transient_error_under_the_same_policy(worker):
+    run = key()
+
+    tasks.system_unavailable_once.delay(key=run)
+
+    wait_for(lambda: tasks.runs(0, run) == 2, what="the system task's retry")
 
 
 def test_a_task_retried_more_often_than_the_poison_threshold_is_not_quarantined(worker, tenant):

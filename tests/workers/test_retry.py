@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from hookline.integrations.errors import RejectedError, TransientError
 from hookline.workers import arguments, retry
+from hookline.workers.limits import LONGEST_BROKER_DELAY
 
 
 @pytest.mark.parametrize("retries", range(12))
@@ -23,6 +24,12 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(retries):
 def test_a_providers_retry_after_is_a_floor():
     assert retry.backoff(0, retry_after=30, rng=random.Random(1)) == 30
     assert retry.backoff(20, retry_after=1, rng=random.Random(1)) >= retry.MAX_DELAY / 2
+
+
+def test_no_backoff_is_longer_than_the_broker_holds_a_delayed_message():
+    # A longer countdown would be refused (workers/limits.refuse_long_delay): the task waits again instead.
+    assert retry.backoff(0, retry_after=7200) == LONGEST_BROKER_DELAY
+    assert retry.backoff(30, cap=10 * LONGEST_BROKER_DELAY, rng=random.Random(1)) == LONGEST_BROKER_DELAY
 
 
 def test_transient_and_permanent_errors():

@@ -48,7 +48,7 @@ def test_the_tenant_id_travels_in_the_message_headers(redis_client):
 
 
 def test_secret_looking_arguments_are_masked_where_operators_see_them(redis_client):
-    from hookline.workers.publish import publish
+    from hookline.transport.publish import publish
 
     redis_client.delete("ghl_sync")
     publish("hookline.tasks.ghl_sync.upsert_contact", tenant_id=7, event_id=3, access_token="tok-live-123",

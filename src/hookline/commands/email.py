@@ -60,7 +60,7 @@ def email_replay(message_id: int | None, failed: bool, slug: str | None) -> None
 def _publish(tenant_id: int, message_id: int) -> None:
     try:
         from hookline.tasks.email import SEND
-        from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
+        from hookline.transport.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
 
         publish(SEND, tenant_id=tenant_id, message_id=message_id)
     except Exception as exc:  # broker down or unset: the committed queued row is the source of truth

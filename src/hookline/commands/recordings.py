@@ -52,7 +52,7 @@ def recordings_retry(recording_id: int, slug: str | None) -> None:
         if status not in (RecordingStatus.PENDING.value, RecordingStatus.FAILED.value):
             raise click.ClickException(f"recording {recording_id} ({tenant.slug}) is {status}: nothing to retry")
         try:
-            from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
+            from hookline.transport.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
 
             publish(UPLOAD_TASK, tenant_id=tenant.id, recording_id=recording_id)
         except Exception as exc:  # broker down or unset: the row is pending, run this again later

@@ -23,16 +23,14 @@ from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import error_response
 from hookline.ingress.forms import FormSource
-from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.ghl import GhlKeys, GhlSource
 from hookline.ingress.ghl_app import AppEvents
-from hookline.ingress.oauth_callback import OAuthCallback
+from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.metrics import metrics
+from hookline.ingress.oauth_callback import OAuthCallback
 from hookline.ingress.openapi import document
 from hookline.ingress.payments import PaymentSource
 from hookline.ingress.pipeline import WebhookEndpoint, WebhookSource
-from hookline.ingress.messages import TaskMessages
-from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sender
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource
 from hookline.ingress.zoom import ZoomSource
@@ -40,7 +38,9 @@ from hookline.redis_clients import async_client
 from hookline.secrets_box import require_keys
 from hookline.services.ghl_webhooks import KEY_SETTING, signature_problem
 from hookline.telemetry import reporting, tracing
-from hookline.workers.fairness import Lanes
+from hookline.transport.lanes import Lanes
+from hookline.transport.messages import TaskMessages
+from hookline.transport.publisher import CelerySender, Publisher, RedisSender, Sender
 from hookline.workers.logs import configure_logging
 
 log = structlog.get_logger(__name__)

@@ -41,11 +41,10 @@ class AppEvents:
         with global_session() as session:
             stored = ghl_app_events.store(session, dedupe_key, payload, self.app_id)
         if stored[2] and stored[1] == "pending":
-            from hookline.workers.app import app
+            from hookline.transport.publish import publish_system  # the Celery app reads the broker URL on import
 
             try:  # rare events: Celery's own publish; one lost here is sent again by beat's resume_installs
-                app.send_task(TASK, kwargs={"app_event_id": stored[0]}, retry=True,
-                              retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
+                publish_system(TASK, app_event_id=stored[0])
             except Exception as exc:  # the row is committed; beat's resume_installs sends it later
                 log.warning("ghl.app_event.publish_failed", app_event_id=stored[0], error=repr(exc)[:300])
         return stored

@@ -39,6 +39,7 @@ from hookline.ingress.accept import Delivery
 from hookline.ingress.metrics import INBOX_BATCH_ROWS, INBOX_INSERT_SECONDS
 from hookline.models import EventStatus
 from hookline.services import inbox
+from hookline.transport.published import mark_published_now
 from hookline.workers.handlers import handler_for
 
 log = structlog.get_logger(__name__)
@@ -149,7 +150,7 @@ class InboxWriter:
     async def mark_published(self, tenant_id: int, event_ids: list[int]) -> None:
         """Stamp `published_at` on these rows of one tenant (the publisher, after a batch went out)."""
         async with self.pool.connection() as conn:
-            await inbox.mark_published_now(conn, tenant_id, event_ids)
+            await mark_published_now(conn, tenant_id, event_ids)
 
     async def _with_connection(self, statement: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         for attempt in (1, 2):

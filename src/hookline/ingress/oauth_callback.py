@@ -56,10 +56,10 @@ class OAuthCallback:
             log.warning("ghl.install.provider_error", error=type(exc).__name__)
             return page(502, "Not connected", "GoHighLevel did not answer as expected; start the install again.")
         if isinstance(outcome, ghl_connect.Agency):
-            from hookline.workers.app import app  # the listing runs on ghl_sync (tasks/ghl_sync.list_installed)
+            from hookline.transport.publish import publish_system  # the Celery app reads the broker URL on import
 
-            try:
-                app.send_task("hookline.tasks.ghl_sync.list_installed", kwargs={"install_id": outcome.install_id})
+            try:  # the listing runs on ghl_sync (tasks/ghl_sync.list_installed)
+                publish_system("hookline.tasks.ghl_sync.list_installed", install_id=outcome.install_id)
             except Exception as exc:  # stored: beat's resume_installs starts the listing later
                 log.warning("ghl.install.publish_failed", install_id=outcome.install_id, error=repr(exc)[:300])
             return page(200, "Agency connected", f"Agency {outcome.company_id} is connected. Its locations are "

@@ -23,9 +23,9 @@ from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected, error_response
 from hookline.ingress.inbox_writer import DATABASE_DOWN, InboxWriter
 from hookline.ingress.metrics import REQUESTS
-from hookline.ingress.publisher import Job, Publisher
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.integrations.errors import InvalidSignature
+from hookline.transport.publisher import Job, Publisher
 
 log = structlog.get_logger(__name__)
 
@@ -131,7 +131,7 @@ class WebhookEndpoint:
             return delivery
         await self.rate_limit.check(delivery.tenant_id)
         stored, task = await self.inbox.store(delivery)
-        if task is not None:  # committed: publishing happens after the answer (ingress/publisher.py)
+        if task is not None:  # committed: publishing happens after the answer (transport/publisher.py)
             self.publisher.submit(Job(task, delivery.tenant_id, stored.event_id, delivery.provider, request_id))
         duplicate = not stored.created
         log.info("webhook.accepted", provider=delivery.provider, tenant_id=delivery.tenant_id,

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookline.ingress.publisher import Job, Publisher
+from hookline.transport.publisher import Job, Publisher
 
 UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes: noise in a trace store
 

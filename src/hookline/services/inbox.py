@@ -80,29 +80,6 @@ async def store_many_now(conn: AsyncConnection, events: list[dict[str, Any]]) ->
     return [Stored(*row[1:]) for row in await cursor.fetchall()]
 
 
-# One statement (migration 0018): each row by primary key, under the tenant. Its commit does not
-# wait for the WAL flush: a stamp lost in a crash only means the relay publishes that event
-# again, which its handler takes as a duplicate (`take` hands a pending row out once).
-_MARK_PUBLISHED = "SELECT set_config('synchronous_commit', 'off', true), hookline_mark_published(%s::bigint, %s::bigint[])"
-
-
-async def mark_published_now(conn: AsyncConnection, tenant_id: int, event_ids: list[int]) -> None:
-    """`mark_published` (never `again`) as one autocommitted statement on an async connection."""
-    await conn.execute(_MARK_PUBLISHED, (require_tenant(tenant_id), event_ids))
-
-
-def mark_published(session: Session, tenant_id: int, *event_ids: int, again: bool = False) -> None:
-    """Stamp `published_at` on rows never published, or (`again`: the sweeper) on every one of them."""
-    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))
-    if not again:
-        statement = statement.where(WebhookEvent.published_at.is_(None))
-    session.execute(
-        statement.values(published_at=func.now()),
-        # No ORM bookkeeping: the publisher stamps batches and holds none of these rows in a session.
-        execution_options={"synchronize_session": False},
-    )
-
-
 @dataclass(frozen=True)
 class Taken:
     """What a handler reads of an event it took (`take`)."""

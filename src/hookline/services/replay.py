@@ -10,6 +10,7 @@ from __future__ import annotations
 from hookline.db import tenant_session
 from hookline.models import DeadLetter, DeadLetterStatus, WebhookEvent
 from hookline.services import dead_letters, inbox
+from hookline.transport.published import mark_published
 from hookline.workers.tenancy import REDACTED
 
 
@@ -38,13 +39,13 @@ def reset_event(tenant_id: int, event: WebhookEvent, *, only_status: str | None 
 def publish_event(task: str, tenant_id: int, event_id: int, *, bulk: bool = False) -> None:
     """Publish a reset event to `task` (its bulk lane when `bulk`) and stamp it; Unpublished when the broker fails."""
     try:
-        from hookline.workers.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
+        from hookline.transport.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
 
         publish(task, tenant_id=tenant_id, bulk=bulk, event_id=event_id)
     except Exception as exc:  # broker down or unset: the committed pending row is the source of truth
         raise Unpublished(str(exc)) from exc
     with tenant_session(tenant_id) as session:
-        inbox.mark_published(session, tenant_id, event_id)
+        mark_published(session, tenant_id, event_id)
 
 
 def replay_dead_letter(tenant_id: int, letter: DeadLetter) -> None:
@@ -66,7 +67,7 @@ def replay_dead_letter(tenant_id: int, letter: DeadLetter) -> None:
             inbox.reset_for_replay(session, tenant_id, kwargs["event_id"])
         dead_letters.resolve(session, tenant_id, letter.id, DeadLetterStatus.REPLAYED)
     try:
-        from hookline.workers.publish import publish
+        from hookline.transport.publish import publish
 
         publish(letter.task, tenant_id=tenant_id, **kwargs)
     except Exception as exc:

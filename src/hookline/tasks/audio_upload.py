@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from functools import lru_cache
 
 import structlog
@@ -16,12 +15,13 @@ from hookline.integrations.errors import RejectedError, TransientError
 from hookline.integrations.storage import Storage, StoredObject, make_storage
 from hookline.services import inbox, pushes, recordings
 from hookline.tasks.ghl_sync import queue_pushes
+from hookline.workers import retry
 from hookline.workers.app import app
-from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
+from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
-MAX_RETRIES = RETRY_ON_DATABASE_ERRORS["max_retries"]
+MAX_RETRIES = retry.MAX_RETRIES
 LONGEST_BACKOFF = 1800  # seconds; well inside the broker's longest safe delay (workers/limits.py)
 UPLOAD = "hookline.tasks.audio_upload.upload_recording"
 UPLOAD_TIME_LIMIT = 3600  # seconds, hard: an `uploading` row idle longer has no live worker on it
@@ -39,7 +39,7 @@ def _register(session, tenant_id: int, event: inbox.Taken) -> list[int]:  # noqa
     return recordings.register_from_zoom_event(session, tenant_id, event.event_type, event.payload)
 
 
-@app.task(base=TenantTask, name="hookline.tasks.audio_upload.register_recordings", **RETRY_ON_DATABASE_ERRORS)
+@app.task(base=TenantTask, name="hookline.tasks.audio_upload.register_recordings")
 def register_recordings(*, tenant_id: int, event_id: int) -> None:
     """Zoom recording events and GoHighLevel messages: a row per file, then one upload task each.
 
@@ -64,12 +64,6 @@ def register_recordings(*, tenant_id: int, event_id: int) -> None:
     log.info("audio.event.registered", event_id=event_id, recordings=len(recording_ids))
 
 
-def backoff(retries: int) -> float:
-    """Exponential, with full jitter on its upper half, from HOOKLINE_AUDIO_RETRY_BACKOFF_SECONDS."""
-    ceiling = min(LONGEST_BACKOFF, get_settings().audio_retry_backoff_seconds * 2**retries)
-    return ceiling * random.uniform(0.5, 1.0)
-
-
 def transfer(target: Storage, *, url: str, token: str | None, key: str, extension: str) -> tuple[StoredObject, str]:
     """Stream the source into storage, chunk by chunk; leftovers of an earlier, killed attempt go first."""
     dropped = target.discard_partial(key)
@@ -85,7 +79,6 @@ def transfer(target: Storage, *, url: str, token: str | None, key: str, extensio
     base=TenantTask,
     bind=True,
     name=UPLOAD,
-    **RETRY_ON_DATABASE_ERRORS,
     # A large recording from a slow source takes a while; the hard limit stays at the longest allowed.
     soft_time_limit=UPLOAD_TIME_LIMIT - 300,
     time_limit=UPLOAD_TIME_LIMIT,
@@ -116,7 +109,8 @@ def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
         with tenant_session(tenant_id) as session:
             recordings.mark_retrying(session, tenant_id, recording_id, error)
         log.warning("audio.upload.retrying", recording_id=recording_id, error=error, retries=self.request.retries)
-        raise self.retry(countdown=backoff(self.request.retries)) from None
+        delay = retry.backoff(self.request.retries, base=get_settings().audio_retry_backoff_seconds, cap=LONGEST_BACKOFF)
+        raise self.retry(countdown=delay) from None
     with tenant_session(tenant_id) as session:
         recordings.mark_stored(session, tenant_id, recording_id, stored, content_type)
         pushes.request_recording_note(session, tenant_id, recording_id)  # its link, on its CRM contact

@@ -6,7 +6,6 @@ from datetime import date
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
 from hookline.db import tenant_session
 from hookline.services import dunning, inbox
@@ -18,10 +17,7 @@ from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
-RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 8}
-
-
-@app.task(base=TenantTask, name="hookline.tasks.dunning.run_daily", **RETRY)
+@app.task(base=TenantTask, name="hookline.tasks.dunning.run_daily")
 def run_daily(*, tenant_id: int, local_date: str) -> int:
     """One tenant's dunning run for its local date (the fan-out passes it); a repeated run does nothing."""
     with tenant_session(tenant_id) as session:
@@ -35,7 +31,7 @@ def run_daily(*, tenant_id: int, local_date: str) -> int:
     return len(done)
 
 
-@app.task(base=TenantTask, name="hookline.tasks.dunning.apply_payment_event", **RETRY)
+@app.task(base=TenantTask, name="hookline.tasks.dunning.apply_payment_event")
 def apply_payment_event(*, tenant_id: int, event_id: int) -> None:
     """invoice.paid / invoice.payment_failed / charge.refunded: settle the invoice, mark the inbox row."""
     try:

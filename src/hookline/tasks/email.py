@@ -17,16 +17,18 @@ from hookline.ratelimit import FixedWindow, Limiter
 from hookline.redis_clients import sync_client
 from hookline.services import messaging
 from hookline.services.email_templates import TemplateProblem, render
+from hookline.transport.publish import publish_after_commit
+from hookline.workers import retry
 from hookline.workers.app import app
 from hookline.workers.limits import LONGEST_BROKER_DELAY
-from hookline.workers.publish import publish_after_commit
 from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
 SEND = "hookline.tasks.email.send"
-# Backoff after a transient failure: 30 s, 60 s, 120 s … up to 30 min, each jittered to 50–100 %.
-BACKOFF_BASE, BACKOFF_CAP = 30.0, 1800.0
+# Backoff after a transient failure (workers/retry.backoff): 30 s, 60 s, 120 s … up to 30 min, each
+# jittered to 50–100 %.
+BACKOFF = {"base": 30.0, "cap": 1800.0}
 
 
 _transport: list[tuple[Settings, Transport]] = []
@@ -44,13 +46,6 @@ def transport() -> Transport:
 def limiter() -> Limiter:
     url = redis_client_url(get_settings())
     return Limiter(sync_client(url) if url else None)
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds until the next try; never longer than the broker holds a delayed message (the task
-    then finds the message still due later, or limited, and waits again)."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    return min(LONGEST_BROKER_DELAY, max(retry_after or 0.0, random.uniform(delay / 2, delay)))
 
 
 @app.task(base=TenantTask, bind=True, name=SEND, max_retries=None, soft_time_limit=60, time_limit=90)
@@ -105,7 +100,7 @@ def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str
         if message.attempts >= max_attempts:
             return _record(tenant_id, message_id, "email.failed", messaging.mark_failed,
                            error=f"gave up after {message.attempts} attempts: {exc}")
-        countdown = backoff(message.attempts, exc.retry_after)
+        countdown = retry.backoff(message.attempts - 1, retry_after=exc.retry_after, **BACKOFF)
         _record(tenant_id, message_id, "email.retrying", messaging.defer, seconds=countdown, error=str(exc))
         raise task.retry(countdown=countdown) from None
     except Exception as exc:  # a bug, or the soft time limit mid-send: it may have gone out

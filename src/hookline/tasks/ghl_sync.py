@@ -17,15 +17,15 @@ from hookline.models import CrmPush, Tenant
 from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
 from hookline.services import sync_sources, tenants
 from hookline.tasks import reconciling
+from hookline.transport.publish import publish_after_commit
 from hookline.workers.app import app
-from hookline.workers.publish import publish_after_commit
-from hookline.workers.retry import api_retries
-from hookline.workers.tenancy import RETRY_ON_DATABASE_ERRORS, TenantTask
+from hookline.workers.retry import Retrying, api_retries
+from hookline.workers.tenancy import TenantTask
 
 log = structlog.get_logger(__name__)
 
 # PostgreSQL restarting or unreachable is retried by TenantTask's policy (workers/retry.py), with
-# jittered backoff: no task here adds its own autoretry_for.
+# jittered backoff: no task declares autoretry_for.
 RETRY = {"base": TenantTask}
 
 
@@ -79,8 +79,9 @@ def reconcile_all(stale_after: float | None = None) -> int:
 
 # -- Marketplace installs (services/ghl_connect.py): system tasks, no tenant exists yet --
 
-# An agency's steps wait out its Company rate limit like a backfill's pages: many retries.
-INSTALL_STEP = {**RETRY_ON_DATABASE_ERRORS, "bind": True, "acks_late": True, "max_retries": 100}
+# An agency's steps wait out its Company rate limit like a backfill's pages: many retries. System
+# tasks (no tenant yet), retried by the same policy as every TenantTask (workers/retry.py).
+INSTALL_STEP = {"base": Retrying, "bind": True, "acks_late": True, "max_retries": 100}
 
 
 @app.task(name="hookline.tasks.ghl_sync.list_installed", **INSTALL_STEP)
@@ -116,7 +117,7 @@ def connect_location(self, *, install_id: int, location_id: str) -> int | None: 
     return connected.tenant_id
 
 
-@app.task(name="hookline.tasks.ghl_sync.apply_app_event", **RETRY_ON_DATABASE_ERRORS)
+@app.task(name="hookline.tasks.ghl_sync.apply_app_event", base=Retrying)
 def apply_app_event(*, app_event_id: int) -> None:
     """An INSTALL or UNINSTALL webhook (services/ghl_app_events.py)."""
     follow_up = ghl_app_events.apply(app_event_id)

@@ -6,27 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import redis
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hookline.config import broker_redis_url, get_settings
+from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
-from hookline.models import Tenant, WebhookEvent
-from hookline.redis_clients import sync_client
+from hookline.models import Tenant
 from hookline.services import inbox, messaging, pushes, recordings, scheduling, taskruns
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
 from hookline.tasks.ghl_sync import TASKS as PUSH_TASKS
-from hookline.workers import liveness, published
+from hookline.transport import relay
+from hookline.transport.publish import publish
+from hookline.workers import liveness
 from hookline.workers.app import app
-from hookline.workers.fairness import Lanes
-from hookline.workers.handlers import handler_for
-from hookline.workers.publish import publish
 
 log = structlog.get_logger(__name__)
 
@@ -43,11 +39,6 @@ def tenant_zones() -> list[tuple[int, str]]:
 # Beat's ticks (the relay every 5 s, the sweepers, the pruning) send no task events: Flower's task
 # list was mostly relay runs. Their runs are still in task_runs and the worker metrics (signals).
 TICK_EVENTS = False
-
-
-@cache
-def relay_lanes() -> Lanes:
-    return Lanes.from_settings()  # one Redis client per worker process, not one per run
 
 
 def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None) -> int:
@@ -68,52 +59,6 @@ def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None
     return done
 
 
-@cache
-def broker_marks() -> redis.Redis | None:
-    """A client of the broker's Redis, where the ingress records what it published (None: another broker)."""
-    url = broker_redis_url(get_settings().broker)
-    return sync_client(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-
-
-def published_by_ingress(events: list[WebhookEvent]) -> set[int]:
-    """The events among `events` the ingress published: their bit is set, and no worker has run them yet."""
-    client = broker_marks()
-    if client is None:
-        return set()
-    return published.marked(client, [event.id for event in events if event.attempts == 0])
-
-
-def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: bool = False,
-                 already: Callable[[list[WebhookEvent]], set[int]] | None = None) -> int:
-    """Publish the inbox rows `rows(session, tenant_id)` picks, one tenant at a time, and stamp them.
-
-    The rows `already(rows)` names were published by someone else: they are only stamped. A
-    backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
-    tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
-    """
-    lanes = relay_lanes()
-
-    def publish_rows(session: Session, tenant_id: int) -> int:
-        events = rows(session, tenant_id)
-        known = already(events) if already is not None and events else set()
-        if known:
-            inbox.mark_published(session, tenant_id, *known)
-            log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
-            events = [event for event in events if event.id not in known]
-        bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
-        sent = 0
-        for event in events:
-            handler = handler_for(event.provider, event.event_type)
-            if handler is None:  # its handler was removed since it was stored: nothing to run
-                continue
-            publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
-            inbox.mark_published(session, tenant_id, event.id, again=again)
-            sent += 1
-        return sent
-
-    return each_tenant(publish_rows)
-
-
 # System tasks, not TenantTasks: beat starts them with no tenant; they read only the tenant list
 # globally and everything else through tenant_session, one tenant at a time.
 @app.task(name="hookline.tasks.maintenance.relay_unpublished", send_events=TICK_EVENTS)
@@ -121,13 +66,11 @@ def relay_unpublished(older_than_seconds: float = 10.0, batch: int = 500) -> int
     """Publish every pending inbox row older than `older_than_seconds` that was never published.
 
     The ingress commits, then publishes; when the broker was down, the row waits here. The age
-    threshold keeps the relay out of the ingress's way on the normal path. On a Redis broker the
-    ingress stamps nothing in PostgreSQL: a row it published has its bit set in the broker
-    (workers/published.py), and is stamped here, not published again.
+    threshold keeps the relay out of the ingress's way on the normal path (transport/relay.py).
     """
     age = timedelta(seconds=older_than_seconds)
-    relayed = publish_each(lambda session, tenant_id: inbox.unpublished(session, tenant_id, older_than=age, limit=batch),
-                           already=published_by_ingress)
+    relayed = each_tenant(lambda session, tenant_id: relay.publish_unpublished(session, tenant_id, older_than=age,
+                                                                                 limit=batch))
     if relayed:
         log.info("relay.published", count=relayed)
     return relayed
@@ -142,8 +85,7 @@ def sweep_stale(older_than_seconds: float | None = None, batch: int = 500) -> in
     """
     age = timedelta(seconds=older_than_seconds if older_than_seconds is not None
                     else get_settings().sweep_after_seconds)
-    swept = publish_each(lambda session, tenant_id: inbox.stale(session, tenant_id, older_than=age, limit=batch),
-                         again=True)
+    swept = each_tenant(lambda session, tenant_id: relay.publish_stale(session, tenant_id, older_than=age, limit=batch))
     if swept:
         log.warning("sweeper.republished", count=swept)
     return swept

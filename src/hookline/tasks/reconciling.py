@@ -17,7 +17,7 @@ from hookline.db import global_session, tenant_session
 from hookline.integrations.errors import Permanent
 from hookline.models import Connection
 from hookline.services import api_clients, sync, sync_sources
-from hookline.workers.publish import publish_after_commit
+from hookline.transport.publish import publish_after_commit
 from hookline.workers.retry import api_retries
 from hookline.workers.tenancy import TenantTask
 

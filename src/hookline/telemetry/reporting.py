@@ -42,7 +42,7 @@ def start(settings: Settings, *, celery: bool = False) -> bool:
         from sentry_sdk.integrations.celery import CeleryIntegration
 
         # No sentry-trace headers on published messages: traces are OpenTelemetry's, and the
-        # ingress's hand-made messages (ingress/messages.py) must equal what Celery publishes.
+        # ingress's hand-made messages (transport/messages.py) must equal what Celery publishes.
         integrations.append(CeleryIntegration(propagate_traces=False))
     # The defaults off: the auto-enabled ones patch httpx, redis, SQLAlchemy, Starlette … for
     # performance tracing we do not use, each a cost on the ingress's path.

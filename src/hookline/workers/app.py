@@ -103,7 +103,7 @@ def _fresh_pool(**_) -> None:
 
 @signals.celeryd_after_setup.connect
 def _consume_bulk_lanes(instance=None, **_) -> None:
-    # A worker consuming a tenant-event queue consumes its bulk lane too (workers/fairness.py), so
+    # A worker consuming a tenant-event queue consumes its bulk lane too (transport/lanes.py), so
     # no `-Q` list can leave a tenant's flood unserved. kombu's Redis transport polls a worker's
     # queues round-robin: the two lanes alternate while both have messages.
     queues = instance.app.amqp.queues
@@ -114,8 +114,8 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
     declare_every_queue(instance.app)  # before the consumer binds them for delayed delivery
 
 
-# The ingress's publisher makes its messages itself (ingress/messages.py) and fires no Celery
-# signal: it reproduces what this receiver adds, and tests/ingress/test_publisher.py compares the
+# The ingress's publisher makes its messages itself (transport/messages.py) and fires no Celery
+# signal: it reproduces what this receiver adds, and tests/transport/test_publisher.py compares the
 # two. A new before_task_publish receiver must be reproduced there as well, or the ingress's
 # tasks go out without it. (With tracing on, the OpenTelemetry instrumentation's receiver adds
 # `traceparent` in workers and beat; the ingress's jobs carry their request's: ingress/tracing.py.)

@@ -12,7 +12,7 @@ log = structlog.get_logger(__name__)
 QUEUES = ("webhooks", "ghl_sync", "reonic_sync", "email", "audio_upload", "dunning", "reports", "maintenance")
 
 # Queues of per-event tenant work, each with a `<queue>.bulk` lane for a tenant's flood
-# (workers/fairness.py): a worker consuming one of these consumes its bulk lane too.
+# (transport/lanes.py): a worker consuming one of these consumes its bulk lane too.
 FAIR_QUEUES = ("webhooks", "ghl_sync", "reonic_sync")
 
 # Long tasks: a worker serving these should run with --prefetch-multiplier=1 (see Procfile).

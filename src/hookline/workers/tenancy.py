@@ -10,24 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from celery import Task
 from celery.exceptions import Reject, TimeLimitExceeded
-from sqlalchemy.exc import OperationalError
 
 from hookline.db import MissingTenant, require_tenant
+from hookline.transport.headers import task_options
 from hookline.workers import arguments, deliveries, retry
-from hookline.workers.limits import refuse_long_delay
 from hookline.workers.routing import delivered_from
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["RETRY_ON_DATABASE_ERRORS", "MissingTenant", "TenantTask", "require_tenant", "tenant_headers"]
+__all__ = ["MissingTenant", "TenantTask", "require_tenant"]
 
-
-# Task options for "PostgreSQL restarting or unreachable: try again later", with backoff.
-RETRY_ON_DATABASE_ERRORS: dict[str, Any] = {
-    "autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 8,
-}
 
 SECRET_WORDS = ("secret", "token", "password", "passwd", "authorization", "api_key", "apikey", "credential")
 REDACTED = "***"
@@ -39,23 +32,15 @@ def redacted(kwargs: dict[str, Any]) -> dict[str, Any]:
             for key, value in kwargs.items()}
 
 
-def tenant_headers(tenant_id: Any, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Message headers carrying the tenant, so operators and brokers see it without the body."""
-    return {**(headers or {}), "tenant_id": require_tenant(tenant_id)}
-
-
-class TenantTask(Task):
+class TenantTask(retry.Retrying):
     """Base for every Hookline task. Tasks take keyword arguments, `tenant_id` first."""
 
     abstract = True
-    max_retries = retry.MAX_RETRIES
 
     def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
-        options["headers"] = tenant_headers((kwargs or {}).get("tenant_id"), options.get("headers"))
-        refuse_long_delay(options)  # retry(countdown=…) comes through here too
-        return super().apply_async(args, kwargs, **options)
+        return super().apply_async(args, kwargs, **task_options(kwargs, options))
 
     def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options):  # noqa: ANN001, ANN201
         # A retry goes back to the queue its message came from, a bulk lane included. Celery keeps
@@ -93,14 +78,7 @@ class TenantTask(Task):
             self._quarantine(tenant_id, kwargs, runs)
             return None  # acknowledged: the message never blocks its queue again
         arguments.check(self.name, self.run, kwargs)
-        try:
-            return super().__call__(*args, **kwargs)
-        except retry.TRANSIENT as exc:
-            if not retry.is_transient(exc):
-                raise
-            countdown = retry.backoff(self.request.retries, retry_after=getattr(exc, "retry_after", None))
-            log.warning("task.retry", error=repr(exc)[:300], retries=self.request.retries, countdown=round(countdown, 1))
-            raise self.retry(exc=exc, countdown=countdown) from exc
+        return super().__call__(*args, **kwargs)  # the shared retry policy: retry.Retrying
 
     def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         # The run came back (success or failure): it did not kill its worker.

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,23 +20,20 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from hookline.config import get_settings
-from hookline.ingress.app import sender
 from hookline.ingress.inbox_writer import InboxWriter
 from celery.utils.saferepr import saferepr
 
-from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
-from hookline.ingress.publisher import CelerySender, Job, Publisher, RedisSender
-from hookline.workers import published
+from hookline.transport import published
+from hookline.transport.lanes import lane
+from hookline.transport.messages import TaskMessages, kwargs_repr, new_uuid, push
+from hookline.transport.publisher import CelerySender, Job, Publisher, RedisSender
 from hookline.workers.app import app
-from hookline.workers.fairness import lane
 from hookline.workers.tenancy import redacted
 from tests.conftest import REDIS_URL
-from tests.ingress.conftest import log_lines
 from tests.services.test_inbox_stamp import event, store
 from tests.services.test_inbox_stamp import published as published_at
 from tests.support.processes import wait_for
 from tests.support.rabbitmq import amqp_url, rabbitmq_vhost
-from tests.support.webhooks import encode, ghl_headers, payload
 from tests.support.workers import celery_at
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
@@ -141,6 +140,40 @@ def test_a_priority_goes_to_the_list_kombu_picks_for_it(redis_client):
     assert message["properties"]["priority"] == 7
 
 
+def expiry(message: dict) -> float:
+    """Seconds from the message's publish to its `expires` moment."""
+    return datetime.fromisoformat(message["headers"]["expires"]).timestamp() - message["headers"]["published_at"]
+
+
+def test_a_task_that_expires_gets_an_expiry_of_its_own_on_every_message(redis_client):
+    # `expires` in seconds becomes a moment when a message is made: each message's own, never
+    # the first one's copied into every later message.
+    celery = celery_at(REDIS_URL)
+    task = "hookline.tasks.ghl_sync.expiring"  # a name of its own (Hookline's tasks are shared with every app)
+
+    @celery.task(name=task, expires=60, shared=False)
+    def expiring(**kwargs: Any) -> None:
+        """A task registered with `expires`, as `send_task` finds its options."""
+
+    celery.finalize()
+    messages = TaskMessages(celery)
+    queued(redis_client)
+
+    push(redis_client, messages, [Job(task, 7, 1, "ghl")])
+    time.sleep(1.5)
+    push(redis_client, messages, [Job(task, 7, 2, "ghl")])
+    first, second = queued(redis_client)["ghl_sync"]
+    batched, sent = both_ways(celery, redis_client, Job(task, 7, 3, "ghl"))
+
+    assert expiry(first) == pytest.approx(60, abs=0.5)
+    assert expiry(second) == pytest.approx(60, abs=0.5)
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert expiry(message) == pytest.approx(expiry(reference), abs=0.5)
+    assert message["properties"]["expiration"] == reference["properties"]["expiration"] == "60000"
+    assert_same_message(message, {**reference, "headers": {**reference["headers"],
+                                                           "expires": message["headers"]["expires"]}})
+
+
 @pytest.fixture()
 def embedded_redis(tmp_path):
     """A Redis on a unix socket, the one `hookline dev` starts (hookline.embedded_redis)."""
@@ -172,24 +205,6 @@ def test_a_batch_is_queued_in_the_order_it_was_committed(redis_client):
     messages = queued(redis_client)["ghl_sync"]
     assert [message["body"][1] for message in messages] == [job.kwargs for job in jobs]
     assert [message["headers"]["tenant_id"] for message in messages] == [job.tenant_id for job in jobs]
-
-
-def test_a_redis_broker_gets_the_asyncio_sender_and_any_other_celerys():
-    # No connection is made: the broker URL alone decides.
-    settings = get_settings()
-    inbox = InboxWriter(settings)  # its pool opens only when the app starts
-    assert isinstance(sender(settings.model_copy(update={"broker_url": REDIS_URL}), inbox)[0], RedisSender)
-    assert isinstance(sender(settings.model_copy(update={"broker_url": "amqp://guest:guest@127.0.0.1:5672//"}),
-                             inbox)[0], CelerySender)
-
-
-def test_the_ingress_publishes_on_redis_from_its_event_loop(client, tenant, ingress_log, queue):
-    raw = encode(payload("ghl/ContactCreate.json"))
-
-    client.post("/webhooks/ghl", content=raw, headers=ghl_headers(raw))
-
-    assert len(queue()) == 1
-    assert [line["sender"] for line in log_lines(ingress_log, "ingress.publisher.mode")] == ["redis"]
 
 
 def test_task_ids_are_version_4_uuids_like_celerys():
@@ -268,7 +283,7 @@ def test_the_only_publish_receiver_is_the_one_the_ingress_reproduces():
     assert receivers == {"hookline.workers.app._stamp_message"}
 
 
-def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client):
+def test_on_redis_a_batch_sets_its_events_bits_with_its_messages(redis_client, clean_tables):
     from redis import asyncio as aioredis
 
     jobs = [Job(TASK, 7, event_id, "ghl") for event_id in (41, 42, published.BLOCK + 5)]

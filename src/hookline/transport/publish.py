@@ -8,9 +8,9 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from hookline.transport.headers import tenant_headers
+from hookline.transport.lanes import lane
 from hookline.workers.app import app
-from hookline.workers.fairness import lane
-from hookline.workers.tenancy import tenant_headers
 
 log = structlog.get_logger(__name__)
 
@@ -21,7 +21,7 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 
 def publish(task_name: str, *, tenant_id: int, bulk: bool = False, **kwargs: Any) -> None:
     """Send `task_name` with keyword arguments; routing by module name picks its queue (its bulk
-    lane when `bulk`: workers/fairness.py)."""
+    lane when `bulk`: transport/lanes.py)."""
     app.send_task(
         task_name,
         kwargs={"tenant_id": tenant_id, **kwargs},
@@ -30,6 +30,11 @@ def publish(task_name: str, *, tenant_id: int, bulk: bool = False, **kwargs: Any
         retry_policy=PUBLISH_RETRY_POLICY,
         **lane(task_name, bulk),
     )
+
+
+def publish_system(task_name: str, **kwargs: Any) -> None:
+    """Send a system task (no tenant: a Marketplace install's app event), failing as fast as `publish`."""
+    app.send_task(task_name, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
 
 
 _AFTER_COMMIT = "hookline.publish_after_commit"

@@ -5,8 +5,8 @@ order, in batches. Nothing committed depends on this: a row it never published (
 queue full, process killed) is published by the relay (`maintenance.relay_unpublished`).
 
 On Redis (the default broker) a batch is one MULTI/EXEC round trip on an asyncio client: the
-LPUSHes of its messages, made by `ingress.messages.TaskMessages` from a prototype Celery made
-at a few µs each, and the events' published bits (workers/published.py), which are the record
+LPUSHes of its messages, made by `transport.messages.TaskMessages` from a prototype Celery made
+at a few µs each, and the events' published bits (transport/published.py), which are the record
 the relay reads; PostgreSQL is not written. Elsewhere (RabbitMQ) each task goes out with
 Celery's `send_task` in a worker thread, and the sender then stamps the batch's rows
 `published_at`, one statement per tenant (`hookline_mark_published`, migration 0018: by primary
@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 from redis import asyncio as aioredis
 
-from hookline.ingress.messages import TaskMessages, queue_batch
 from hookline.ingress.metrics import PUBLISH_BATCH_JOBS, PUBLISH_FAILURES, PUBLISH_PENDING
-from hookline.workers.fairness import Lanes, lane
-from hookline.workers.tenancy import tenant_headers
+from hookline.transport.headers import tenant_headers
+from hookline.transport.lanes import Lanes, lane
+from hookline.transport.messages import TaskMessages, queue_batch
 
 if TYPE_CHECKING:
     from celery import Celery

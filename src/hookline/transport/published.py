@@ -1,4 +1,6 @@
-"""Which inbox events the ingress published to a Redis broker: one bit per event id, in the broker.
+"""The records of which inbox events were published: bits in a Redis broker, `published_at` in the inbox.
+
+On a Redis broker the ingress records a publish as one bit per event id, in the broker.
 
 The ingress's publisher sets an event's bit in the same MULTI/EXEC as its message's LPUSH, so a
 bit is set exactly when the message went in, and a Redis that loses its lists (a restart without
@@ -14,15 +16,26 @@ replay sets an event back to pending with `published_at` NULL, and its old bit s
 about the new publish. Bits live in bitmaps of BLOCK ids (128 KiB each), which expire TTL_SECONDS
 after their last write; a row still pending and unstamped after that is published again, which
 its handler takes as a duplicate (`inbox.take` hands a pending row out once).
+
+Everywhere else (the relay, the sweeper, a replay, the ingress on another broker) a publish is
+recorded as the row's `published_at` (`mark_published`, `mark_published_now`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
+from sqlalchemy import func, update
+from sqlalchemy.orm import Session
+
+from hookline.db import require_tenant
+from hookline.models import WebhookEvent
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 BLOCK = 1 << 20  # event ids per bitmap
 TTL_SECONDS = 2 * 24 * 3600
@@ -59,3 +72,26 @@ def marked(client: redis.Redis, event_ids: Iterable[int]) -> set[int]:
         answers = pipe.execute()
     return {event_id for ids, bits in zip(blocks.values(), answers, strict=True)
             for event_id, bit in zip(ids, bits, strict=True) if bit}
+
+
+# One statement (migration 0018): each row by primary key, under the tenant. Its commit does not
+# wait for the WAL flush: a stamp lost in a crash only means the relay publishes that event
+# again, which its handler takes as a duplicate (`take` hands a pending row out once).
+_MARK_PUBLISHED = "SELECT set_config('synchronous_commit', 'off', true), hookline_mark_published(%s::bigint, %s::bigint[])"
+
+
+async def mark_published_now(conn: AsyncConnection, tenant_id: int, event_ids: list[int]) -> None:
+    """`mark_published` (never `again`) as one autocommitted statement on an async connection."""
+    await conn.execute(_MARK_PUBLISHED, (require_tenant(tenant_id), event_ids))
+
+
+def mark_published(session: Session, tenant_id: int, *event_ids: int, again: bool = False) -> None:
+    """Stamp `published_at` on rows never published, or (`again`: the sweeper) on every one of them."""
+    statement = update(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id, WebhookEvent.id.in_(event_ids))
+    if not again:
+        statement = statement.where(WebhookEvent.published_at.is_(None))
+    session.execute(
+        statement.values(published_at=func.now()),
+        # No ORM bookkeeping: the publisher stamps batches and holds none of these rows in a session.
+        execution_options={"synchronize_session": False},
+    )

@@ -5,10 +5,10 @@ import json
 import pytest
 import redis
 
-from hookline.ingress.messages import TaskMessages, push
-from hookline.ingress.publisher import Job
+from hookline.transport.lanes import Lanes, lane
+from hookline.transport.messages import TaskMessages, push
+from hookline.transport.publisher import Job
 from hookline.workers.app import app
-from hookline.workers.fairness import Lanes, lane
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 

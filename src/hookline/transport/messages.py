@@ -8,13 +8,14 @@ protocol-2 headers Celery fills in, the routing, the properties. So the first me
 and the router's decision, as `send_task` would), and every later one copies it and fills in what
 is new per message: the task id (also `root_id` and `correlation_id`), kombu's delivery tag, the
 keyword arguments (body and `kwargsrepr`), the tenant and request headers and `published_at`
-(what workers/app.py's `before_task_publish` handler stamps), and with tracing on the request's
-W3C `traceparent` (ingress/tracing.py; where Celery publishes, its instrumentation adds that header).
+(what workers/app.py's `before_task_publish` handler stamps), with tracing on the request's
+W3C `traceparent` (ingress/tracing.py; where Celery publishes, its instrumentation adds that header),
+and for a task registered with `expires` (seconds) the moment it expires, from this message's publish.
 
 What kombu's Redis channel then does to a message is written out here (`_encode`): the body
 serialized as JSON and base64-encoded, `delivery_info`, and the list a priority goes to. The
-result is the message `send_task` writes, field by field (tests/ingress/test_publisher.py
-compares the two, for both lanes, a priority and the embedded broker), and stock workers
+result is the message `send_task` writes, field by field (tests/transport/test_publisher.py
+compares the two, for both lanes, a priority, an expiring task and the embedded broker), and stock workers
 consume it (tests/e2e).
 """
 
@@ -26,22 +27,24 @@ import os
 import time
 from bisect import bisect
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery.utils.saferepr import saferepr
+from celery.utils.time import add_seconds_to_datetime, maybe_make_aware
 from kombu.transport.redis import Channel as RedisChannel
 
-from hookline.workers import published
-from hookline.workers.fairness import lane
+from hookline.transport import published
+from hookline.transport.lanes import lane
 from hookline.workers.tenancy import redacted
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
 
     import redis
     from celery import Celery
 
-    from hookline.ingress.publisher import Job
+    from hookline.transport.publisher import Job
 
 PLACEHOLDER = {"tenant_id": 0, "event_id": 0}
 
@@ -105,14 +108,22 @@ class Prototype:
     headers: str  # the shared headers, as JSON object members
     properties: str  # the shared properties, likewise
     embed: str  # the body's third part (callbacks, errbacks, chain, chord), as JSON
+    expiry: Callable[[], str] | None = None  # the task's `expires` from now, as Celery writes it; None: never
 
     def message(self, task_id: str, kwargs: dict[str, Any], headers: dict[str, Any]) -> bytes:
         body = base64.b64encode(f"[[], {json.dumps(kwargs)}, {self.embed}]".encode()).decode("ascii")
+        if self.expiry is not None:  # a moment of this message's own
+            headers = {**headers, "expires": self.expiry()}
         mine = json.dumps({"id": task_id, "root_id": task_id, "kwargsrepr": kwargs_repr(kwargs), **headers,
                            "published_at": time.time()})[1:-1]
         ids = f'"correlation_id": "{task_id}", "delivery_tag": "{new_uuid()}"'  # hex and dashes: nothing to escape
         return (f'{self.start}{body}", "headers": {{{self.headers}, {mine}}}, '
                 f'"properties": {{{self.properties}, {ids}}}}}').encode()
+
+
+def _expiry(app: Celery, seconds: float) -> str:
+    """`expires` seconds from now, as Celery's `create_task_message` writes it in the headers."""
+    return maybe_make_aware(add_seconds_to_datetime(app.now(), seconds), tz=app.timezone).isoformat()
 
 
 def redis_list(queue: str, priority: int, transport_options: dict[str, Any]) -> str:
@@ -141,7 +152,11 @@ class TaskMessages:
         app = self.app
         # Routed once per (task, lane): Hookline's routes (workers/routing.py) go by task name, never by arguments.
         options = routed_options(app, task, PLACEHOLDER, bulk)
-        limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit", "expires")}
+        limits = {name: options.pop(name, None) for name in ("time_limit", "soft_time_limit")}
+        expires = options.pop("expires", None)
+        if expires is not None and not isinstance(expires, int | float):
+            raise ValueError(f"{task}: only an `expires` in seconds is made here, not {expires!r}")
+        # Without `expires`: Celery would turn it into this first message's moment, and every copy keep it.
         headers, properties, body, _ = app.amqp.create_task_message(
             "placeholder", task, None, PLACEHOLDER, reply_to=app.thread_oid, ignore_result=None,
             create_sent_event=False, **limits, **options)
@@ -156,11 +171,15 @@ class TaskMessages:
         properties = {**properties, "delivery_mode": 2 if delivery_mode in (2, "persistent") else 1,
                       "delivery_info": {"exchange": "", "routing_key": queue_name},
                       "priority": priority, "body_encoding": "base64"}
+        if expires is not None:  # send_task's `expiration` (kombu: milliseconds, as text)
+            properties["expiration"] = str(int(max(expires, 0) * 1000))
         return Prototype(
             key=redis_list(queue_name, priority, app.conf.broker_transport_options or {}),
             start='{"content-encoding": "utf-8", "content-type": "application/json", "body": "',
-            headers=_members(headers, PER_MESSAGE_HEADERS), properties=_members(properties, PER_MESSAGE_PROPERTIES),
+            headers=_members(headers, PER_MESSAGE_HEADERS | ({"expires"} if expires is not None else set())),
+            properties=_members(properties, PER_MESSAGE_PROPERTIES),
             embed=json.dumps(body[2]),
+            expiry=None if expires is None else partial(_expiry, app, expires),
         )
 
 
@@ -176,7 +195,7 @@ def by_list(messages: TaskMessages, jobs: Iterable[Job], bulk: Collection[int] =
 
 def queue_batch(pipe: Any, messages: TaskMessages, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:
     """Queue on a MULTI pipeline (sync or asyncio) the LPUSHes of the jobs' messages and their
-    events' published bits (workers/published.py), so that both go in, or neither."""
+    events' published bits (transport/published.py), so that both go in, or neither."""
     for key, queued in by_list(messages, jobs, bulk).items():
         pipe.lpush(key, *queued)
     published.mark(pipe, (job.event_id for job in jobs))
