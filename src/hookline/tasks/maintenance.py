@@ -22,7 +22,7 @@ from hookline.services import inbox, messaging, pushes, recordings, scheduling, 
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
 from hookline.tasks.ghl_sync import TASKS as PUSH_TASKS
-from hookline.workers import liveness, published
+from hookline.workers import batches, liveness, published
 from hookline.workers.app import app
 from hookline.workers.fairness import Lanes
 from hookline.workers.handlers import handler_for
@@ -91,7 +91,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
     backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
     tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
     """
-    lanes = relay_lanes()
+    lanes, size = relay_lanes(), get_settings().batch_size
 
     def publish_rows(session: Session, tenant_id: int) -> int:
         events = rows(session, tenant_id)
@@ -101,14 +101,18 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
             log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
             events = [event for event in events if event.id not in known]
         bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
-        sent = 0
+        by_task: dict[str, list[int]] = {}
         for event in events:
             handler = handler_for(event.provider, event.event_type)
-            if handler is None:  # its handler was removed since it was stored: nothing to run
-                continue
-            publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
-            inbox.mark_published(session, tenant_id, event.id, again=again)
-            sent += 1
+            if handler is not None:  # None: its handler was removed since it was stored, nothing to run
+                by_task.setdefault(handler.task, []).append(event.id)
+        sent = 0
+        for task, event_ids in by_task.items():  # in batches where the task takes them (workers/batches.py)
+            for name, kwargs in batches.messages(task, event_ids, size):
+                publish(name, tenant_id=tenant_id, bulk=bulk, **kwargs)
+                published_ids = kwargs.get("event_ids") or [kwargs["event_id"]]
+                inbox.mark_published(session, tenant_id, *published_ids, again=again)
+                sent += len(published_ids)
         return sent
 
     return each_tenant(publish_rows)
