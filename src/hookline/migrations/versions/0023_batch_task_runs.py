@@ -17,17 +17,8 @@ down_revision = '0022'
 branch_labels = None
 depends_on = None
 
-# As 0008's: refuse a transaction that belongs to another tenant, then set the tenant.
-SET_TENANT = """
-    IF nullif(current_setting('app.tenant_id', true), '') IS NOT NULL
-       AND current_setting('app.tenant_id', true) <> p_tenant::text THEN
-        RAISE EXCEPTION 'this transaction belongs to tenant %, not %', current_setting('app.tenant_id', true), p_tenant
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    PERFORM set_config('app.tenant_id', p_tenant::text, true);
-"""
-
-START = f"""
+# The tenant is entered as every such function does (hookline_enter_tenant, migration 0018).
+START = """
 CREATE OR REPLACE FUNCTION hookline_task_run_start(
     p_tenant bigint, p_task text, p_queue text, p_task_id text, p_event_id bigint, p_attempt integer,
     p_request_id text, p_event_ids bigint[])
@@ -35,7 +26,7 @@ RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     new_id bigint;
 BEGIN
-    {SET_TENANT}
+    PERFORM hookline_enter_tenant(p_tenant);
     INSERT INTO task_runs (tenant_id, task, queue, task_id, event_id, event_ids, state, attempt, request_id, started_at)
     VALUES (p_tenant, p_task, p_queue, p_task_id, p_event_id, p_event_ids, 'started', p_attempt, p_request_id, now())
     RETURNING id INTO new_id;
