@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -74,12 +74,12 @@ class BatchHandler(Generic[P]):
 
 @dataclass
 class Batch:
-    """What became of a batch's events (also the task's return value, in task_runs' logs)."""
+    """What became of a batch's events (its log line says the same)."""
 
     taken: int = 0
     written: int = 0
-    skipped: list[int] | None = None  # not pending: processed already, or a twin holds them
-    failed: list[int] | None = None
+    skipped: list[int] = field(default_factory=list)  # not pending: processed already, or a twin holds them
+    failed: list[int] = field(default_factory=list)
 
 
 def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, task_id: str = "") -> Batch:
@@ -87,17 +87,15 @@ def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, 
 
     The batch is applied in a savepoint; if an event in it fails, the savepoint is rolled back and
     each event is applied in its own, so only the bad one is marked failed. One that fails with an
-    error the handler does not expect (a bug) also gets a dead letter of its own, naming the
-    one-event task, so an operator can replay it alone.
+    error the handler does not expect (a bug, a value its column refuses) also gets a dead letter
+    of its own, naming the one-event task, so an operator can replay it alone.
     """
     outcome = Batch()
-    failed: dict[int, str] = {}
-    unexpected: dict[int, Exception] = {}
+    failed: dict[int, str] = {}  # event id → the reason its row keeps
     with tenant_session(tenant_id, redone_from_inbox=True) as session:
         events = inbox.take_many(session, tenant_id, event_ids)
-        outcome.taken = len(events)
         taken = {event.id for event in events}
-        outcome.skipped = [event_id for event_id in event_ids if event_id not in taken]
+        outcome.taken, outcome.skipped = len(events), [event_id for event_id in event_ids if event_id not in taken]
         ready: list[tuple[int, P]] = []
         for event in events:
             try:
@@ -107,27 +105,17 @@ def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, 
         try:
             with session.begin_nested():
                 outcome.written = handler.apply_many(session, tenant_id, [item for _, item in ready])
+            unexpected: dict[int, Exception] = {}
         except Exception as exc:
             if is_transient(exc):
                 raise
-            outcome.written = 0
-            for event_id, item in ready:  # find the bad one(s): each event in a savepoint of its own
-                try:
-                    with session.begin_nested():
-                        outcome.written += handler.apply_many(session, tenant_id, [item])
-                except Exception as one:
-                    if is_transient(one):
-                        raise
-                    failed[event_id] = handler.reason(one) if isinstance(one, handler.permanent) \
-                        else f"{type(one).__name__}: {one}"
-                    if not isinstance(one, handler.permanent):
-                        unexpected[event_id] = one
+            outcome.written, unexpected = _one_by_one(session, handler, tenant_id, ready, failed)
         for event_id, reason in failed.items():
             inbox.mark_failed(session, tenant_id, event_id, reason)
         for event_id, exc in unexpected.items():
             dead_letters.record(session, tenant_id, task=handler.task, task_id=f"{task_id}:{event_id}",
                                 kwargs={"tenant_id": tenant_id, "event_id": event_id}, reason="permanent",
-                                error=f"{type(exc).__name__}: {exc}")
+                                error=failed[event_id])
     outcome.failed = sorted(failed)
     if failed:
         log.error(f"{handler.name}.failed", event_ids=outcome.failed,
@@ -135,3 +123,22 @@ def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, 
     log.info(f"{handler.name}.batch", event_ids=event_ids, taken=outcome.taken, written=outcome.written,
              skipped=outcome.skipped, failed=outcome.failed)
     return outcome
+
+
+def _one_by_one(session: Session, handler: BatchHandler[P], tenant_id: int, ready: list[tuple[int, P]],
+                failed: dict[int, str]) -> tuple[int, dict[int, Exception]]:
+    """Each event in a savepoint of its own; the rows written, and the errors the handler did not expect.
+    The reason of each event that failed goes into `failed`."""
+    written, unexpected = 0, {}
+    for event_id, item in ready:
+        try:
+            with session.begin_nested():
+                written += handler.apply_many(session, tenant_id, [item])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            if isinstance(exc, handler.permanent):
+                failed[event_id] = handler.reason(exc)
+            else:
+                failed[event_id], unexpected[event_id] = f"{type(exc).__name__}: {exc}", exc
+    return written, unexpected
