@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hookline.db import tenant_session
 from hookline.services import dead_letters, inbox
+from hookline.workers.metrics import BATCH_EVENTS
 from hookline.workers.retry import is_transient
 
 log = structlog.get_logger(__name__)
@@ -117,6 +118,10 @@ def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, 
                                 kwargs={"tenant_id": tenant_id, "event_id": event_id}, reason="permanent",
                                 error=failed[event_id])
     outcome.failed = sorted(failed)
+    counted = {"applied": outcome.taken - len(failed), "skipped": len(outcome.skipped), "failed": len(failed)}
+    for kind, count in counted.items():
+        if count:
+            BATCH_EVENTS.labels(handler.task, kind).inc(count)
     if failed:
         log.error(f"{handler.name}.failed", event_ids=outcome.failed,
                   errors=sorted({type(exc).__name__ for exc in unexpected.values()}))
