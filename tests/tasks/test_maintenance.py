@@ -111,11 +111,11 @@ def test_a_backlog_over_the_fairness_burst_is_relayed_to_the_bulk_lane(tenant, o
 
     bulk = [json.loads(raw)["headers"] for raw in redis_client.lrange("ghl_sync.bulk", 0, -1)]
     assert {headers["tenant_id"] for headers in bulk} == {tenant.id}
-    # In batches of HOOKLINE_BATCH_SIZE events (workers/batches.py), every event once.
+    # In batches of HOOKLINE_BULK_BATCH_SIZE events (workers/batches.py), every event once.
     kwargs = [ast.literal_eval(headers["kwargsrepr"]) for headers in bulk]
     carried = sorted(event_id for each in kwargs for event_id in each.get("event_ids") or [each["event_id"]])
     assert len(carried) == len(set(carried)) == backlog
-    assert len(bulk) == -(-backlog // get_settings().batch_size)
+    assert len(bulk) == -(-backlog // get_settings().bulk_batch_size)  # a bulk lane takes smaller batches
     assert [headers["tenant_id"] for headers in queue()] == [other_tenant.id]
 
 

@@ -124,9 +124,10 @@ class CelerySender:
 class Publisher:
     def __init__(self, sender: Sender, *, capacity: int = 10_000, batch: int = 200,
                  linger_seconds: float = 0.02, backoff_seconds: float = 1.0, lanes: Lanes | None = None,
-                 events_per_task: int = 1) -> None:
+                 events_per_task: int = 1, bulk_events_per_task: int | None = None) -> None:
         self.sender, self.lanes = sender, lanes
-        self.events_per_task = events_per_task  # a tenant's events of one handler per message (workers/batches.py)
+        # A tenant's events of one handler per message, on the main and on a bulk lane (workers/batches.py).
+        self.events_per_task, self.bulk_events_per_task = events_per_task, bulk_events_per_task
         self.capacity, self.batch = capacity, batch
         self.linger_seconds, self.backoff_seconds = linger_seconds, backoff_seconds
         self._jobs: deque[Job] = deque()
@@ -184,7 +185,8 @@ class Publisher:
     async def _publish(self, jobs: list[Job]) -> None:
         try:
             bulk = await self.lanes.hot_async(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
-            await self.sender.send(batches.group(jobs, self.events_per_task), bulk)
+            await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
+                                                 bulk_size=self.bulk_events_per_task), bulk)
             PUBLISH_BATCH_JOBS.observe(len(jobs))
         except Exception as exc:  # broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))

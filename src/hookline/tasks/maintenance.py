@@ -91,7 +91,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
     backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
     tenant's flood left behind by a broker outage goes to the bulk lane (workers/fairness.py).
     """
-    lanes, size = relay_lanes(), get_settings().batch_size
+    lanes, settings = relay_lanes(), get_settings()
 
     def publish_rows(session: Session, tenant_id: int) -> int:
         events = rows(session, tenant_id)
@@ -101,6 +101,7 @@ def publish_each(rows: Callable[[Session, int], list[WebhookEvent]], *, again: b
             log.info("relay.found_published", tenant_id=tenant_id, count=len(known))
             events = [event for event in events if event.id not in known]
         bulk = tenant_id in lanes.hot({tenant_id: len(events)}) if events else False
+        size = settings.bulk_batch_size if bulk else settings.batch_size
         by_task: dict[str, list[int]] = {}
         for event in events:
             handler = handler_for(event.provider, event.event_type)

@@ -8,7 +8,7 @@ a task that calls an API or streams a file per event keeps one event per message
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,13 +48,14 @@ def messages(task: str, event_ids: list[int], size: int) -> Iterator[tuple[str, 
         yield (batched, {"event_ids": chunk}) if len(chunk) > 1 else (task, {"event_id": chunk[0]})
 
 
-def group(jobs: Sequence[Job], size: int) -> list[Job]:
+def group(jobs: Sequence[Job], size: int, *, bulk: Collection[int] = (), bulk_size: int | None = None) -> list[Job]:
     """`jobs` with each tenant's events of one batching task gathered into jobs of up to `size` events
-    (the batch task's, with `event_ids`), placed where their first event was; other jobs as they are.
+    (`bulk_size` for the tenants in `bulk`, whose messages go to a bulk lane), as the batch task's
+    (with `event_ids`), placed where their first event was; other jobs as they are.
 
     A batch carries the trace of its first event; the request ids stay in the ingress's log lines.
     """
-    if size <= 1:
+    if size <= 1 and (bulk_size or 1) <= 1:
         return list(jobs)
     grouped: list[Job | list[Job]] = []
     open_batches: dict[tuple[int, str], list[Job]] = {}
@@ -64,7 +65,7 @@ def group(jobs: Sequence[Job], size: int) -> list[Job]:
             grouped.append(job)
             continue
         batch = open_batches.get((job.tenant_id, task))
-        if batch is None or len(batch) >= size:
+        if batch is None or len(batch) >= ((bulk_size or size) if job.tenant_id in bulk else size):
             batch = open_batches[(job.tenant_id, task)] = []
             grouped.append(batch)
         batch.append(job)
