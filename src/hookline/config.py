@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     fairness_burst: int = Field(default=200, ge=0)
     fairness_window_seconds: int = Field(default=5, ge=1)
     fairness_cooldown_seconds: int = Field(default=30, ge=1)
+    # Inbox events of one tenant and one handler per task message, at most (transport/batches.py):
+    # the worker applies them in one transaction. 1: a message per event. Above the publisher's
+    # batch (200) it makes no difference.
+    batch_size: int = Field(default=100, ge=1)
+    # The same for a flooding tenant's events on a bulk lane (workers/fairness.py). Smaller: a worker
+    # takes its lanes' messages in turn, one message each, so a bulk message as long as a hundred
+    # quiet tenants' messages would hold up their lane (bench/fairness.py, docs/decisions.md (Batches)).
+    bulk_batch_size: int = Field(default=20, ge=1)
+    # How long the ingress's publisher lets events gather before it publishes (and groups) them.
+    batch_wait_ms: int = Field(default=20, ge=0, le=1000)
     # The ingress's own async connections for inbox inserts, per process.
     ingress_db_pool_size: int = Field(default=10, ge=1)
     # Inbox insert statements in flight at once per ingress process (each stores whatever arrived

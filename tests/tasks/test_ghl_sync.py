@@ -89,3 +89,34 @@ def test_the_old_task_name_still_applies_events(tenant):
 
     assert event(tenant.id, event_id).status == "processed"
     assert row(tenant.id, Contact, "ct-ana-lindqvist-01").city == "Berlin"
+
+
+def test_a_mixed_batch_ends_where_its_events_one_by_one_would(tenant):
+    from prometheus_client import REGISTRY
+
+    from hookline.tasks.ghl_sync import apply_events
+
+    def applied():
+        return REGISTRY.get_sample_value("hookline_worker_batch_events_total",
+                                         {"task": apply_event.name, "outcome": "applied"}) or 0
+
+    # A partial change (stage) newer than a full one (update) of the same deal, a note (one by one,
+    # no page applier), a contact and its later delete (a tombstone): every path of crm.apply_ghl_many.
+    batch = [store(tenant.id, "ghl/OpportunityStageUpdate.json", timestamp="2026-11-20T11:00:00Z"),
+             store(tenant.id, "ghl/NoteCreate.json"),
+             store(tenant.id, "ghl/ContactCreate.json", timestamp="2026-11-20T09:00:00Z"),
+             store(tenant.id, "ghl/OpportunityUpdate.json", timestamp="2026-11-20T10:30:00Z"),
+             store(tenant.id, {**payload("ghl/ContactCreate.json", timestamp="2026-11-20T12:00:00Z"),
+                               "type": "ContactDelete"}, key="delete")]
+    before = applied()
+
+    assert apply_events(tenant_id=tenant.id, event_ids=batch) == 5
+    assert apply_events(tenant_id=tenant.id, event_ids=batch) == 0  # delivered again: nothing taken
+
+    assert {(event(tenant.id, e).status, event(tenant.id, e).attempts) for e in batch} == {("processed", 1)}
+    deal = row(tenant.id, Deal, "op-lindqvist-pv-01")
+    assert (deal.name, deal.monetary_value) == ("Lindqvist PV 9.6 kWp", 18450.5)
+    assert deal.source_version.isoformat().startswith("2026-11-20T11:00:00")  # the stage change, the newer
+    assert row(tenant.id, Note, "nt-0001").body == "Customer asked for a battery option."
+    assert row(tenant.id, Contact, "ct-ana-lindqvist-01").deleted_at is not None
+    assert applied() - before == 5

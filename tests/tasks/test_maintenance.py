@@ -1,5 +1,6 @@
 """The relay's and the recordings sweep's choice of rows, on real PostgreSQL and Redis (the task function called directly)."""
 
+import ast
 import json
 from datetime import timedelta
 
@@ -108,8 +109,13 @@ def test_a_backlog_over_the_fairness_burst_is_relayed_to_the_bulk_lane(tenant, o
 
     assert relay_unpublished(older_than_seconds=0, batch=backlog) == backlog + 1
 
-    bulk = [json.loads(raw)["headers"]["tenant_id"] for raw in redis_client.lrange("ghl_sync.bulk", 0, -1)]
-    assert bulk == [tenant.id] * backlog
+    bulk = [json.loads(raw)["headers"] for raw in redis_client.lrange("ghl_sync.bulk", 0, -1)]
+    assert {headers["tenant_id"] for headers in bulk} == {tenant.id}
+    # In batches of HOOKLINE_BULK_BATCH_SIZE events (transport/batches.py), every event once.
+    kwargs = [ast.literal_eval(headers["kwargsrepr"]) for headers in bulk]
+    carried = sorted(event_id for each in kwargs for event_id in each.get("event_ids") or [each["event_id"]])
+    assert len(carried) == len(set(carried)) == backlog
+    assert len(bulk) == -(-backlog // get_settings().bulk_batch_size)  # a bulk lane takes smaller batches
     assert [headers["tenant_id"] for headers in queue()] == [other_tenant.id]
 
 

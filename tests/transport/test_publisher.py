@@ -380,3 +380,44 @@ def test_jobs_arriving_during_a_publish_wait_for_the_next_batch_instead_of_going
     batches = int(broker.info("commandstats")["cmdstat_exec"]["calls"])
     assert 1 <= batches <= elapsed / linger + 2  # one per linger at most; the last with stop()
     assert broker.llen("ghl_sync") > 100
+
+
+APPLY_EVENT, APPLY_EVENTS = "hookline.tasks.ghl_sync.apply_event", "hookline.tasks.ghl_sync.apply_events"
+
+
+def test_a_batchs_message_is_the_message_send_task_writes(redis_client):
+    batch = Job(APPLY_EVENTS, 7, 41, "ghl", event_ids=(41, 42, 45))
+
+    batched, sent = both_ways(app, redis_client, batch)
+
+    [message], [reference] = batched["ghl_sync"], sent["ghl_sync"]
+    assert_same_message(message, reference)
+    assert message["body"][1] == {"tenant_id": 7, "event_ids": [41, 42, 45]}
+    assert message["headers"]["kwargsrepr"] == "{'tenant_id': 7, 'event_ids': [41, 42, 45]}"
+
+
+def test_the_publisher_sends_a_tenants_events_of_one_handler_as_batches(redis_client):
+    from redis import asyncio as aioredis
+
+    payment = "hookline.tasks.dunning.apply_payment_event"
+    jobs = [Job(APPLY_EVENT, 7, 1, "ghl"), Job(APPLY_EVENT, 8, 2, "ghl"), Job(APPLY_EVENT, 7, 3, "ghl"),
+            Job(APPLY_EVENT, 7, 4, "ghl"), Job(APPLY_EVENT, 7, 5, "ghl"), Job(payment, 7, 6, "payments"),
+            Job(payment, 7, 8, "payments"), Job(APPLY_EVENT, 7, 7, "ghl")]
+    queued(redis_client)
+
+    async def publish() -> None:
+        client = aioredis.from_url(REDIS_URL)
+        await run_publisher(Publisher(RedisSender(client, TaskMessages(app)), events_per_task=3), jobs)
+        await client.aclose()
+
+    asyncio.run(publish())
+
+    lists = queued(redis_client)
+    assert [(m["headers"]["task"], m["body"][1]) for m in lists["ghl_sync"]] == [
+        (APPLY_EVENTS, {"tenant_id": 7, "event_ids": [1, 3, 4]}),
+        (APPLY_EVENT, {"tenant_id": 8, "event_id": 2}),
+        (APPLY_EVENTS, {"tenant_id": 7, "event_ids": [5, 7]}),
+    ]
+    # Payment events do not batch (docs/decisions.md (Batches)): one message each.
+    assert [m["body"][1] for m in lists["dunning"]] == [{"tenant_id": 7, "event_id": 6}, {"tenant_id": 7, "event_id": 8}]
+    assert published.marked(redis_client, range(1, 10)) == {1, 2, 3, 4, 5, 6, 7, 8}

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
@@ -174,7 +174,8 @@ def event_page(slug: str, event_id: int) -> EventPage | None:
                                                            WebhookEvent.id == event_id)).one_or_none()
         if event is None:
             return None
-        runs = list(session.scalars(select(TaskRun).where(TaskRun.tenant_id == tenant.id, TaskRun.event_id == event_id)
+        runs = list(session.scalars(select(TaskRun).where(TaskRun.tenant_id == tenant.id, or_(
+                                    TaskRun.event_id == event_id, TaskRun.event_ids.contains([event_id])))
                                     .order_by(TaskRun.started_at, TaskRun.id)))
         rows = written_rows(session, tenant.id, event)
     return EventPage(tenant, event, runs, rows)

@@ -4,6 +4,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hookline.models.base import Base, utcnow_column
@@ -24,6 +25,8 @@ class TaskRun(Base):
         Index("ix_task_runs_tenant_id_started_at", "tenant_id", "started_at"),
         # An event's timeline in the console (migration 0022).
         Index("ix_task_runs_tenant_id_event_id", "tenant_id", "event_id", postgresql_where=text("event_id IS NOT NULL")),
+        # A batch run's events (migration 0023): "what happened to event N" finds it by `event_ids @> [N]`.
+        Index("ix_task_runs_event_ids", "event_ids", postgresql_using="gin", postgresql_where=text("event_ids IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -33,6 +36,7 @@ class TaskRun(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     task_id: Mapped[str] = mapped_column(String(64), index=True)
     event_id: Mapped[int | None] = mapped_column(BigInteger)
+    event_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))  # a batch's events; event_id is None
     state: Mapped[str] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(Integer, server_default="1")
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -93,6 +93,25 @@ def apply_ghl_page(session: Session, tenant_id: int, record: str, items: list[gh
     return PAGE_APPLIERS[record](session, tenant_id, changes)
 
 
+def apply_ghl_many(session: Session, tenant_id: int, changes: list[tuple[str, records.Change]]) -> int:
+    """Apply many GoHighLevel changes (`ghl_change`'s) under the ordering rule; the rows written.
+
+    Full records of one kind and one shape go in one statement (`PAGE_APPLIERS`, a record twice
+    keeps its newest change); partial changes and deletes one by one. The rule compares versions,
+    not arrival order, so applying the groups in any order ends where applying each event would.
+    """
+    pages: dict[tuple[str, tuple[str, ...]], list[records.Change]] = {}
+    written = 0
+    for record, change in changes:
+        if record in PAGE_APPLIERS and change.fields is None and not change.delete:
+            pages.setdefault((record, tuple(sorted(change.values))), []).append(change)
+        elif APPLIERS[record](session, tenant_id, change) is not None:
+            written += 1
+    for (record, _), page in pages.items():
+        written += PAGE_APPLIERS[record](session, tenant_id, page)
+    return written
+
+
 def apply_reonic(session: Session, tenant_id: int, record: ReonicRecord) -> Outcome:
     """Apply a Reonic object as its API returned it (Reonic webhooks carry ids only).
 

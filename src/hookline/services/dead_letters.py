@@ -19,9 +19,9 @@ def record(session: Session, tenant_id: int, *, task: str, task_id: str, kwargs:
            error: str, traceback: str | None = None) -> DeadLetter:
     """Insert the dead letter, or count one more failure of the same task id; safe to run twice.
 
-    `kwargs` must already be redacted. When the task worked on an inbox event (`event_id`), a
-    still-pending event is marked failed with the same error, so the sweeper does not publish it
-    again and again; replaying the dead letter sets it back to pending.
+    `kwargs` must already be redacted. When the task worked on inbox events (`event_id`, or a
+    batch's `event_ids`), each still-pending one is marked failed with the same error, so the
+    sweeper does not publish it again and again; replaying the dead letter sets it back to pending.
     """
     values = {"tenant_id": tenant_id, "task": task, "task_id": task_id, "kwargs": kwargs, "reason": reason,
               "error": error[:MAX_ERROR], "traceback": traceback[-MAX_TRACEBACK:] if traceback else None,
@@ -34,10 +34,16 @@ def record(session: Session, tenant_id: int, *, task: str, task_id: str, kwargs:
               "attempts": DeadLetter.attempts + 1, "last_failed_at": func.now(), "resolved_at": None},
     )
     letter = session.scalars(statement.returning(DeadLetter)).one()
-    event_id = kwargs.get("event_id")
-    if isinstance(event_id, int) and not isinstance(event_id, bool):
+    for event_id in event_ids(kwargs):
         inbox.mark_failed(session, tenant_id, event_id, f"{task}: {error}", only_pending=True)
     return letter
+
+
+def event_ids(kwargs: dict[str, Any]) -> list[int]:
+    """The inbox events a task's arguments name: its `event_id`, or a batch's `event_ids`."""
+    batch = kwargs.get("event_ids")
+    ids = [kwargs.get("event_id"), *(batch if isinstance(batch, list) else [])]
+    return [event_id for event_id in ids if isinstance(event_id, int) and not isinstance(event_id, bool)]
 
 
 def recent(session: Session, tenant_id: int, *, status: str | None = None, limit: int = 50) -> list[DeadLetter]:

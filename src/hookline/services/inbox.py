@@ -112,6 +112,18 @@ def take(session: Session, tenant_id: int, event_id: int) -> Taken | None:
     return None if row is None else Taken(*row)
 
 
+_TAKE_MANY = ("UPDATE webhook_events SET status = 'processed', processed_at = now(), last_error = NULL, "
+              "attempts = attempts + 1 WHERE tenant_id = %(tenant_id)s AND id = ANY(%(event_ids)s) "
+              "AND status = 'pending' RETURNING id, provider, event_type, payload, received_at")
+
+
+def take_many(session: Session, tenant_id: int, event_ids: list[int]) -> list[Taken]:
+    """`take` for many events in one statement: those still pending, in id order (the order received)."""
+    rows = session.connection().exec_driver_sql(
+        _TAKE_MANY, {"tenant_id": tenant_id, "event_ids": list(event_ids)}).all()
+    return sorted((Taken(*row) for row in rows), key=lambda taken: taken.id)
+
+
 def mark_ignored(session: Session, tenant_id: int, event_id: int) -> None:
     """An event taken and about something Hookline does not mirror: kept for audit, as `ignored`."""
     session.execute(

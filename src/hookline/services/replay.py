@@ -63,8 +63,8 @@ def replay_dead_letter(tenant_id: int, letter: DeadLetter) -> None:
                             "were masked as secrets; publish the task again by hand")
     kwargs = {key: value for key, value in letter.kwargs.items() if key != "tenant_id"}
     with tenant_session(tenant_id) as session:
-        if isinstance(kwargs.get("event_id"), int):
-            inbox.reset_for_replay(session, tenant_id, kwargs["event_id"])
+        for event_id in dead_letters.event_ids(kwargs):  # a batch's too
+            inbox.reset_for_replay(session, tenant_id, event_id)
         dead_letters.resolve(session, tenant_id, letter.id, DeadLetterStatus.REPLAYED)
     try:
         from hookline.transport.publish import publish
@@ -75,7 +75,7 @@ def replay_dead_letter(tenant_id: int, letter: DeadLetter) -> None:
             dead_letters.resolve(session, tenant_id, letter.id, DeadLetterStatus.DEAD)
         raise Unpublished(f"could not publish {letter.task} ({exc}); dead letter {letter.id} stays dead"
                           + ("; its inbox event is pending again, and the relay will publish it"
-                             if "event_id" in kwargs else "")) from exc
+                             if dead_letters.event_ids(kwargs) else "")) from exc
 
 
 def discard_dead_letter(tenant_id: int, letter: DeadLetter) -> None:

@@ -16,6 +16,7 @@ from hookline.integrations.storage import Storage, StoredObject, make_storage
 from hookline.services import inbox, pushes, recordings
 from hookline.tasks.ghl_sync import queue_pushes
 from hookline.workers import retry
+from hookline.tasks.inbox_task import InboxHandler, run_one
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
@@ -39,23 +40,18 @@ def _register(session, tenant_id: int, event: inbox.Taken) -> list[int]:  # noqa
     return recordings.register_from_zoom_event(session, tenant_id, event.event_type, event.payload)
 
 
+# A payload that will never parse is kept `failed` for an operator, not retried.
+EVENT = InboxHandler("audio.event", _register, (ValidationError,), lambda exc: f"invalid recording payload: {exc}")
+
+
 @app.task(base=TenantTask, name="hookline.tasks.audio_upload.register_recordings")
 def register_recordings(*, tenant_id: int, event_id: int) -> None:
     """Zoom recording events and GoHighLevel messages: a row per file, then one upload task each.
 
     GoHighLevel messages that are not calls register nothing and are marked processed.
     """
-    try:
-        with tenant_session(tenant_id) as session:
-            event = inbox.take(session, tenant_id, event_id)  # marked processed if the rows commit
-            if event is None:  # already processed, or a twin delivery holds it: at-least-once
-                log.info("audio.event.skipped", event_id=event_id)
-                return
-            recording_ids = _register(session, tenant_id, event)
-    except ValidationError as exc:  # will never parse: keep it for an operator, do not retry
-        with tenant_session(tenant_id) as session:
-            inbox.mark_failed(session, tenant_id, event_id, f"invalid recording payload: {exc}")
-        log.error("audio.event.invalid_payload", event_id=event_id, errors=exc.error_count())
+    recording_ids = run_one(EVENT, tenant_id, event_id)
+    if recording_ids is None:
         return
     # After the commit, so an upload task never looks for a row that is not there yet. A crash
     # right here leaves pending rows with no task: the recordings sweep (maintenance) publishes them.

@@ -6,12 +6,14 @@ from datetime import date
 
 import structlog
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from hookline.db import tenant_session
 from hookline.services import dunning, inbox
 from hookline.services.billing import BillingError
 from hookline.tasks.email import send_after_commit
 from hookline.tasks.ghl_sync import queue_pushes
+from hookline.tasks.inbox_task import InboxHandler, run_one
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
@@ -31,20 +33,20 @@ def run_daily(*, tenant_id: int, local_date: str) -> int:
     return len(done)
 
 
+def _settle(session: Session, tenant_id: int, event: inbox.Taken) -> str:
+    outcome = dunning.apply_event(session, tenant_id, event.event_type, event.payload)
+    queue_pushes(session, tenant_id)  # a payment that lifts a suspension clears the tag
+    return outcome
+
+
+# A billing error or a body that does not parse will not get better by retrying: kept for an operator.
+PAYMENT_EVENT = InboxHandler("dunning.payment_event", _settle, (BillingError, ValidationError),
+                             lambda exc: f"payment event not applied: {exc}")
+
+
 @app.task(base=TenantTask, name="hookline.tasks.dunning.apply_payment_event")
 def apply_payment_event(*, tenant_id: int, event_id: int) -> None:
     """invoice.paid / invoice.payment_failed / charge.refunded: settle the invoice, mark the inbox row."""
-    try:
-        with tenant_session(tenant_id) as session:
-            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
-            if event is None:  # already processed, or a twin delivery holds it: at-least-once
-                log.info("dunning.payment_event.skipped", event_id=event_id)
-                return
-            outcome = dunning.apply_event(session, tenant_id, event.event_type, event.payload)
-            queue_pushes(session, tenant_id)  # a payment that lifts a suspension clears the tag
-    except (BillingError, ValidationError) as exc:  # will not get better by retrying: keep it for an operator
-        with tenant_session(tenant_id) as session:
-            inbox.mark_failed(session, tenant_id, event_id, f"payment event not applied: {exc}")
-        log.error("dunning.payment_event.failed", event_id=event_id, error=str(exc)[:200])
-        return
-    log.info("dunning.payment_event.applied", event_id=event_id, outcome=outcome)
+    outcome = run_one(PAYMENT_EVENT, tenant_id, event_id)
+    if outcome is not None:
+        log.info("dunning.payment_event.applied", event_id=event_id, outcome=outcome)

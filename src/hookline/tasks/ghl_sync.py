@@ -15,9 +15,10 @@ from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl.client import GHLClient
 from hookline.models import CrmPush, Tenant
 from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
-from hookline.services import sync_sources, tenants
+from hookline.services import records, sync_sources, tenants
 from hookline.tasks import reconciling
 from hookline.transport.publish import publish_after_commit
+from hookline.tasks.inbox_task import BatchHandler, InboxHandler, run_many, run_one
 from hookline.workers.app import app
 from hookline.workers.retry import Retrying, api_retries
 from hookline.workers.tenancy import TenantTask
@@ -29,35 +30,49 @@ log = structlog.get_logger(__name__)
 RETRY = {"base": TenantTask}
 
 
-def _apply_event(*, tenant_id: int, event_id: int) -> None:
-    """Any handled GoHighLevel event: claim the inbox row, apply the change, mark it processed.
+def _failure(exc: Exception) -> str:
+    return f"invalid payload: {exc}" if isinstance(exc, ValidationError) else str(exc)
 
-    The event's type says what it does (integrations/ghl/schemas.EVENTS); services/records.py
-    keeps the order: an older change than the row's, or a duplicate, is dropped, not an error.
-    """
-    try:
-        # A commit a PostgreSQL crash loses takes its mark with it: the sweeper publishes the event again.
-        with tenant_session(tenant_id, redone_from_inbox=True) as session:
-            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
-            if event is None:  # already processed, or a twin delivery holds it: at-least-once
-                log.info("ghl.event.skipped", event_id=event_id)
-                return
-            outcome = crm.apply_ghl(session, tenant_id, event.event_type, event.payload, received_at=event.received_at)
-    except (ValidationError, crm.NotHandled) as exc:  # will never parse, or no longer handled: keep it for an operator
-        invalid = isinstance(exc, ValidationError)
-        with tenant_session(tenant_id) as session:
-            inbox.mark_failed(session, tenant_id, event_id, f"invalid payload: {exc}" if invalid else str(exc))
-        # The reason, with the body's values in it, stays in the inbox row: no contact data in logs.
-        log.error("ghl.event.failed", event_id=event_id, why="invalid_payload" if invalid else "no_handler")
-        return
-    log.info("ghl.event.applied" if outcome.row_id else "ghl.event.dropped", event_id=event_id, record=outcome.record,
-             external_id=outcome.external_id, row_id=outcome.row_id, version=outcome.version.isoformat())
+
+def _apply(session: Session, tenant_id: int, event: inbox.Taken) -> crm.Outcome:
+    return crm.apply_ghl(session, tenant_id, event.event_type, event.payload, received_at=event.received_at)
+
+
+# The event's type says what it does (integrations/ghl/schemas.EVENTS); services/records.py keeps
+# the order: an older change than the row's, or a duplicate, is dropped, not an error. A body that
+# will never parse, or a type no longer handled, is kept `failed` for an operator; the reason,
+# with the body's values in it, stays in the inbox row: no contact data in logs. A commit a
+# PostgreSQL crash loses takes its mark with it: the sweeper publishes the event again.
+EVENT = InboxHandler("ghl.event", _apply, (ValidationError, crm.NotHandled), _failure, redone_from_inbox=True)
+
+
+def _apply_event(*, tenant_id: int, event_id: int) -> None:
+    """Any handled GoHighLevel event: take the inbox row, apply the change, mark it processed."""
+    outcome = run_one(EVENT, tenant_id, event_id)
+    if outcome is not None:
+        log.info("ghl.event.applied" if outcome.row_id else "ghl.event.dropped", event_id=event_id,
+                 record=outcome.record, external_id=outcome.external_id, row_id=outcome.row_id,
+                 version=outcome.version.isoformat())
 
 
 apply_event = app.task(name="hookline.tasks.ghl_sync.apply_event", **RETRY)(_apply_event)
 # The name ContactCreate / ContactUpdate were published under before apply_event served every
 # event: messages already on the broker still find their task.
 upsert_contact = app.task(name="hookline.tasks.ghl_sync.upsert_contact", **RETRY)(_apply_event)
+
+
+def _change(event: inbox.Taken) -> tuple[str, records.Change]:
+    return crm.ghl_change(event.event_type, event.payload, received_at=event.received_at)
+
+
+EVENTS = BatchHandler("ghl.events", apply_event.name, _change, crm.apply_ghl_many,
+                      (ValidationError, crm.NotHandled), _failure)
+
+
+@app.task(**RETRY, bind=True, name="hookline.tasks.ghl_sync.apply_events")
+def apply_events(self: TenantTask, *, tenant_id: int, event_ids: list[int]) -> int:
+    """`apply_event` for many events of one tenant (transport/batches.py): one transaction, set-based."""
+    return run_many(EVENTS, tenant_id, event_ids, task_id=self.request.id or "").taken
 
 
 # -- reconciliation: the API read page by page into the tables (docs/architecture.md) --

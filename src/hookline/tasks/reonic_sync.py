@@ -10,12 +10,12 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from hookline.db import tenant_session
 from hookline.integrations.errors import NotFound, Permanent
 from hookline.integrations.reonic import schemas
 from hookline.integrations.reonic.client import ReonicClient
 from hookline.integrations.reonic.records import ReonicContact, ReonicRecord, ResidentialProject, SignatureRequest
 from hookline.services import api_clients, crm, inbox, sync_sources
+from hookline.tasks.inbox_task import InboxHandler, run_one
 from hookline.tasks.reconciling import reconcile_with, start_all
 from hookline.workers.app import app
 from hookline.workers.retry import api_retries
@@ -53,6 +53,26 @@ def read_and_apply(session: Any, tenant_id: int, record: str, ids: schemas.Ids) 
     return crm.apply_reonic(session, tenant_id, mirrored(model, found))
 
 
+def _read(session: Any, tenant_id: int, event: inbox.Taken) -> crm.Outcome | None:
+    kind = schemas.EVENTS.get(event.event_type)
+    if kind is None:
+        raise crm.NotHandled(f"no handler for reonic {event.event_type}")
+    ids = kind.schema.model_validate(event.payload).data
+    if getattr(ids, "project_type", "residential") != "residential":  # no commercial projects here
+        inbox.mark_ignored(session, tenant_id, event.id)
+        log.info("reonic.event.ignored", event_id=event.id, event_type=event.event_type)
+        return None
+    return read_and_apply(session, tenant_id, kind.record, ids)
+
+
+def _failure(exc: Exception) -> str:
+    return f"invalid event: {exc}" if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+
+
+# Never parses, or the API refused: kept `failed` for an operator.
+EVENT = InboxHandler("reonic.event", _read, (ValidationError, crm.NotHandled, Permanent), _failure)
+
+
 def _fetch(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
     """Any handled Reonic event: take it, read what it names from the API, apply it.
 
@@ -60,30 +80,11 @@ def _fetch(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
     back, and the retry finds the event pending again. An archived project is read like any
     other and kept with its `archived_at` (it is still a deal that was won or lost).
     """
-    try:
-        with api_retries(self), tenant_session(tenant_id) as session:
-            event = inbox.take(session, tenant_id, event_id)  # marked processed if the change commits
-            if event is None:  # processed already, or a twin delivery holds it
-                log.info("reonic.event.skipped", event_id=event_id)
-                return
-            kind = schemas.EVENTS.get(event.event_type)
-            if kind is None:
-                raise crm.NotHandled(f"no handler for reonic {event.event_type}")
-            ids = kind.schema.model_validate(event.payload).data
-            if getattr(ids, "project_type", "residential") != "residential":  # no commercial projects here
-                inbox.mark_ignored(session, tenant_id, event.id)
-                log.info("reonic.event.ignored", event_id=event_id, event_type=event.event_type)
-                return
-            outcome = read_and_apply(session, tenant_id, kind.record, ids)
-    except (ValidationError, crm.NotHandled, Permanent) as exc:  # never parses / refused: keep it for an operator
-        reason = f"invalid event: {exc}" if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
-        with tenant_session(tenant_id) as session:
-            inbox.mark_failed(session, tenant_id, event_id, reason)
-        log.error("reonic.event.failed", event_id=event_id, error=type(exc).__name__)
-        return
-    log.info("reonic.event.applied" if outcome.row_id else "reonic.event.dropped", event_id=event_id,
-             record=outcome.record, external_id=outcome.external_id, row_id=outcome.row_id,
-             version=outcome.version.isoformat())
+    outcome = run_one(EVENT, tenant_id, event_id, around=api_retries(self))
+    if outcome is not None:
+        log.info("reonic.event.applied" if outcome.row_id else "reonic.event.dropped", event_id=event_id,
+                 record=outcome.record, external_id=outcome.external_id, row_id=outcome.row_id,
+                 version=outcome.version.isoformat())
 
 
 fetch = app.task(name="hookline.tasks.reonic_sync.fetch", **RETRY)(_fetch)

@@ -198,7 +198,7 @@ def queue_batch(pipe: Any, messages: TaskMessages, jobs: Sequence[Job], bulk: Co
     events' published bits (transport/published.py), so that both go in, or neither."""
     for key, queued in by_list(messages, jobs, bulk).items():
         pipe.lpush(key, *queued)
-    published.mark(pipe, (job.event_id for job in jobs))
+    published.mark(pipe, (event_id for job in jobs for event_id in job.events))
 
 
 def push(client: redis.Redis, messages: TaskMessages, jobs: Sequence[Job], bulk: Collection[int] = ()) -> None:

@@ -29,6 +29,7 @@ import structlog
 from redis import asyncio as aioredis
 
 from hookline.ingress.metrics import PUBLISH_BATCH_JOBS, PUBLISH_FAILURES, PUBLISH_PENDING
+from hookline.transport import batches
 from hookline.transport.headers import tenant_headers
 from hookline.transport.lanes import Lanes, lane
 from hookline.transport.messages import TaskMessages, queue_batch
@@ -47,10 +48,18 @@ class Job:
     provider: str
     request_id: str | None = None  # the webhook's, so the worker's log lines carry it too
     trace: tuple[tuple[str, str], ...] = ()  # `traceparent` (…) of the request's span, when tracing is on
+    event_ids: tuple[int, ...] = ()  # a batch's events (transport/batches.py); `event_id` is the first
 
     @property
-    def kwargs(self) -> dict[str, int]:
+    def kwargs(self) -> dict[str, object]:
+        if self.event_ids:
+            return {"tenant_id": self.tenant_id, "event_ids": list(self.event_ids)}
         return {"tenant_id": self.tenant_id, "event_id": self.event_id}
+
+    @property
+    def events(self) -> tuple[int, ...]:
+        """Every inbox event this job's message carries."""
+        return self.event_ids or (self.event_id,)
 
     @property
     def headers(self) -> dict[str, object]:
@@ -98,7 +107,7 @@ class CelerySender:
         await asyncio.to_thread(self._send, jobs, bulk)
         by_tenant: dict[int, list[int]] = defaultdict(list)
         for job in jobs:
-            by_tenant[job.tenant_id].append(job.event_id)
+            by_tenant[job.tenant_id].extend(job.events)
         for tenant_id, event_ids in by_tenant.items():
             try:
                 await self.stamp(tenant_id, event_ids)
@@ -114,8 +123,11 @@ class CelerySender:
 
 class Publisher:
     def __init__(self, sender: Sender, *, capacity: int = 10_000, batch: int = 200,
-                 linger_seconds: float = 0.02, backoff_seconds: float = 1.0, lanes: Lanes | None = None) -> None:
+                 linger_seconds: float = 0.02, backoff_seconds: float = 1.0, lanes: Lanes | None = None,
+                 events_per_task: int = 1, bulk_events_per_task: int | None = None) -> None:
         self.sender, self.lanes = sender, lanes
+        # A tenant's events of one handler per message, on the main and on a bulk lane (transport/batches.py).
+        self.events_per_task, self.bulk_events_per_task = events_per_task, bulk_events_per_task
         self.capacity, self.batch = capacity, batch
         self.linger_seconds, self.backoff_seconds = linger_seconds, backoff_seconds
         self._jobs: deque[Job] = deque()
@@ -173,7 +185,8 @@ class Publisher:
     async def _publish(self, jobs: list[Job]) -> None:
         try:
             bulk = await self.lanes.hot_async(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
-            await self.sender.send(jobs, bulk)
+            await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
+                                                 bulk_size=self.bulk_events_per_task), bulk)
             PUBLISH_BATCH_JOBS.observe(len(jobs))
         except Exception as exc:  # broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))

@@ -20,7 +20,7 @@ from hookline.config import broker_redis_url, get_settings
 from hookline.models import WebhookEvent
 from hookline.redis_clients import sync_client
 from hookline.services import inbox
-from hookline.transport import published
+from hookline.transport import batches, published
 from hookline.transport.lanes import Lanes
 from hookline.transport.publish import publish
 from hookline.workers.handlers import handler_for
@@ -70,16 +70,23 @@ def publish_stale(session: Session, tenant_id: int, *, older_than: timedelta, li
 
 
 def _publish(session: Session, tenant_id: int, events: list[WebhookEvent], *, again: bool = False) -> int:
-    """Publish `events` and stamp them. A backlog caught up here counts toward the tenant's burst
-    like the ingress's publishes: a tenant's flood left behind by a broker outage goes to the bulk
-    lane (transport/lanes.py)."""
+    """Publish `events` and stamp them, in batches where their task takes them (transport/batches.py).
+
+    A backlog caught up here counts toward the tenant's burst like the ingress's publishes: a
+    tenant's flood left behind by a broker outage goes to the bulk lane (transport/lanes.py).
+    """
+    settings = get_settings()
     bulk = tenant_id in relay_lanes().hot({tenant_id: len(events)}) if events else False
-    sent = 0
+    by_task: dict[str, list[int]] = {}
     for event in events:
         handler = handler_for(event.provider, event.event_type)
-        if handler is None:  # its handler was removed since it was stored: nothing to run
-            continue
-        publish(handler.task, tenant_id=tenant_id, event_id=event.id, bulk=bulk)
-        published.mark_published(session, tenant_id, event.id, again=again)
-        sent += 1
+        if handler is not None:  # None: its handler was removed since it was stored, nothing to run
+            by_task.setdefault(handler.task, []).append(event.id)
+    sent = 0
+    for task, event_ids in by_task.items():
+        for name, kwargs in batches.messages(task, event_ids, settings.bulk_batch_size if bulk else settings.batch_size):
+            publish(name, tenant_id=tenant_id, bulk=bulk, **kwargs)
+            ids = kwargs.get("event_ids") or [kwargs["event_id"]]
+            published.mark_published(session, tenant_id, *ids, again=again)
+            sent += len(ids)
     return sent

@@ -24,6 +24,10 @@ TASKS_REJECTED = Counter("hookline_worker_tasks_rejected_total",
 # By task and queue only: a histogram's buckets times every tenant would be too many series.
 TASK_RUNTIME = Histogram("hookline_worker_task_runtime_seconds", "Task run time", ["task", "queue"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+# A batch task run carries many inbox events (transport/batches.py): what became of them, by outcome
+# (applied, skipped: not pending any more, failed). The task counters above count runs, not events.
+BATCH_EVENTS = Counter("hookline_worker_batch_events_total",
+                       "Inbox events of batch task runs, by their one-event task and outcome", ["task", "outcome"])
 TASK_RUN_WRITE_FAILURES = Counter("hookline_worker_task_run_write_failures_total",
                                   "task_runs rows that could not be written (the task ran anyway)")
 

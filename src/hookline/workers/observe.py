@@ -42,14 +42,23 @@ def _tenant(kwargs: dict[str, Any] | None) -> int | None:
     return tenant_id if isinstance(tenant_id, int) and not isinstance(tenant_id, bool) and tenant_id > 0 else None
 
 
+def _ids(value: Any) -> list[int] | None:
+    """A batch's `event_ids` argument, if it is a list of ids."""
+    if isinstance(value, list) and value and all(type(item) is int for item in value):
+        return value
+    return None
+
+
 @signals.task_prerun.connect
 def _started(task_id: str | None = None, task: Any = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
     tenant_id = _tenant(kwargs)
     event_id = (kwargs or {}).get("event_id")
+    event_ids = _ids((kwargs or {}).get("event_ids"))
     request_id = message_header(task, "request_id")
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(task_id=task_id, task=task.name, tenant_id=tenant_id,
                                            **({"event_id": event_id} if event_id is not None else {}),
+                                           **({"events": len(event_ids)} if event_ids else {}),
                                            **({"request_id": request_id} if request_id else {}))
     queue = delivered_from((task.request.delivery_info or {}).get("routing_key") or "")
     labels = (task.name, queue, str(tenant_id or metrics.NO_TENANT))
@@ -58,7 +67,7 @@ def _started(task_id: str | None = None, task: Any = None, kwargs: dict[str, Any
     if tenant_id is not None:  # task_runs is tenant-owned: a system task leaves metrics and logs only
         recorded = recorder.start(tenant_id, task=task.name, queue=queue or None, task_id=task_id,
                                   event_id=event_id if isinstance(event_id, int) else None,
-                                  attempt=task.request.retries + 1, request_id=request_id)
+                                  attempt=task.request.retries + 1, request_id=request_id, event_ids=event_ids)
     _runs[task_id] = Run(tenant_id, labels, time.perf_counter(), recorded)
 
 

@@ -46,7 +46,7 @@ REST_SECONDS = 5.0
 # stay behind on a pooler's server connection, and PgBouncer refuses one sent at connect. A
 # database crash may lose the last fraction of a second of history, never a task's data.
 _NO_FLUSH_WAIT = b", set_config('synchronous_commit', 'off', true)"
-_START = b"SELECT hookline_task_run_start($1, $2, $3, $4, $5, $6, $7)" + _NO_FLUSH_WAIT
+_START = b"SELECT hookline_task_run_start($1, $2, $3, $4, $5, $6, $7, $8::bigint[])" + _NO_FLUSH_WAIT
 _FINISH = b"SELECT hookline_task_run_finish($1, $2, $3, $4, $5)" + _NO_FLUSH_WAIT
 
 
@@ -55,6 +55,8 @@ class RecordFailed(Exception):
 
 
 def _text(value: Any) -> bytes | None:
+    if isinstance(value, list):  # a batch's event ids, as an array literal
+        return ("{" + ",".join(str(int(item)) for item in value) + "}").encode()
     return None if value is None else str(value).encode()
 
 
@@ -66,9 +68,12 @@ class Recorder:
         self._resting_until = 0.0
 
     def start(self, tenant_id: int, *, task: str, queue: str | None, task_id: str, event_id: int | None,
-              attempt: int, request_id: str | None) -> bool:
-        """Send the run's `started` row (not waiting for it); False when resting or it could not be sent."""
-        return self._send("start", _START, (tenant_id, task, queue, task_id, event_id, attempt, request_id), task_id)
+              attempt: int, request_id: str | None, event_ids: list[int] | None = None) -> bool:
+        """Send the run's `started` row (not waiting for it); False when resting or it could not be sent.
+
+        `event_ids`: a batch's events (transport/batches.py), kept in the row's `event_ids`."""
+        return self._send("start", _START, (tenant_id, task, queue, task_id, event_id, attempt, request_id,
+                                            event_ids), task_id)
 
     def finish(self, tenant_id: int, *, state: str, runtime: float, error: str | None, task_id: str) -> None:
         """Send the end of this thread's run of `task_id` (its row id comes with the start's answer)."""
