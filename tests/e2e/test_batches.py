@@ -14,7 +14,7 @@ from hookline.db import tenant_session
 from hookline.models import Contact, DeadLetter, TaskRun, WebhookEvent
 from hookline.services import inbox
 from hookline.tasks.maintenance import relay_unpublished
-from hookline.workers.publish import publish
+from hookline.transport.publish import publish
 from tests.support.ingress import ingress
 from tests.support.processes import wait_for
 from tests.support.webhooks import encode, ghl_headers, payload

@@ -1,6 +1,6 @@
 """transport/batches.py: which jobs share a message, and how many events a message carries per lane."""
 
-from hookline.ingress.publisher import Job
+from hookline.transport.publisher import Job
 from hookline.transport import batches
 
 ONE, MANY = "hookline.tasks.ghl_sync.apply_event", "hookline.tasks.ghl_sync.apply_events"
