@@ -41,12 +41,15 @@ def main() -> None:
 @click.option("--only", multiple=True, help="Start only these Procfile processes (repeatable).")
 def dev(procfile: Path | None, only: tuple[str, ...]) -> None:
     """Start the whole platform: embedded PostgreSQL/Redis unless URLs are set, migrations, every process."""
+    import time
+
+    started = time.monotonic()
     from hookline import embedded
 
     embedded.require("honcho", "`hookline dev`")
     from hookline import dev as devmode
 
-    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only)))
+    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only), started=started))
 
 
 @main.command()
