@@ -8,19 +8,26 @@ from pathlib import Path
 
 import click
 
-from hookline.commands.billing import billing_group
-from hookline.commands.connections import connections, forms
-from hookline.commands.email import email
-from hookline.commands.credentials import credentials
-from hookline.commands.dead_letters import dead_letters_group
-from hookline.commands.events import events
-from hookline.commands.ghl import ghl
-from hookline.commands.reports import reports
-from hookline.commands.settings import settings_group
-from hookline.commands.recordings import recordings
-from hookline.commands.status import status
-from hookline.commands.sync import sync
+from hookline.commands.lazy import LazyGroup
 from hookline.config import ConfigError, Settings, load_settings
+
+# The admin commands, imported only when one runs (commands/lazy.py): the processes of `hookline dev`
+# start through this module too, and need none of them.
+COMMANDS = {
+    "billing": "hookline.commands.billing:billing_group",
+    "connections": "hookline.commands.connections:connections",
+    "credentials": "hookline.commands.credentials:credentials",
+    "dead-letters": "hookline.commands.dead_letters:dead_letters_group",
+    "email": "hookline.commands.email:email",
+    "events": "hookline.commands.events:events",
+    "forms": "hookline.commands.connections:forms",
+    "ghl": "hookline.commands.ghl:ghl",
+    "recordings": "hookline.commands.recordings:recordings",
+    "reports": "hookline.commands.reports:reports",
+    "settings": "hookline.commands.settings:settings_group",
+    "status": "hookline.commands.status:status",
+    "sync": "hookline.commands.sync:sync",
+}
 
 
 def _settings() -> Settings:
@@ -30,7 +37,7 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 def main() -> None:
     """Hookline: webhooks in, tenant-tagged Celery work, PostgreSQL out."""
 
@@ -340,16 +347,5 @@ def _use_database(*, seals: bool = False) -> Settings:
     return settings
 
 
-main.add_command(events)
-main.add_command(email)
-main.add_command(connections)
-main.add_command(forms)
-main.add_command(reports)
-main.add_command(credentials)
-main.add_command(recordings)
-main.add_command(status)
-main.add_command(dead_letters_group)
-main.add_command(billing_group, name="billing")
-main.add_command(sync)
-main.add_command(ghl)
-main.add_command(settings_group)
+if __name__ == "__main__":
+    main()
