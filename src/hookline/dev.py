@@ -46,10 +46,13 @@ def run(settings: Settings, procfile: Path, only: list[str], *, started: float |
     counting = {**env, "PROMETHEUS_MULTIPROC_DIR": str(_metrics_dir(get_settings()))}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     manager = _Manager(Printer(sys.stdout))
+    ingress = any(_is_ingress(command) for command in processes.values())
+    healthz = f"http://{get_settings().host}:{get_settings().port}/healthz" if ingress else None
     for name, command in processes.items():
         counts = " worker " in command or "metrics-exporter" in command
         # The working directory, not the Procfile's: processes read ./.env and ./var from where dev started.
-        manager.add_process(name, restartable(name, command), env=counting if counts else env, cwd=os.getcwd())
+        manager.add_process(name, restartable(name, command, after=healthz), env=counting if counts else env,
+                            cwd=os.getcwd())
     stop = threading.Event()
     threading.Thread(target=_say_when_ready, args=(manager, processes, logins, started, stop), daemon=True).start()
     manager.loop()  # Ctrl-C: SIGTERM to every process, SIGKILL after a grace period
@@ -84,12 +87,21 @@ def _say_when_ready(manager: _Manager, processes: dict[str, str], logins: dict[s
         manager.say("\n".join([f"hookline dev: ready in {time.monotonic() - started:.1f} s", *lines]))
 
 
-def restartable(name: str, command: str) -> str:
+def restartable(name: str, command: str, *, after: str | None = None) -> str:
     """`command`, run by hookline.restarts so that it is started again when it dies (honcho would
-    stop every process). Not the ingress: a failure of `hookline web` still stops `hookline dev`."""
-    if shlex.split(command)[:2] == ["hookline", "web"]:
+    stop every process). Not the ingress: a failure of `hookline web` still stops `hookline dev`.
+
+    `after` (the ingress's /healthz): what a webhook does not need, all but the workers, starts once
+    it answers, so that the ingress and the workers have the CPU first (bench/startup.py)."""
+    argv = shlex.split(command)
+    if _is_ingress(command):
         return command
-    return shlex.join([sys.executable, "-m", "hookline.restarts", name, "--", *shlex.split(command)])
+    wait = ["--after", after] if after and not readiness.is_worker(argv) else []
+    return shlex.join([sys.executable, "-m", "hookline.restarts", *wait, name, "--", *argv])
+
+
+def _is_ingress(command: str) -> bool:
+    return shlex.split(command)[:2] == ["hookline", "web"]
 
 
 def _flower_credentials(settings: Settings) -> str:

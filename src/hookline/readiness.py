@@ -12,13 +12,12 @@ import shlex
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from hookline.config import Settings
+from hookline.restarts import answers
 
 TIMEOUT = 180.0  # seconds: after this, say what has not answered and stop probing
 PAUSE = 0.25  # seconds between rounds of probes
@@ -40,7 +39,7 @@ def probes(processes: dict[str, str], settings: Settings, logins: dict[str, str]
         argv = shlex.split(command)
         if argv[:2] == ["hookline", "web"]:
             url = f"http://{settings.host}:{settings.port}"
-            found.append(Probe(name, f"{url}/readyz", lambda url=url: _http_ok(f"{url}/readyz")))
+            found.append(Probe(name, f"{url}/readyz", lambda url=url: answers(f"{url}/readyz")))
             lines.append(f"ingress  {url}  (webhooks: POST /webhooks/<provider>)")
         elif argv[:2] == ["hookline", "console"]:
             found.append(_port(name, settings.console_address, settings.console_port))
@@ -53,12 +52,17 @@ def probes(processes: dict[str, str], settings: Settings, logins: dict[str, str]
         elif argv[:2] == ["hookline", "metrics-exporter"]:
             found.append(_port(name, settings.metrics_address, settings.metrics_port))
             lines.append(f"metrics  http://{settings.metrics_address}:{settings.metrics_port}/metrics")
-        elif "worker" in argv and Path(argv[0]).name == "celery":
+        elif is_worker(argv):
             nodes[worker_node(argv)] = name
     if nodes:
         found.extend(_pings(nodes, settings))
         lines.append(f"workers  {', '.join(nodes)}  (hookline status; Flower's Workers tab)")
     return found, lines
+
+
+def is_worker(argv: list[str]) -> bool:
+    """A `celery … worker` command."""
+    return bool(argv) and Path(argv[0]).name == "celery" and "worker" in argv
 
 
 def worker_node(argv: list[str]) -> str:
@@ -95,14 +99,6 @@ def _answers(probe: Probe) -> bool:
     try:
         return probe.answers()
     except Exception:  # noqa: BLE001 - a probe that fails is a process that is not up yet
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as answer:
-            return answer.status == 200
-    except (urllib.error.URLError, OSError):  # HTTPError (503: not ready) is a URLError
         return False
 
 
