@@ -11,8 +11,7 @@ import time
 import httpx
 
 from tests.support.cli import HOOKLINE
-from tests.support.processes import free_port, running, wait_for
-from tests.test_dev_restarts import alive
+from tests.support.processes import alive, free_port, running, wait_for
 
 IDLE_SECONDS = 20  # four of the relay's 5 s ticks, which added three lines each
 

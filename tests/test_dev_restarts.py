@@ -16,21 +16,13 @@ import httpx
 
 from hookline.workers.app import app
 from tests.support.ingress import BIN
-from tests.support.processes import free_port, running, wait_for
+from tests.support.processes import alive, free_port, running, wait_for
 
 RESTARTS = [sys.executable, "-m", "hookline.restarts"]
 
 
 def pids_in(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_command_that_dies_is_started_again_and_a_sigterm_stops_both(tmp_path):
