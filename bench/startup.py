@@ -60,26 +60,26 @@ def signed_contact(key: ed25519.Ed25519PrivateKey) -> tuple[bytes, str]:
 
 def add_tenant_when_possible(var_dir: Path, stop: threading.Event) -> None:
     """Add the tenant as soon as the embedded database has the tables; the bench's own work, off the clock's path."""
-    from hookline.config import get_settings
-    from hookline.db import get_engine, global_session
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
     from hookline.services.tenants import TenantError, add_tenant
 
-    os.environ["HOOKLINE_DATABASE_URL"] = f"postgresql://hookline_app:@/hookline?host={var_dir / 'postgres'}"
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    engine = create_engine(f"postgresql+psycopg://hookline_app:@/hookline?host={var_dir / 'postgres'}",
+                           connect_args={"connect_timeout": 2})
     try:
         while not stop.is_set():
             try:
-                with global_session() as session:
+                with Session(engine) as session, session.begin():
                     add_tenant(session, "Startup Solar", ghl_location_id=LOCATION)
                 return
             except TenantError:  # a second start: it is there already
                 return
             except Exception:  # noqa: BLE001 - not up, or not migrated yet: try again
-                get_engine().dispose()
+                engine.dispose()
                 stop.wait(0.2)
     finally:
-        get_engine().dispose()  # no connection of ours may hold up the embedded server's stop
+        engine.dispose()  # no connection of ours may hold up the embedded server's stop
 
 
 def one_start(home: Path, env: dict[str, str], key: ed25519.Ed25519PrivateKey, label: str) -> dict[str, float | None]:
@@ -126,7 +126,7 @@ def one_start(home: Path, env: dict[str, str], key: ed25519.Ed25519PrivateKey, l
 
 
 def _outside() -> dict[str, str]:
-    """This environment without HOOKLINE_* (the bench's own database URL among them): the embedded default."""
+    """This environment without HOOKLINE_*: the embedded default."""
     return {name: value for name, value in os.environ.items() if not name.startswith("HOOKLINE_")}
 
 
@@ -171,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in [name for name in os.environ if name.startswith("HOOKLINE_")]:
         del os.environ[name]  # the embedded default, as a newcomer has it
-    import hookline.db, hookline.services.tenants  # noqa: F401, E401 - imported before any clock runs
+    import hookline.services.tenants  # noqa: F401 - imported before any clock runs
 
     key = ed25519.Ed25519PrivateKey.generate()
     with tempfile.TemporaryDirectory(prefix="hookline-startup-key-") as keys:
