@@ -37,7 +37,7 @@ class LazyGroup(click.Group):
         rows = []
         for name in names:
             if name in self.lazy and name not in self.commands:
-                rows.append((name, click.utils.make_default_short_help(_docstring(self.lazy[name]), limit)))
+                rows.append((name, click.Command(name, help=_docstring(self.lazy[name])).get_short_help_str(limit)))
             elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
         if rows:
