@@ -2,7 +2,8 @@
 
 A first start has a fresh var directory (initdb, every migration); the second starts again on the
 same one. For each, the time from launching `hookline dev` to the first 2xx for a signed
-GoHighLevel ContactCreate, and to its ready line. The bench adds the tenant itself, as soon as the
+GoHighLevel ContactCreate, and to its ready line; its exit code after a Ctrl-C, and how many processes
+on the var directory outlived it (killed then). The bench adds the tenant itself, as soon as the
 database takes it, while the platform starts (on the second start it exists already).
 
     uv run python bench/startup.py                    # this checkout
@@ -88,7 +89,7 @@ def one_start(home: Path, env: dict[str, str], key: ed25519.Ed25519PrivateKey, l
     stop = threading.Event()
     adder = threading.Thread(target=add_tenant_when_possible, args=(home / "var", stop), daemon=True)
     url = f"http://127.0.0.1:{env['HOOKLINE_PORT']}/webhooks/ghl"
-    figures: dict[str, float | None] = {"webhook": None, "ready": None, "exit": None}
+    figures: dict[str, float | None] = {"webhook": None, "ready": None, "exit": None, "left": None}
     with log.open("wb") as out:
         started = time.monotonic()
         dev = subprocess.Popen([HOOKLINE, "dev"], stdout=out, stderr=subprocess.STDOUT, cwd=home,
@@ -122,7 +123,26 @@ def one_start(home: Path, env: dict[str, str], key: ed25519.Ed25519PrivateKey, l
                     os.killpg(dev.pid, signal.SIGKILL)
                     dev.wait()
             figures["exit"] = dev.returncode
+            figures["left"] = len(stop_leftovers(home / "var"))
     return figures
+
+
+def stop_leftovers(var_dir: Path) -> list[int]:
+    """Processes still running on `var_dir` after `hookline dev` exited (an embedded server that outlived
+    Ctrl-C): killed, so the next start begins as a user's would after a reboot, and counted."""
+    time.sleep(2)  # what is stopping as dev exits
+    left = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if str(var_dir) in command:
+                os.kill(int(entry.name), signal.SIGKILL)
+                left.append(int(entry.name))
+        except (OSError, ProcessLookupError):  # gone meanwhile
+            continue
+    return left
 
 
 def _outside() -> dict[str, str]:
@@ -157,7 +177,7 @@ def measure(name: str, source: Path | None, key: ed25519.Ed25519PrivateKey, publ
                 figures = one_start(home, env, key, start)
                 results.append((name, start, figures))
                 print(f"{name:10} {start:6}  webhook {_s(figures['webhook'])}  ready {_s(figures['ready'])}"
-                      f"  exit {figures['exit']}", flush=True)
+                      f"  exit {figures['exit']}  left running {figures['left']}", flush=True)
 
 
 def _s(seconds: float | None) -> str:
