@@ -91,12 +91,13 @@ def restartable(name: str, command: str, *, after: str | None = None) -> str:
     """`command`, run by hookline.restarts so that it is started again when it dies (honcho would
     stop every process). Not the ingress: a failure of `hookline web` still stops `hookline dev`.
 
-    `after` (the ingress's /healthz): what a webhook does not need, all but the workers, starts once
-    it answers, so that the ingress and the workers have the CPU first (bench/startup.py)."""
+    `after` (the ingress's /healthz): what a first webhook does not need, all but the worker of the
+    `webhooks` queue, starts once it answers, so that those two have the CPU first (bench/startup.py)."""
     argv = shlex.split(command)
     if _is_ingress(command):
         return command
-    wait = ["--after", after] if after and not readiness.is_worker(argv) else []
+    first = readiness.is_worker(argv) and "webhooks" in readiness.worker_queues(argv)
+    wait = ["--after", after] if after and not first else []
     return shlex.join([sys.executable, "-m", "hookline.restarts", *wait, name, "--", *argv])
 
 

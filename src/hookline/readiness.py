@@ -65,6 +65,16 @@ def is_worker(argv: list[str]) -> bool:
     return bool(argv) and Path(argv[0]).name == "celery" and "worker" in argv
 
 
+def worker_queues(argv: list[str]) -> list[str]:
+    """The queues a `celery … worker` command consumes (-Q/--queues), [] when it names none."""
+    for index, arg in enumerate(argv):
+        if arg in ("-Q", "--queues") and index + 1 < len(argv):
+            return argv[index + 1].split(",")
+        if arg.startswith("--queues="):
+            return arg.split("=", 1)[1].split(",")
+    return []
+
+
 def worker_node(argv: list[str]) -> str:
     """The node name a `celery … worker` command gets: its -n/--hostname with %h expanded, else celery@host."""
     name = "celery@%h"

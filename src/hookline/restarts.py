@@ -11,8 +11,9 @@ Stopping: honcho signals the whole process group (SIGTERM, SIGKILL after its gra
 command included; this loop then starts nothing more, waits for the command, and exits with it.
 
 `--after URL`: start the command only once URL answers (or after AFTER_SECONDS). `hookline dev` gives
-it to what the first webhook does not need (beat, Flower, the console, the exporter) with the
-ingress's /healthz, so that on a 2-core machine the ingress and the workers import first.
+it to what the first webhook does not need (all but the `webhooks` worker: the other workers, beat,
+Flower, the console, the exporter) with the ingress's /healthz, so that on a 2-core machine the
+ingress and that worker import first.
 """
 
 from __future__ import annotations
