@@ -28,6 +28,7 @@ class Probe:
     process: str  # the Procfile name
     what: str  # what answers, for the line that says it does not
     answers: Callable[[], bool]
+    close: Callable[[], None] = lambda: None  # noqa: E731 - what it holds open, closed once probing ends
 
 
 def probes(processes: dict[str, str], settings: Settings, logins: dict[str, str]) -> tuple[list[Probe], list[str]]:
@@ -92,10 +93,14 @@ def wait(found: list[Probe], say: Callable[[str], None], started: float, stop: t
     """Probe until all answer (True) or `timeout` passes or `stop` is set (False); say which, once."""
     waiting = list(found)
     deadline = time.monotonic() + timeout
-    while waiting and not stop.is_set() and time.monotonic() < deadline:
-        waiting = [probe for probe in waiting if not _answers(probe)]
-        if waiting:
-            stop.wait(PAUSE)
+    try:
+        while waiting and not stop.is_set() and time.monotonic() < deadline:
+            waiting = [probe for probe in waiting if not _answers(probe)]
+            if waiting:
+                stop.wait(PAUSE)
+    finally:
+        for probe in found:
+            probe.close()
     if stop.is_set():
         return False
     if waiting:
@@ -142,4 +147,5 @@ def _pings(nodes: dict[str, str], settings: Settings) -> list[Probe]:
                 answered.update(reply)
         return node in answered
 
-    return [Probe(process, f"{node} answering ping", lambda node=node: pinged(node)) for node, process in nodes.items()]
+    return [Probe(process, f"{node} answering ping", lambda node=node: pinged(node), app.close)
+            for node, process in nodes.items()]
