@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import socket
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -13,21 +16,13 @@ import httpx
 
 from hookline.workers.app import app
 from tests.support.ingress import BIN
-from tests.support.processes import free_port, running, wait_for
+from tests.support.processes import alive, free_port, running, wait_for
 
 RESTARTS = [sys.executable, "-m", "hookline.restarts"]
 
 
 def pids_in(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_command_that_dies_is_started_again_and_a_sigterm_stops_both(tmp_path):
@@ -99,3 +94,30 @@ def test_under_hookline_dev_a_killed_worker_comes_back_while_the_ingress_stays_u
     assert not _healthy(url)
     wait_for(lambda: not alive(second), timeout=10, what="the worker to stop with hookline dev")
     assert "worker exited with -9; starting it again in 1 s" in (tmp_path / "dev.log").read_text()
+
+
+def test_with_after_the_command_starts_only_once_the_url_answers(tmp_path):
+    pids, port = tmp_path / "pids", free_port()
+    sleeper = f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(600)"
+    command = [*RESTARTS, "--after", f"http://127.0.0.1:{port}/healthz", "sleeper", "--", sys.executable, "-c", sleeper]
+    with running(command, log=tmp_path / "restarts.log") as supervisor:
+        time.sleep(3)
+        assert pids_in(pids) == [] and supervisor.poll() is None  # the ingress does not answer yet
+
+        class Healthy(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the handler's name in http.server
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", port), Healthy)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            [started] = wait_for(lambda: pids_in(pids), timeout=20, what="the command after the URL answered")
+        finally:
+            server.shutdown()
+        os.killpg(supervisor.pid, signal.SIGTERM)
+        assert supervisor.wait(timeout=15) is not None
+    wait_for(lambda: not alive(started), timeout=10, what="the command to stop")

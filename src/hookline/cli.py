@@ -8,21 +8,29 @@ from pathlib import Path
 
 import click
 
-from hookline.commands.billing import billing_group
-from hookline.commands.connections import connections, forms
-from hookline.commands.email import email
-from hookline.commands.credentials import credentials
-from hookline.commands.dead_letters import dead_letters_group
-from hookline.commands.events import events
-from hookline.commands.ghl import ghl
-from hookline.commands.reports import reports
-from hookline.commands.settings import settings_group
-from hookline.commands.recordings import recordings
-from hookline.commands.status import status
-from hookline.commands.stack import celery, env
-from hookline.commands.sync import sync
-from hookline.commands.webhooks import webhooks
+from hookline.commands.lazy import LazyGroup
 from hookline.config import ConfigError, Settings, load_settings
+
+# The admin commands, imported only when one runs (commands/lazy.py): the processes of `hookline dev`
+# start through this module too, and need none of them.
+COMMANDS = {
+    "billing": "hookline.commands.billing:billing_group",
+    "connections": "hookline.commands.connections:connections",
+    "credentials": "hookline.commands.credentials:credentials",
+    "dead-letters": "hookline.commands.dead_letters:dead_letters_group",
+    "email": "hookline.commands.email:email",
+    "events": "hookline.commands.events:events",
+    "forms": "hookline.commands.connections:forms",
+    "ghl": "hookline.commands.ghl:ghl",
+    "recordings": "hookline.commands.recordings:recordings",
+    "reports": "hookline.commands.reports:reports",
+    "settings": "hookline.commands.settings:settings_group",
+    "status": "hookline.commands.status:status",
+    "sync": "hookline.commands.sync:sync",
+    "celery": "hookline.commands.stack:celery",
+    "env": "hookline.commands.stack:env",
+    "webhooks": "hookline.commands.webhooks:webhooks",
+}
 
 
 def _settings() -> Settings:
@@ -32,7 +40,7 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 def main() -> None:
     """Hookline: webhooks in, tenant-tagged Celery work, PostgreSQL out."""
 
@@ -43,12 +51,15 @@ def main() -> None:
 @click.option("--only", multiple=True, help="Start only these Procfile processes (repeatable).")
 def dev(procfile: Path | None, only: tuple[str, ...]) -> None:
     """Start the whole platform: embedded PostgreSQL/Redis unless URLs are set, migrations, every process."""
+    import time
+
+    started = time.monotonic()
     from hookline import embedded
 
     embedded.require("honcho", "`hookline dev`")
     from hookline import dev as devmode
 
-    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only)))
+    sys.exit(devmode.run(_settings(), (procfile or devmode.PROCFILE).resolve(), list(only), started=started))
 
 
 @main.command()
@@ -340,19 +351,5 @@ def _use_database(*, seals: bool = False) -> Settings:
     return settings
 
 
-main.add_command(events)
-main.add_command(email)
-main.add_command(connections)
-main.add_command(forms)
-main.add_command(reports)
-main.add_command(credentials)
-main.add_command(recordings)
-main.add_command(status)
-main.add_command(dead_letters_group)
-main.add_command(billing_group, name="billing")
-main.add_command(sync)
-main.add_command(ghl)
-main.add_command(settings_group)
-main.add_command(celery)
-main.add_command(env)
-main.add_command(webhooks)
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,11 @@ code, and honcho stops the platform as before, with the error on screen.
 
 Stopping: honcho signals the whole process group (SIGTERM, SIGKILL after its grace period), the
 command included; this loop then starts nothing more, waits for the command, and exits with it.
+
+`--after URL`: start the command only once URL answers (or after AFTER_SECONDS). `hookline dev` gives
+it to what the first webhook does not need (all but the `webhooks` worker: the other workers, beat,
+Flower, the console, the exporter) with the ingress's /healthz, so that on a 2-core machine the
+ingress and that worker import first.
 """
 
 from __future__ import annotations
@@ -17,16 +22,21 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 FIRST_BACKOFF = 1.0  # seconds before the first restart; doubles for each quick death in a row
 MAX_BACKOFF = 30.0
 STABLE_SECONDS = 60.0  # a run at least this long was healthy: the backoff starts again from the first
 GIVE_UP_AFTER = 5  # quick deaths in a row (each run shorter than STABLE_SECONDS)
+AFTER_SECONDS = 60.0  # --after: start anyway once this has passed
 
 
-def supervise(name: str, command: list[str], *, say: Callable[[str], None] = print) -> int:
-    """Run `command` until this process is told to stop; start it again whenever it exits by itself."""
+def supervise(name: str, command: list[str], *, say: Callable[[str], None] = print, after: str | None = None) -> int:
+    """Run `command` until this process is told to stop; start it again whenever it exits by itself.
+
+    `after`: a URL that must answer before the first start (for at most AFTER_SECONDS)."""
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -38,6 +48,11 @@ def supervise(name: str, command: list[str], *, say: Callable[[str], None] = pri
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    deadline = time.monotonic() + AFTER_SECONDS
+    while after and not stopping and time.monotonic() < deadline and not answers(after):
+        time.sleep(0.2)
+    if stopping:
+        return 0
     quick_deaths, backoff = 0, FIRST_BACKOFF
     while True:
         started = time.monotonic()
@@ -60,11 +75,23 @@ def supervise(name: str, command: list[str], *, say: Callable[[str], None] = pri
         backoff = min(backoff * 2, MAX_BACKOFF)
 
 
+def answers(url: str) -> bool:
+    """GET `url` answers 200 (within a second)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def main(argv: list[str]) -> int:
+    after = None
+    if len(argv) >= 2 and argv[0] == "--after":
+        after, argv = argv[1], argv[2:]
     if len(argv) < 3 or argv[1] != "--":
-        print("usage: python -m hookline.restarts NAME -- COMMAND [ARG…]", file=sys.stderr)
+        print("usage: python -m hookline.restarts [--after URL] NAME -- COMMAND [ARG…]", file=sys.stderr)
         return 2
-    return supervise(argv[0], argv[2:], say=lambda line: print(line, flush=True))
+    return supervise(argv[0], argv[2:], say=lambda line: print(line, flush=True), after=after)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def beats(clean_tables, redis_client, tmp_path):
             started = {}
             for index in range(n):
                 log = tmp_path / f"beat-{index}.log"
-                command = [str(BIN / "celery"), "-A", "hookline.workers.app", "beat", "--loglevel", "INFO"]
+                # DEBUG: a tick's "beat.sent" (relay-unpublished's among them) is logged at debug only.
+                command = [str(BIN / "celery"), "-A", "hookline.workers.app", "beat", "--loglevel", "DEBUG"]
                 process = stack.enter_context(running(command, log=log, env={"HOOKLINE_BEAT_LOCK_TTL_SECONDS": str(TTL)}))
                 started[f"{socket.gethostname()}:{process.pid}"] = (process, log)
             return started

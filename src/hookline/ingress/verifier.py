@@ -249,6 +249,9 @@ def serve(sock: socket.socket) -> None:
 
 
 if __name__ == "__main__":
-    # Ctrl-C in a terminal reaches the whole process group: the child ends when the ingress closes its socket.
+    # Ctrl-C in a terminal reaches the whole process group, and `hookline dev` (honcho) stops the ingress
+    # with a SIGTERM to its group: the child ends when the ingress closes its socket, not before it (which
+    # the ingress would log as a lost verifier).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(socket.socket(fileno=int(sys.argv[1])))

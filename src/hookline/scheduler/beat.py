@@ -26,6 +26,7 @@ from hookline.config import ConfigError, get_settings, redis_client_url
 from hookline.db import global_session
 from hookline.redis_clients import sync_client
 from hookline.services import scheduling
+from hookline.workers.logs import quiet
 
 log = structlog.get_logger(__name__)
 
@@ -136,7 +137,8 @@ class LeaderScheduler(Scheduler):
             self._paused_until = time.monotonic() + self.retry_pause
             return
         self._seen[entry.name] = now
-        log.info("beat.sent", entry=entry.name, task=entry.task)  # published and recorded (committed)
+        # Published and recorded (committed); a tick's sends only at debug (scheduler/schedule.py, TICK_EVENTS).
+        (log.debug if quiet(self.app, entry.task) else log.info)("beat.sent", entry=entry.name, task=entry.task)
 
     def close(self) -> None:
         try:

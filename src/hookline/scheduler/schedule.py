@@ -12,6 +12,12 @@ from typing import Any
 
 from celery.schedules import crontab
 
+# Beat's ticks (the relay every 5 s, the sweepers, the pruning, the install resumer) send no task
+# events: Flower's task list was mostly relay runs. Nor do they log a line per run at INFO (beat's
+# "beat.sent", the worker's "received" and "succeeded": workers/logs.py), which filled the dev log.
+# Their runs are still in task_runs and the worker metrics (signals); a failure still logs.
+TICK_EVENTS = False
+
 
 def per_tenant(task: str, *, at_local_hour: int) -> dict[str, Any]:
     """An hourly fan-out of `task` (a TenantTask taking local_date) to every tenant, in its time zone."""

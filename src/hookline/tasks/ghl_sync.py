@@ -15,6 +15,7 @@ from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl.client import GHLClient
 from hookline.models import CrmPush, Tenant
 from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
+from hookline.scheduler.schedule import TICK_EVENTS
 from hookline.services import records, sync_sources, tenants
 from hookline.tasks import reconciling
 from hookline.transport.publish import publish_after_commit
@@ -140,7 +141,7 @@ def apply_app_event(*, app_event_id: int) -> None:
         connect_location.apply_async(kwargs={"install_id": follow_up[0], "location_id": follow_up[1]})
 
 
-@app.task(name="hookline.tasks.ghl_sync.resume_installs")
+@app.task(name="hookline.tasks.ghl_sync.resume_installs", send_events=TICK_EVENTS)  # every minute
 def resume_installs(stale_after: float | None = None) -> int:
     """Beat: install steps and app events whose task was lost (a crash, the broker away) are sent again."""
     stale = get_settings().ghl_install_stale_seconds if stale_after is None else stale_after

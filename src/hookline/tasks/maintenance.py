@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hookline.config import get_settings
 from hookline.db import global_session, tenant_session
 from hookline.models import Tenant
+from hookline.scheduler.schedule import TICK_EVENTS
 from hookline.services import inbox, messaging, pushes, recordings, scheduling, taskruns
 from hookline.tasks.audio_upload import UPLOAD, UPLOAD_TIME_LIMIT
 from hookline.tasks.email import SEND
@@ -36,9 +37,6 @@ def tenant_zones() -> list[tuple[int, str]]:
         return [(tenant_id, zone) for tenant_id, zone in session.execute(select(Tenant.id, Tenant.timezone).order_by(Tenant.id))]
 
 
-# Beat's ticks (the relay every 5 s, the sweepers, the pruning) send no task events: Flower's task
-# list was mostly relay runs. Their runs are still in task_runs and the worker metrics (signals).
-TICK_EVENTS = False
 
 
 def each_tenant(work: Callable[[Session, int], int], *, batch: int | None = None) -> int:

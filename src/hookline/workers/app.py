@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import structlog
@@ -15,7 +16,7 @@ from hookline.scheduler.schedule import beat_schedule
 from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
 from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
-from hookline.workers.logs import configure_logging
+from hookline.workers.logs import QuietTicks, configure_logging
 from hookline.workers.tenancy import redacted
 from hookline.workers.routing import FAIR_QUEUES, bulk_queue, declare_every_queue, task_queues_for, task_routes
 
@@ -70,6 +71,8 @@ app.conf.update(
 @signals.setup_logging.connect
 def _setup_logging(loglevel=None, **_) -> None:
     configure_logging(loglevel or "INFO")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietTicks(app))
 
 
 @signals.worker_init.connect

@@ -30,6 +30,25 @@ def celery_task_fields(logger: Any, method: str, event_dict: dict[str, Any]) -> 
     return event_dict
 
 
+def quiet(app: Any, task_name: str) -> bool:
+    """A task that sends no events (beat's ticks, scheduler/schedule.py) logs no INFO line per run either."""
+    return getattr(app.tasks.get(task_name), "send_events", True) is False
+
+
+class QuietTicks(logging.Filter):
+    """Drops Celery's INFO lines per run ("received", "succeeded") of the tasks `quiet` names; warnings and errors pass."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = getattr(record, "data", None)
+        if record.levelno > logging.INFO or not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return True
+        return not quiet(self.app, data["name"])
+
+
 SHARED_PROCESSORS: list = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
