@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.se
 import loadgen  # bench/ is this script's folder, so its siblings import by name
 from servers import Server, service_cpu_seconds
 from signed import LOCATION_ID, signed_requests
-from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster  # noqa: E402
+from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster
 
 ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")

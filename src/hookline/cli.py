@@ -10,14 +10,14 @@ import click
 
 from hookline.commands.billing import billing_group
 from hookline.commands.connections import connections, forms
-from hookline.commands.email import email
 from hookline.commands.credentials import credentials
 from hookline.commands.dead_letters import dead_letters_group
+from hookline.commands.email import email
 from hookline.commands.events import events
 from hookline.commands.ghl import ghl
+from hookline.commands.recordings import recordings
 from hookline.commands.reports import reports
 from hookline.commands.settings import settings_group
-from hookline.commands.recordings import recordings
 from hookline.commands.status import status
 from hookline.commands.sync import sync
 from hookline.config import ConfigError, Settings, load_settings

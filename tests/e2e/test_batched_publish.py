@@ -1,12 +1,11 @@
 """A task message the ingress's publisher makes (ingress/messages.py) is taken and run by a stock Celery worker."""
 
 import httpx
+import redis
 from sqlalchemy import select
 
-from hookline.db import tenant_session
-import redis
-
 from hookline.config import broker_redis_url, get_settings
+from hookline.db import tenant_session
 from hookline.ingress.messages import TaskMessages, push
 from hookline.ingress.publisher import Job
 from hookline.models import Contact, WebhookEvent

@@ -15,19 +15,19 @@ import pytest
 from sqlalchemy import select
 
 from hookline.db import global_session, tenant_session
+from hookline.integrations.ghl.auth import COMPANY
 from hookline.models import Connection, ConnectionToken, Contact, CrmPush, SyncRun, Tenant
 from hookline.secrets_box import unseal
 from hookline.services import ghl_connect
-from hookline.integrations.ghl.auth import COMPANY
 from hookline.tasks.ghl_sync import push_recording_note, reconcile
 from hookline.tasks.reconciling import start_sync
 from tests.conftest import ADMIN_URL, DATABASE
-from tests.support.workers import celery_worker
 from tests.support.fake_ghl import FakeGHL, serve
 from tests.support.ingress import ingress
 from tests.support.processes import wait_for
 from tests.support.sync import clear_limits
 from tests.support.webhooks import encode, ghl_headers, shared
+from tests.support.workers import celery_worker
 
 CLIENT_ID = "ve9EPM428h8vShlRW1KT-lmw2x1"
 COMPANY_ID = "company-e2e"
@@ -147,7 +147,7 @@ def test_an_agency_install_of_50_locations_and_an_uninstall(clean_tables, fake, 
         assert len(session.scalars(select(Contact).where(Contact.tenant_id == gone_tenant)).all()) == 3
 
 
-def _logged(log, event: str) -> bool:  # noqa: ANN001
+def _logged(log, event: str) -> bool:
     return event in log.read_text(errors="replace")
 
 

@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery, signals
+from celery.utils.saferepr import saferepr
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from hookline.config import get_settings
 from hookline.ingress.app import sender
 from hookline.ingress.inbox_writer import InboxWriter
-from celery.utils.saferepr import saferepr
-
 from hookline.ingress.messages import TaskMessages, kwargs_repr, new_uuid, push
 from hookline.ingress.publisher import CelerySender, Job, Publisher, RedisSender
 from hookline.workers import published

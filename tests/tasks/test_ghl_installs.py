@@ -75,7 +75,7 @@ def test_lost_steps_are_sent_again_and_a_connected_location_is_not_minted_twice(
     assert shown.stdout.splitlines()[1].split()[:7] == ["1", COMPANY, "listed", "5", "0", "5", "0"]
 
 
-def together(call, count: int = 4) -> tuple[list, list]:  # noqa: ANN001
+def together(call, count: int = 4) -> tuple[list, list]:
     """`call()` in `count` threads at once: (results, exceptions)."""
     results, errors = [], []
 

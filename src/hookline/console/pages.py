@@ -16,9 +16,8 @@ from hookline.console.queries import BadFilter, EventFilter
 from hookline.console.web import render
 from hookline.db import tenant_session
 from hookline.models import DeadLetterStatus, EventStatus
-from hookline.services import dead_letters
+from hookline.services import dead_letters, sync_sources
 from hookline.services import sync as sync_service
-from hookline.services import sync_sources
 
 SORTS = {"trouble": None, "slug": "slug", "connection": "connection", "oldest_pending": "oldest_pending",
          "failures": "failures_last_hour", "dead_letters": "dead_letters", "last_sync": "last_sync",

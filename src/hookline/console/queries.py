@@ -13,8 +13,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Appointment, Connection, ConnectionToken, Contact, CrmTask, Deal, EventStatus, Note,
-                             ResidentialProject, SyncRun, TaskRun, Tenant, WebhookEvent)
+from hookline.models import (
+    Appointment,
+    Connection,
+    ConnectionToken,
+    Contact,
+    CrmTask,
+    Deal,
+    EventStatus,
+    Note,
+    ResidentialProject,
+    SyncRun,
+    TaskRun,
+    Tenant,
+    WebhookEvent,
+)
 from hookline.workers.backlog import tenant_health
 
 RATE_WINDOW = timedelta(minutes=5)  # webhooks per minute: averaged over this

@@ -23,15 +23,15 @@ from hookline.db import global_session
 from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import error_response
 from hookline.ingress.forms import FormSource
-from hookline.ingress.inbox_writer import InboxWriter
 from hookline.ingress.ghl import GhlKeys, GhlSource
 from hookline.ingress.ghl_app import AppEvents
-from hookline.ingress.oauth_callback import OAuthCallback
+from hookline.ingress.inbox_writer import InboxWriter
+from hookline.ingress.messages import TaskMessages
 from hookline.ingress.metrics import metrics
+from hookline.ingress.oauth_callback import OAuthCallback
 from hookline.ingress.openapi import document
 from hookline.ingress.payments import PaymentSource
 from hookline.ingress.pipeline import WebhookEndpoint, WebhookSource
-from hookline.ingress.messages import TaskMessages
 from hookline.ingress.publisher import CelerySender, Publisher, RedisSender, Sender
 from hookline.ingress.ratelimit import TenantRateLimit
 from hookline.ingress.reonic import ReonicSource

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hookline.db import require_tenant

@@ -5,12 +5,12 @@ out of order or twice: the newer version wins, a delete leaves a tombstone, a du
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from psycopg.types.json import Jsonb
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session

@@ -14,8 +14,18 @@ from hookline.integrations import storage
 from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl.client import GHLClient
 from hookline.models import CrmPush, Tenant
-from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
-from hookline.services import sync_sources, tenants
+from hookline.services import (
+    api_clients,
+    billing,
+    crm,
+    ghl_app_events,
+    ghl_connect,
+    ghl_installs,
+    inbox,
+    pushes,
+    sync_sources,
+    tenants,
+)
 from hookline.tasks import reconciling
 from hookline.workers.app import app
 from hookline.workers.publish import publish_after_commit

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import structlog
-from celery.utils.saferepr import saferepr
 from celery import Celery, signals
+from celery.utils.saferepr import saferepr
 
 from hookline.config import ConfigError, get_settings
 from hookline.db import reset_engine
@@ -16,8 +16,8 @@ from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
 from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import configure_logging
-from hookline.workers.tenancy import redacted
 from hookline.workers.routing import FAIR_QUEUES, bulk_queue, declare_every_queue, task_queues_for, task_routes
+from hookline.workers.tenancy import redacted
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]

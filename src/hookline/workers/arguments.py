@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from hookline.workers.retry import InvalidArguments
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(function: Callable[..., Any]) -> type[BaseModel]:
     function = inspect.unwrap(function)
     try:

@@ -10,7 +10,6 @@ from typing import Any, TextIO
 import structlog
 
 
-
 def celery_task_fields(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """Give Celery's own per-task lines logged outside the task ("received") its tenant and task id.
 

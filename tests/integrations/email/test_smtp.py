@@ -3,10 +3,10 @@
 import dataclasses
 
 import pytest
+from pydantic import SecretStr
 
 from hookline.integrations.email.smtp import SMTPTransport
 from hookline.integrations.errors import RejectedError, TransientError
-from pydantic import SecretStr
 from tests.support.processes import free_port
 from tests.support.smtp import PASSWORD, USER, smtp_server
 
