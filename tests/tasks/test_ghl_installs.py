@@ -82,7 +82,7 @@ def together(call, count: int = 4) -> tuple[list, list]:
     def run() -> None:
         try:
             results.append(call())
-        except Exception as exc:  # recorded: the caller asserts there are none
+        except Exception as exc:  # noqa: BLE001 - recorded: the caller asserts there are none
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(count)]

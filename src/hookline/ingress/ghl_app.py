@@ -46,6 +46,6 @@ class AppEvents:
             try:  # rare events: Celery's own publish; one lost here is sent again by beat's resume_installs
                 app.send_task(TASK, kwargs={"app_event_id": stored[0]}, retry=True,
                               retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2})
-            except Exception as exc:  # the row is committed; beat's resume_installs sends it later
+            except Exception as exc:  # noqa: BLE001 - the row is committed; beat's resume_installs sends it later
                 log.warning("ghl.app_event.publish_failed", app_event_id=stored[0], error=repr(exc)[:300])
         return stored

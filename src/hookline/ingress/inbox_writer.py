@@ -134,7 +134,7 @@ class InboxWriter:
             for waiting in batch:
                 _settle(waiting, exception=exc)
             return
-        except Exception as exc:  # one row the database refused fails the batch: store them one by one
+        except Exception as exc:  # noqa: BLE001 - one row the database refused fails the batch: store them one by one
             if len(batch) == 1:
                 _settle(batch[0], exception=exc)
                 return

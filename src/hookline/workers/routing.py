@@ -72,5 +72,5 @@ def declare_every_queue(app: Any) -> None:
             connection.ensure_connection(max_retries=3)
             for queue in app.conf.task_queues:
                 queue.bind(connection.default_channel).declare()
-    except Exception as exc:  # the broker is down: the consumer retries connecting; each worker then binds its own
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the consumer retries connecting; each worker then binds its own
         log.warning("broker.declare_failed", error=repr(exc))

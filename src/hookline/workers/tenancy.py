@@ -150,7 +150,7 @@ class TenantTask(Task):
             with tenant_session(tenant_id) as session:
                 letter = dead_letters.record(session, tenant_id, task=self.name, task_id=task_id,
                                              kwargs=redacted(kwargs), reason=reason, error=error, traceback=traceback)
-        except Exception as exc:  # the database is down too: the log line is all that is left
+        except Exception as exc:  # noqa: BLE001 - the database is down too: the log line is all that is left
             log.error("task.dead_letter.not_recorded", task=self.name, task_id=task_id, reason=reason,
                       error=error[:300], cause=repr(exc)[:300])
             return
