@@ -67,7 +67,7 @@ class Policy:
 
 def money(value: Decimal | str | int) -> Decimal:
     """An amount as an exact, non-negative Decimal with at most 4 decimals; a float is refused."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise BillingError("amounts are Decimal or text, never float")
     try:
         amount = Decimal(value.strip() if isinstance(value, str) else value)

@@ -90,7 +90,7 @@ def transfer(target: Storage, *, url: str, token: str | None, key: str, extensio
     soft_time_limit=UPLOAD_TIME_LIMIT - 300,
     time_limit=UPLOAD_TIME_LIMIT,
 )
-def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
+def upload_recording(self: TenantTask, *, tenant_id: int, recording_id: int) -> None:
     """Source URL → object storage; the row is `stored` only once the object is complete and checked.
 
     4xx from the source (an expired Zoom token) fails the row for good; 5xx, timeouts and storage

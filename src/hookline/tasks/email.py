@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -54,7 +56,7 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
 
 
 @app.task(base=TenantTask, bind=True, name=SEND, max_retries=None, soft_time_limit=60, time_limit=90)
-def send(self, *, tenant_id: int, message_id: int) -> str | None:
+def send(self: TenantTask, *, tenant_id: int, message_id: int) -> str | None:
     """Claim the message (queued → sending), render, send, record the outcome; returns the new status.
 
     Rate limited: stays queued, retried when the window ends. Transient failure: queued again,
@@ -88,7 +90,7 @@ def send(self, *, tenant_id: int, message_id: int) -> str | None:
                     settings.email_max_attempts)
 
 
-def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str, reply_to: str | None,
+def _deliver(task: TenantTask, transport: Transport, message: EmailMessage, sender_name: str, reply_to: str | None,
              from_address: str, max_attempts: int) -> str:
     tenant_id, message_id = message.tenant_id, message.id
     try:
@@ -117,7 +119,7 @@ def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str
     return _record(tenant_id, message_id, "email.sent", messaging.mark_sent, provider_message_id=provider_id)
 
 
-def _record(tenant_id: int, message_id: int, what: str, move, **values) -> str:
+def _record(tenant_id: int, message_id: int, what: str, move: Callable[..., EmailMessage | None], **values: Any) -> str:
     with tenant_session(tenant_id) as session:
         message = move(session, tenant_id, message_id, **values)
     log.info(what, message_id=message_id, status=message and message.status,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import structlog
 from celery import Celery, signals
@@ -68,7 +69,7 @@ app.conf.update(
 
 
 @signals.setup_logging.connect
-def _setup_logging(loglevel=None, **_) -> None:
+def _setup_logging(loglevel: str | None = None, **_: Any) -> None:
     configure_logging(loglevel or "INFO")
 
 
@@ -102,7 +103,7 @@ def _fresh_pool(**_) -> None:
 
 
 @signals.celeryd_after_setup.connect
-def _consume_bulk_lanes(instance=None, **_) -> None:
+def _consume_bulk_lanes(instance: Any = None, **_: Any) -> None:  # a celery WorkController
     # A worker consuming a tenant-event queue consumes its bulk lane too (workers/fairness.py), so
     # no `-Q` list can leave a tenant's flood unserved. kombu's Redis transport polls a worker's
     # queues round-robin: the two lanes alternate while both have messages.
@@ -120,7 +121,7 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
 # tasks go out without it. (With tracing on, the OpenTelemetry instrumentation's receiver adds
 # `traceparent` in workers and beat; the ingress's jobs carry their request's: ingress/tracing.py.)
 @signals.before_task_publish.connect
-def _stamp_message(body=None, headers=None, **_) -> None:
+def _stamp_message(body: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
     if headers is None:
         return
     # Flower and the workers' events show a task's arguments from `kwargsrepr`: never a secret.

@@ -85,7 +85,7 @@ class Lanes:
             answers = self._count(tenants, counts)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc)
-        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+        return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
 
     async def hot_async(self, counts: Mapping[int, int]) -> set[int]:
         """`hot` on the asyncio client (the ingress's event loop)."""
@@ -96,7 +96,7 @@ class Lanes:
             answers = await self._count_async(tenants, counts)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc)
-        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+        return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
 
     def _unavailable(self, exc: Exception) -> set[int]:
         log.warning("fairness.unavailable", error=repr(exc))

@@ -20,7 +20,7 @@ LONG_QUEUES = ("audio_upload", "reports")
 
 # RabbitMQ's native delayed delivery (a countdown on quorum queues) prefixes a message's routing
 # key with its delay in binary, one bit per word: "0.1.….ghl_sync".
-_DELAY_PREFIX = re.compile(r"^(?:[01]\.){%d}" % MAX_NUMBER_OF_BITS_TO_USE)
+_DELAY_PREFIX = re.compile(r"^(?:[01]\.){%d}" % MAX_NUMBER_OF_BITS_TO_USE)  # noqa: UP031 - {} are the regex's
 
 
 def bulk_queue(queue: str) -> str:

@@ -50,14 +50,15 @@ class TenantTask(Task):
     abstract = True
     max_retries = retry.MAX_RETRIES
 
-    def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
+    def apply_async(self, args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None,  # type: ignore[override]
+                    **options: Any) -> Any:
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
         options["headers"] = tenant_headers((kwargs or {}).get("tenant_id"), options.get("headers"))
         refuse_long_delay(options)  # retry(countdown=…) comes through here too
         return super().apply_async(args, kwargs, **options)
 
-    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options):  # noqa: ANN001, ANN201
+    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options: Any):  # noqa: ANN001, ANN201
         # A retry goes back to the queue its message came from, a bulk lane included. Celery keeps
         # it only for a message published to the default exchange (Redis); a message that names its
         # exchange (RabbitMQ) was routed by the task's name again: a flood's retries jumped to the

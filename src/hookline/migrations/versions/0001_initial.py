@@ -1,7 +1,7 @@
 """Tenants, connections, the webhook inbox and contacts, with row-level security on tenant data.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 19:41:15.280521
 """
 
