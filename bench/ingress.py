@@ -169,7 +169,7 @@ def cpu_so_far(server: Server) -> tuple[tuple[float, float], dict[str, float]]:
 
 def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]], run: loadgen.Run) -> str:
     """The CPU each process used over the run, as a share of one core (wrk's own over its whole run)."""
-    own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0]))
+    own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0], strict=True))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
     # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.
     return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children), "

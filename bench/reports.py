@@ -99,7 +99,7 @@ def main() -> None:
         print("seeding (INSERT … SELECT generate_series):")
         for table, count in (("contacts", args.contacts), ("webhook_events", args.events),
                              ("deals", args.opportunities)):
-            timed(f"{count:>9,} {table}", lambda: admin(SEED[table], {"tenant": tenant_id, "n": count}, dbname=name))
+            timed(f"{count:>9,} {table}", lambda: admin(SEED[table], {"tenant": tenant_id, "n": count}, dbname=name))  # noqa: B023 - run at once
         admin("VACUUM ANALYZE", dbname=name)
 
         def rollup(first: date, last: date | None = None) -> reporting.RollupResult:

@@ -28,7 +28,7 @@ def test_a_batched_message_is_processed_by_the_worker(ingress_without_broker, wo
         response = httpx.post(f"{ingress_without_broker}/webhooks/ghl", content=raw, headers=ghl_headers(raw), timeout=30)
         created.append(response.json()["event_id"])
     jobs = [Job("hookline.tasks.ghl_sync.upsert_contact", tenant_id, event_id, "ghl")
-            for tenant_id, event_id in zip((tenant.id, other_tenant.id), created)]
+            for tenant_id, event_id in zip((tenant.id, other_tenant.id), created, strict=True)]
 
     push(redis.Redis.from_url(broker_redis_url(get_settings().broker)), TaskMessages(app), jobs)
 

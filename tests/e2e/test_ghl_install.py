@@ -134,7 +134,7 @@ def test_an_agency_install_of_50_locations_and_an_uninstall(clean_tables, fake, 
         with tenant_session(tenant_id) as session:
             rows = session.scalars(select(ConnectionToken)).all()
         assert (status, len(rows)) == (("uninstalled", 0) if location == gone else ("active", 1)), location
-        tokens.update({location: unseal(row.access_token) for row in rows if row.kind == "minted"})
+        tokens.update((location, unseal(row.access_token)) for row in rows if row.kind == "minted")
     assert len(set(tokens.values())) == LOCATIONS - 1
     assert set(fake.minted.values()) == {1}
     # no location (nor the company) was ever over its limit: the fake never had to refuse a request

@@ -298,7 +298,7 @@ def publish_through_rabbitmq(celery: Celery, jobs: list[Job], settings=None) -> 
 def stored_events(*tenant_ids: int) -> list[tuple[int, int]]:
     """(tenant, event id) of a new pending inbox row for each of `tenant_ids`, in order."""
     return [(tenant_id, event_id) for tenant_id, event_id in zip(
-        tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])))]
+        tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])), strict=True)]
 
 
 def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(rabbitmq_url, tenant, other_tenant):
