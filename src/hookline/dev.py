@@ -27,7 +27,7 @@ def run(settings: Settings, procfile: Path, only: list[str]) -> int:
         raise SystemExit(f"hookline dev: no such Procfile process: {', '.join(sorted(unknown))}")
     for name, url in embedded.fill_in(settings, broker=True).items():
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
-    upgrade(get_settings().database_url)
+    upgrade(get_settings().sqlalchemy_url)
     _flower_credentials(get_settings())
     _console_user(get_settings())
     if get_settings().email_transport == "file":

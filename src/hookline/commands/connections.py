@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -104,8 +105,8 @@ def connections_set_secret(slug: str, provider: str, account_id: str | None, sec
 
 
 def _read_signing_secret(from_stdin: bool) -> str:
-    secret = (click.get_text_stream("stdin").readline() if from_stdin
-              else click.prompt("webhook signing secret", hide_input=True)).strip()
+    # sys.stdin, not click.get_text_stream: deprecated, gone in Click 9.0.
+    secret = (sys.stdin.readline() if from_stdin else click.prompt("webhook signing secret", hide_input=True)).strip()
     if not secret:
         raise click.UsageError("the webhook signing secret is empty; without one nothing would be accepted")
     return secret

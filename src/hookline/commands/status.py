@@ -93,12 +93,12 @@ def status(timeout: float) -> None:
         trouble.append("ghl")
     now = datetime.now(timezone.utc)
     pending = [row for row in rows if row.inbox_pending]
-    oldest = min((row.oldest_pending for row in pending), default=None)
+    oldest = min((row.oldest_pending for row in pending if row.oldest_pending is not None), default=None)
     click.echo(f"inbox backlog: {sum(row.inbox_pending for row in rows)} pending"
                + (f", oldest {_ago((now - oldest).total_seconds())} ago" if oldest else ""))
     for row in pending:
         click.echo(f"  {slugs.get(row.tenant_id, row.tenant_id)!s:<24}{row.inbox_pending:>7}  "
-                   f"oldest {_ago((now - row.oldest_pending).total_seconds())}")
+                   f"oldest {_ago((now - row.oldest_pending).total_seconds() if row.oldest_pending else None)}")
     if not has_dead_letters:
         click.echo("dead letters: no dead_letters table in this database")
     else:

@@ -33,8 +33,8 @@ async def tenants_page(request: Request) -> Response:
         rows.sort(key=lambda row: row.slug)
     elif SORTS[sort] == "oldest_pending":  # the oldest first, tenants with nothing pending last
         rows.sort(key=lambda row: (row.oldest_pending is None, row.oldest_pending or datetime.max.replace(tzinfo=timezone.utc)))
-    elif SORTS[sort]:
-        rows.sort(key=lambda row: (getattr(row, SORTS[sort]) is not None, getattr(row, SORTS[sort]) or 0), reverse=True)
+    elif field := SORTS[sort]:
+        rows.sort(key=lambda row: (getattr(row, field) is not None, getattr(row, field) or 0), reverse=True)
     return render(request, "tenants.html", rows=rows, sort=sort)
 
 
