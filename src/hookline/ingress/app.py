@@ -106,7 +106,7 @@ def sender(settings: Settings, inbox: InboxWriter) -> tuple[Sender, aioredis.Red
 
 
 def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSource]:
-    shared = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
+    shared: dict[str, Any] = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
               "window": settings.replay_window_seconds}
     return [
         GhlSource(GhlKeys.from_settings(settings), retry_grace=settings.ghl_retry_grace_seconds, redis=redis,

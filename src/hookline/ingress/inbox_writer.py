@@ -171,4 +171,5 @@ def _settle(waiting: _Waiting, *, result: inbox.Stored | None = None, exception:
     if exception is not None:
         waiting.stored.set_exception(exception)
     else:
+        assert result is not None  # a caller passes one or the other
         waiting.stored.set_result(result)

@@ -122,7 +122,7 @@ class RateLimiter:
 
     def try_acquire(self, key: str, buckets: Sequence[Bucket]) -> float:
         """Take a slot in every bucket and return 0, or return the seconds to wait (taking nothing)."""
-        args: list[object] = [uuid.uuid4().hex]
+        args: list[str | int] = [uuid.uuid4().hex]
         for bucket in buckets:
             args += [bucket.limit, bucket.window_ms, int(bucket.fixed)]
         return int(self._acquire(keys=self._keys(key, buckets), args=args)) / 1000
