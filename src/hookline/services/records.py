@@ -43,7 +43,7 @@ def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: C
     """
     row = {} if change.delete else dict(change.values)
     updated = () if change.delete else tuple(sorted(change.fields if change.fields is not None else row))
-    upsert = _upsert(model, change.delete, tuple(sorted(row)), updated)
+    upsert = _upsert(model, change.delete, tuple(sorted(row)), updated)  # type: ignore[arg-type]  # mypy: a class is Hashable
     params = {**upsert.defaults, "tenant_id": tenant_id, "provider": change.provider,
               "external_id": change.external_id, "source_version": change.version,
               "deleted_at": change.version if change.delete else None, **row}
@@ -70,7 +70,7 @@ def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], chan
     rows = [{"tenant_id": tenant_id, "provider": change.provider, "external_id": change.external_id,
              "source_version": change.version, "deleted_at": None, **change.values} for change in newest.values()]
     # executemany with "insertmanyvalues": one statement of the page's rows, compiled once and cached
-    statement = _ordering_rule(insert(model), model.__table__, False, tuple(sorted(first.values)))
+    statement = _ordering_rule(insert(model), model.__table__, False, tuple(sorted(first.values)))  # type: ignore[attr-defined]
     return len(session.execute(statement, rows).scalars().all())
 
 
@@ -106,7 +106,7 @@ def _upsert(model: type[SyncedRecord], delete: bool, inserted: tuple[str, ...], 
     Building, keying and compiling the statement for every event cost more CPU than all the
     rest of a webhook's processing; with its SQL kept, an event costs a dict of parameters.
     """
-    table = model.__table__
+    table = model.__table__  # type: ignore[attr-defined]  # a SyncedRecord mixin is always in a mapped model
     keys = ("tenant_id", "provider", "external_id", "source_version", "deleted_at", *inserted)
     defaults = {column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)
                 for column in table.c if column.default is not None and column.name not in keys}
