@@ -59,7 +59,7 @@ class LeaderLock:
 def current_leader(client: redis.Redis) -> str | None:
     """The leading beat's host:pid, or None when no beat leads (for `hookline status`)."""
     value = client.get(LEADER_KEY)
-    return value.decode() if value is not None else None
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def leader_lock() -> LeaderLock:

@@ -6,7 +6,7 @@ import inspect
 import typing
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -21,7 +21,7 @@ def _model(function: Callable[..., Any]) -> type[BaseModel]:
     except (NameError, TypeError):  # an annotation that does not resolve: check names only
         hints = {}
     fields: dict[str, Any] = {}
-    extra = "forbid"
+    extra: Literal["allow", "forbid"] = "forbid"
     for name, parameter in inspect.signature(function).parameters.items():
         if parameter.kind is parameter.VAR_KEYWORD:
             extra = "allow"

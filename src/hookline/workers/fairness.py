@@ -112,6 +112,7 @@ class Lanes:
                          self._window.expiry, self.burst, self.cooldown)
 
     def _count(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
+        assert self.client is not None  # hot() answered without asking
         for attempt in range(2):
             try:
                 with self.client.pipeline(transaction=False) as pipe:
@@ -124,6 +125,7 @@ class Lanes:
         raise AssertionError("unreachable")
 
     async def _count_async(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
+        assert self.async_client is not None  # hot_async() answered without asking
         for attempt in range(2):
             try:
                 async with self.async_client.pipeline(transaction=False) as pipe:

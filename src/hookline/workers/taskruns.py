@@ -111,7 +111,7 @@ class Recorder:
             except Exception as exc:  # noqa: BLE001 - as above: the history is worth less than the task
                 self._failed(task_id, exc)
                 return
-            if kind == "start":
+            if kind == "start" and value is not None:
                 if len(self._local.run_ids) >= MAX_OPEN_RUNS:  # starts whose finish never came (a signal raised)
                     self._local.run_ids.clear()
                 self._local.run_ids[task_id] = int(value)

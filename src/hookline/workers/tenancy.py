@@ -50,7 +50,7 @@ class TenantTask(Task):
     abstract = True
     max_retries = retry.MAX_RETRIES
 
-    def apply_async(self, args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None,  # type: ignore[override]
+    def apply_async(self, args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None,
                     **options: Any) -> Any:
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
