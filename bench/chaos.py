@@ -211,7 +211,7 @@ class Chaos:
             for job in (lambda: relay_unpublished(older_than_seconds=10), sweep_stale):
                 try:
                     job()
-                except Exception as exc:  # Redis or PostgreSQL is down right now: the next round retries
+                except Exception as exc:  # noqa: BLE001 - Redis or PostgreSQL is down right now: the next round retries
                     self.log.append(f"{time.strftime('%H:%M:%S')} beat: {type(exc).__name__}")
             time.sleep(2)
 

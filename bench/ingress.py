@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.se
 import loadgen  # bench/ is this script's folder, so its siblings import by name
 from servers import Server, service_cpu_seconds
 from signed import LOCATION_ID, signed_requests
-from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster  # noqa: E402
+from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster
 
 ADMIN_URL = os.environ.get("HOOKLINE_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("HOOKLINE_BENCH_PG_HOST", "127.0.0.1:5432")
@@ -190,7 +190,7 @@ def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]
              run: loadgen.Run) -> tuple[str, float]:
     """The CPU each process used over the run, as a share of one core (wrk's own over its whole run), and
     the server's CPU seconds per 2xx answer: steadier than a rate when other work shares the machine."""
-    own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0]))
+    own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0], strict=True))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
     per_answer = (own + children) / max(run.accepted_per_second, 1e-9)
     # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.

@@ -27,6 +27,8 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
+from starlette.types import ASGIApp
+
 import ingress as bench  # bench/ is this script's folder, so its siblings import by name
 from signed import HEADER, signed_requests
 
@@ -57,7 +59,7 @@ def scope(signature: str, body: bytes) -> dict:
             "headers": headers, "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "state": {}}
 
 
-async def deliver(app, signature: str, body: bytes, statuses: dict[int, int]) -> None:
+async def deliver(app: ASGIApp, signature: str, body: bytes, statuses: dict[int, int]) -> None:
     received = False
 
     async def receive() -> dict:

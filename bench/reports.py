@@ -31,13 +31,13 @@ DAY = date(2026, 6, 15)  # a mid-year day: the seed spreads rows over all of 202
 SOURCES = "ARRAY['facebook', 'google', 'website', 'referral', 'phone', 'trade-fair', 'partner', 'email']"
 
 SEED = {
-    "contacts": """
+    "contacts": f"""
         INSERT INTO contacts (tenant_id, provider, external_id, source, date_added, created_at, updated_at)
-        SELECT %(tenant)s, 'ghl', 'ct-' || i, ({sources})[1 + i %% 8],
+        SELECT %(tenant)s, 'ghl', 'ct-' || i, ({SOURCES})[1 + i %% 8],
                timestamptz '2026-01-01 00:00Z' + (i::bigint * 365 / %(n)s) * interval '1 day'
                                                 + (i::bigint * 7919 %% 86400) * interval '1 second',
                now(), now()
-        FROM generate_series(1, %(n)s) AS i""".format(sources=SOURCES),
+        FROM generate_series(1, %(n)s) AS i""",
     "webhook_events": """
         INSERT INTO webhook_events (tenant_id, provider, event_type, dedupe_key, payload, status, received_at)
         SELECT %(tenant)s, (ARRAY['ghl', 'reonic', 'zoom'])[1 + i %% 3], 'ContactCreate', 'ev-' || i, '{}',
@@ -99,7 +99,7 @@ def main() -> None:
         print("seeding (INSERT … SELECT generate_series):")
         for table, count in (("contacts", args.contacts), ("webhook_events", args.events),
                              ("deals", args.opportunities)):
-            timed(f"{count:>9,} {table}", lambda: admin(SEED[table], {"tenant": tenant_id, "n": count}, dbname=name))
+            timed(f"{count:>9,} {table}", lambda: admin(SEED[table], {"tenant": tenant_id, "n": count}, dbname=name))  # noqa: B023 - run at once
         admin("VACUUM ANALYZE", dbname=name)
 
         def rollup(first: date, last: date | None = None) -> reporting.RollupResult:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.sentinel: the test suite's cluster
-from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster  # noqa: E402
+from tests.support.sentinel import MASTER, PASSWORD, sentinel_cluster
 
 
 def parse_args() -> argparse.Namespace:

@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def _outside() -> dict[str, str]:
 
 
 @contextmanager
-def baseline_source(revision: str):
+def baseline_source(revision: str) -> Iterator[Path]:
     """`revision`'s src/ in a temporary git worktree, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="hookline-baseline-") as parent:
         tree = Path(parent) / "tree"

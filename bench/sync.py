@@ -27,11 +27,11 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))  # tests.support: the fake GoHighLevel server
 
-import ingress as ingress_bench  # noqa: E402  # bench/ is this script's folder: its siblings import by name
 import redis  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
-from signed import LOCATION_ID  # noqa: E402
 
+import ingress as ingress_bench  # noqa: E402  # bench/ is this script's folder: its siblings import by name
+from signed import LOCATION_ID  # noqa: E402
 from tests.support.fake_ghl import FakeGHL, serve  # noqa: E402
 
 

@@ -105,7 +105,7 @@ def test_with_after_the_command_starts_only_once_the_url_answers(tmp_path):
         assert pids_in(pids) == [] and supervisor.poll() is None  # the ingress does not answer yet
 
         class Healthy(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the handler's name in http.server
+            def do_GET(self):
                 self.send_response(200)
                 self.end_headers()
 

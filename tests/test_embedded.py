@@ -29,9 +29,9 @@ def var_dir(tmp_path):
     server.cleanup()
     # pgserver leaves its exit hook registered in "stop" mode; run at interpreter exit, after pytest
     # has closed the streams its logger writes to, it printed a "Logging error" under the summary.
-    atexit.unregister(server._cleanup)  # noqa: SLF001 - the hook pgserver registered for this handle
-    if server in embedded._handles:  # noqa: SLF001 - postgres_url keeps the handle alive for the process
-        embedded._handles.remove(server)  # noqa: SLF001
+    atexit.unregister(server._cleanup)
+    if server in embedded._handles:
+        embedded._handles.remove(server)
 
 
 def as_tenant(session: Session, tenant_id: int) -> None:

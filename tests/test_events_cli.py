@@ -12,8 +12,8 @@ from hookline.redaction import REDACTED, redact
 from hookline.services import inbox
 from hookline.tasks.maintenance import relay_unpublished
 from hookline.transport.published import mark_published
-from tests.support.webhooks import payload
 from tests.support.cli import hookline
+from tests.support.webhooks import payload
 
 UNREACHABLE_BROKER = {"HOOKLINE_BROKER_URL": "redis://127.0.0.1:1/0"}  # nothing listens on port 1
 

@@ -38,7 +38,7 @@ def test_list_shows_a_failed_recording_with_its_error(tenant):
     result = hookline("recordings", "list", "--tenant", tenant.slug, "--status", "failed")
 
     assert result.returncode == 0, result.stderr
-    [header, line] = result.stdout.splitlines()
+    [_header, line] = result.stdout.splitlines()
     assert line.split()[:5] == [str(recording_id), tenant.slug, "ghl", "failed", "1"]
     assert "HTTP 403" in line
 

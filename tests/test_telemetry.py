@@ -43,7 +43,7 @@ def test_otel_sdk_disabled_wins_over_any_endpoint(monkeypatch):
 def test_an_endpoint_that_is_not_http_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("HOOKLINE_OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")
 
-    with pytest.raises(ConfigError, match="HOOKLINE_OTEL_EXPORTER_OTLP_ENDPOINT: .*http:// or https://"):
+    with pytest.raises(ConfigError, match=r"HOOKLINE_OTEL_EXPORTER_OTLP_ENDPOINT: .*http:// or https://"):
         load_settings()
 
 

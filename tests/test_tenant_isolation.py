@@ -15,10 +15,35 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Appointment, Calendar, Connection, ConnectionToken, Contact, CrmPush, CrmTask, Customer,
-                             DeadLetter, Deal, DunningAttempt, DunningPolicy, EmailMessage, Invoice, Note, Payment,
-                             Pipeline, PipelineStage, Recording, ReportMetric, ResidentialOffer, ResidentialProject,
-                             ScheduledRun, Subscription, SyncRun, TaskRun, WebhookEvent)
+from hookline.models import (
+    Appointment,
+    Calendar,
+    Connection,
+    ConnectionToken,
+    Contact,
+    CrmPush,
+    CrmTask,
+    Customer,
+    DeadLetter,
+    Deal,
+    DunningAttempt,
+    DunningPolicy,
+    EmailMessage,
+    Invoice,
+    Note,
+    Payment,
+    Pipeline,
+    PipelineStage,
+    Recording,
+    ReportMetric,
+    ResidentialOffer,
+    ResidentialProject,
+    ScheduledRun,
+    Subscription,
+    SyncRun,
+    TaskRun,
+    WebhookEvent,
+)
 from tests.conftest import ADMIN_URL, DATABASE
 
 # Tenant-owned tables deliberately left without row-level security, and why.

@@ -43,8 +43,8 @@ class Stack:
     def __init__(self, cwd: Path, url: str) -> None:
         self.cwd, self.url = cwd, url
 
-    def run(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([HOOKLINE, *args], capture_output=True, text=True, timeout=120, input=input, cwd=self.cwd,
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([HOOKLINE, *args], capture_output=True, text=True, timeout=120, input=stdin, cwd=self.cwd,
                               env=environment({"HOOKLINE_BROKER_URL": REDIS_URL}, without=EMBEDDED_ONLY))
 
 
@@ -56,7 +56,7 @@ def stack(tmp_path_factory) -> Stack:
         steps = [stack.run("tenants", "add", "Sunny Solar", "--ghl-location-id", "loc-sunny-1"),
                  stack.run("tenants", "add", "Quiet Co")]
         steps += [stack.run("connections", "add", "--tenant", "sunny-solar", "--provider", provider, *account,
-                            "--secret-stdin", input=f"{provider}-signing-secret\n")
+                            "--secret-stdin", stdin=f"{provider}-signing-secret\n")
                   for provider, account in CONNECTIONS.items()]
         assert [step.returncode for step in steps] == [0] * len(steps), [step.stderr for step in steps]
         yield stack

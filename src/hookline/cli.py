@@ -171,7 +171,7 @@ def upgrade(revision: str) -> None:
     from hookline.migrate import upgrade as run_upgrade
 
     try:
-        run_upgrade(_use_database().database_url, revision)
+        run_upgrade(_use_database().sqlalchemy_url, revision)
     except ConfigError as exc:  # migration 0015 seals plaintext secrets: it needs HOOKLINE_SECRET_KEYS
         raise click.ClickException(str(exc)) from None
     click.echo(f"database upgraded to {revision}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator

@@ -99,6 +99,7 @@ def _begin_for(session: Session, tenant: int, *, wait_for_flush: bool = True) ->
     autocommit off again at checkin. `tenant` is a checked int: nothing else is in the SQL.
     """
     driver = session.connection().connection.driver_connection
+    assert driver is not None  # a checked-out connection has its psycopg connection
     driver.autocommit = True
     flush = "" if wait_for_flush else "; SET LOCAL synchronous_commit = off"
     driver.execute(f"BEGIN; SELECT set_config('app.tenant_id', '{int(tenant)}', true){flush}")

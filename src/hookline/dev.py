@@ -33,7 +33,7 @@ def run(settings: Settings, procfile: Path, only: list[str], *, started: float |
     processes = {name: command for name, command in processes.items() if not only or name in only}
     for name, url in embedded.fill_in(settings, broker=True).items():
         print(f"hookline dev: embedded server, {name}={url}", flush=True)
-    upgrade(get_settings().database_url)
+    upgrade(get_settings().sqlalchemy_url)
     logins = {"flower": _flower_credentials(get_settings()), "console": _console_user(get_settings())}
     dev_webhook_key.trust(settings)  # embedded default only: `hookline webhooks send`'s GoHighLevel key
     if get_settings().email_transport == "file":

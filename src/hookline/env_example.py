@@ -48,15 +48,17 @@ def groups(source: str, class_name: str = "Settings") -> list[Group]:
     for node in cls.body:
         if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
             continue
-        above, line = [], node.lineno - 1
+        above: list[str] = []
+        line = node.lineno - 1
         while line in alone:
             above.insert(0, comments[line])
             line -= 1
         if above or previous_end != node.lineno - 1 or not found:  # a comment or a blank line starts a group
             found.append(Group(above))
-        own = comments.get(node.end_lineno) if node.end_lineno not in alone else None
+        end = node.end_lineno or node.lineno  # ast.parse always sets end_lineno
+        own = comments.get(end) if end not in alone else None
         found[-1].fields.append((node.target.id, own))
-        previous_end = node.end_lineno
+        previous_end = end
     return found
 
 

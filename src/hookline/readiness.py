@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from hookline.config import Settings
@@ -28,7 +29,7 @@ class Probe:
     process: str  # the Procfile name
     what: str  # what answers, for the line that says it does not
     answers: Callable[[], bool]
-    close: Callable[[], None] = lambda: None  # noqa: E731 - what it holds open, closed once probing ends
+    close: Callable[[], None] = lambda: None
 
 
 def probes(processes: dict[str, str], settings: Settings, logins: dict[str, str]) -> tuple[list[Probe], list[str]]:
@@ -40,7 +41,7 @@ def probes(processes: dict[str, str], settings: Settings, logins: dict[str, str]
         argv = shlex.split(command)
         if argv[:2] == ["hookline", "web"]:
             url = f"http://{settings.host}:{settings.port}"
-            found.append(Probe(name, f"{url}/readyz", lambda url=url: answers(f"{url}/readyz")))
+            found.append(Probe(name, f"{url}/readyz", partial(answers, f"{url}/readyz")))
             lines.append(f"ingress  {url}  (webhooks: POST /webhooks/<provider>)")
         elif argv[:2] == ["hookline", "console"]:
             found.append(_port(name, settings.console_address, settings.console_port))
@@ -147,5 +148,5 @@ def _pings(nodes: dict[str, str], settings: Settings) -> list[Probe]:
                 answered.update(reply)
         return node in answered
 
-    return [Probe(process, f"{node} answering ping", lambda node=node: pinged(node), app.close)
+    return [Probe(process, f"{node} answering ping", partial(pinged, node), app.close)
             for node, process in nodes.items()]

@@ -30,7 +30,7 @@ class SentinelURL:
     password: str | None = None
 
     @property
-    def credentials(self) -> dict[str, str]:
+    def credentials(self) -> dict[str, Any]:
         return {key: value for key, value in (("username", self.username), ("password", self.password)) if value}
 
 

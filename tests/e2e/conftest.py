@@ -29,7 +29,7 @@ def ingress_without_broker(database, tmp_path_factory) -> str:
 
 
 class Worker:
-    def __init__(self, name: str, log: Path, process=None) -> None:  # noqa: ANN001
+    def __init__(self, name: str, log: Path, process=None) -> None:
         self.name, self.log, self.process = name, log, process
 
     def lines(self) -> list[str]:

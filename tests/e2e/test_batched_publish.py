@@ -1,12 +1,11 @@
 """A task message the ingress's publisher makes (transport/messages.py) is taken and run by a stock Celery worker."""
 
 import httpx
+import redis
 from sqlalchemy import select
 
-from hookline.db import tenant_session
-import redis
-
 from hookline.config import broker_redis_url, get_settings
+from hookline.db import tenant_session
 from hookline.models import Contact, WebhookEvent
 from hookline.transport.messages import TaskMessages, push
 from hookline.transport.publisher import Job
@@ -29,7 +28,7 @@ def test_a_batched_message_is_processed_by_the_worker(ingress_without_broker, wo
         response = httpx.post(f"{ingress_without_broker}/webhooks/ghl", content=raw, headers=ghl_headers(raw), timeout=30)
         created.append(response.json()["event_id"])
     jobs = [Job("hookline.tasks.ghl_sync.upsert_contact", tenant_id, event_id, "ghl")
-            for tenant_id, event_id in zip((tenant.id, other_tenant.id), created)]
+            for tenant_id, event_id in zip((tenant.id, other_tenant.id), created, strict=True)]
 
     push(redis.Redis.from_url(broker_redis_url(get_settings().broker)), TaskMessages(app), jobs)
 

@@ -15,19 +15,19 @@ import pytest
 from sqlalchemy import select
 
 from hookline.db import global_session, tenant_session
+from hookline.integrations.ghl.auth import COMPANY
 from hookline.models import Connection, ConnectionToken, Contact, CrmPush, SyncRun, Tenant
 from hookline.secrets_box import unseal
 from hookline.services import ghl_connect
-from hookline.integrations.ghl.auth import COMPANY
 from hookline.tasks.ghl_sync import push_recording_note, reconcile
 from hookline.tasks.reconciling import start_sync
 from tests.conftest import ADMIN_URL, DATABASE
-from tests.support.workers import celery_worker
 from tests.support.fake_ghl import FakeGHL, serve
 from tests.support.ingress import ingress
 from tests.support.processes import wait_for
 from tests.support.sync import clear_limits
 from tests.support.webhooks import encode, ghl_headers, shared
+from tests.support.workers import celery_worker
 
 CLIENT_ID = "ve9EPM428h8vShlRW1KT-lmw2x1"
 COMPANY_ID = "company-e2e"
@@ -134,7 +134,7 @@ def test_an_agency_install_of_50_locations_and_an_uninstall(clean_tables, fake, 
         with tenant_session(tenant_id) as session:
             rows = session.scalars(select(ConnectionToken)).all()
         assert (status, len(rows)) == (("uninstalled", 0) if location == gone else ("active", 1)), location
-        tokens.update({location: unseal(row.access_token) for row in rows if row.kind == "minted"})
+        tokens.update((location, unseal(row.access_token)) for row in rows if row.kind == "minted")
     assert len(set(tokens.values())) == LOCATIONS - 1
     assert set(fake.minted.values()) == {1}
     # no location (nor the company) was ever over its limit: the fake never had to refuse a request
@@ -147,7 +147,7 @@ def test_an_agency_install_of_50_locations_and_an_uninstall(clean_tables, fake, 
         assert len(session.scalars(select(Contact).where(Contact.tenant_id == gone_tenant)).all()) == 3
 
 
-def _logged(log, event: str) -> bool:  # noqa: ANN001
+def _logged(log, event: str) -> bool:
     return event in log.read_text(errors="replace")
 
 

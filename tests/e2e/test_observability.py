@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hookline.scheduler.beat import LEADER_KEY
 from hookline.db import tenant_session
 from hookline.models import TaskRun
+from hookline.scheduler.beat import LEADER_KEY
 from hookline.workers.app import app
 from tests.support import probe_tasks
 from tests.support.cli import hookline

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from hookline.db import tenant_session
 from hookline.models import TaskRun
-
 from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
 from tests.conftest import REDIS_URL
 from tests.e2e.test_contact_webhook import contacts_of, post, processed

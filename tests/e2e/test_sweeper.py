@@ -8,8 +8,8 @@ from hookline.db import tenant_session
 from hookline.models import Contact
 from hookline.services import inbox
 from hookline.tasks.maintenance import sweep_stale
-from hookline.transport.published import mark_published
 from hookline.transport.publish import publish
+from hookline.transport.published import mark_published
 from hookline.workers.app import app
 from tests.support.processes import wait_for
 from tests.support.webhooks import payload

@@ -7,8 +7,8 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-import pytest
 import psycopg
+import pytest
 from sqlalchemy import func, select
 
 from hookline.db import global_session, tenant_session

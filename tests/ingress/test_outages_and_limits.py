@@ -19,7 +19,16 @@ from tests.conftest import APP_ROLE, DATABASE, PG_HOST, _admin
 from tests.ingress.conftest import events, log_lines, settled
 from tests.support.ingress import ingress
 from tests.support.tcpproxy import TcpProxy
-from tests.support.webhooks import encode, ghl_headers, now_iso, payload, reonic_headers, shared, stripe_headers, zoom_headers
+from tests.support.webhooks import (
+    encode,
+    ghl_headers,
+    now_iso,
+    payload,
+    reonic_headers,
+    shared,
+    stripe_headers,
+    zoom_headers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from tests.ingress.conftest import count_all_events, events
-from tests.support.webhooks import encode, payload, stripe_headers
 from tests.support.cli import hookline
+from tests.support.webhooks import encode, payload, stripe_headers
 
 
 def post(client, token, secret, body=None, **header_args):

@@ -22,7 +22,6 @@ from tests.support.processes import cpu_seconds, wait_for
 from tests.support.webhooks import encode, ghl_headers, payload
 
 
-
 def fresh() -> bytes:
     """A signed ContactCreate whose `timestamp` is now: one made at import is stale minutes later."""
     return encode(payload("ghl/ContactCreate.json"))

@@ -17,7 +17,7 @@ def environment(env: dict[str, str] | None = None, without: Iterable[str] = ()) 
     return merged
 
 
-def hookline(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+def hookline(*args: str, env: dict[str, str] | None = None, input: str | None = None,  # noqa: A002 - as subprocess.run
              without: Iterable[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run([HOOKLINE, *args], capture_output=True, text=True, timeout=60, input=input,
                           env=environment(env, without))

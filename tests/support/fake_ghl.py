@@ -202,7 +202,7 @@ class FakeGHL:
                    for path, handler, methods, version in agency]
         return Starlette(routes=routes)
 
-    def _guarded(self, handler, version: str, *, company: bool = False):  # noqa: ANN001, ANN202
+    def _guarded(self, handler, version: str, *, company: bool = False):
         async def endpoint(request: Request) -> Response:
             token = request.headers.get("authorization", "").removeprefix("Bearer ")
             with self.lock:

@@ -36,7 +36,7 @@ class FakeReonic:
         # "/contacts/<id>", or "/contacts?page=2" for one page of a list → the answer given instead
         self.outage: dict[str, httpx.Response] = {}
 
-    def mount(self, respx_mock) -> FakeReonic:  # noqa: ANN001
+    def mount(self, respx_mock) -> FakeReonic:
         respx_mock.get(url__startswith=API).mock(side_effect=self.answer)
         return self
 

@@ -19,7 +19,7 @@ KEY_ID, SECRET = "test-key-id", "test-secret-key"
 class S3Server:
     endpoint: str
 
-    def client(self):  # noqa: ANN201 - a boto3 S3 client
+    def client(self):
         return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id=KEY_ID,
                             aws_secret_access_key=SECRET, config=Config(s3={"addressing_style": "path"}))
 
@@ -46,6 +46,6 @@ def s3_server() -> Iterator[S3Server]:
         server.stop()
 
 
-def pending_uploads(client, bucket: str) -> list[str]:  # noqa: ANN001
+def pending_uploads(client, bucket: str) -> list[str]:
     """Keys with a multipart upload begun and neither completed nor aborted."""
     return [upload["Key"] for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]

@@ -129,7 +129,7 @@ class SentinelCluster:
                 master = node.execute_command("SENTINEL", "master", MASTER)
             except redis.RedisError:
                 return False
-            fields = dict(zip(master[::2], master[1::2])) if isinstance(master, list) else master
+            fields = dict(zip(master[::2], master[1::2], strict=True)) if isinstance(master, list) else master
             fields = {_text(key): _text(value) for key, value in fields.items()}
             if int(fields["port"]) != primary or int(fields["num-other-sentinels"]) < 2:
                 return False

@@ -51,7 +51,7 @@ class RecordingSource:
         source = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 source._serve(self)
 
             def log_message(self, *args) -> None:  # quiet: the tests read state, not logs

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from sqlalchemy import func, select, text
 
 from hookline.config import get_settings
-
 from hookline.db import global_session, tenant_session
 from hookline.integrations.auth import TokenSet
 from hookline.models import Contact, SyncRun

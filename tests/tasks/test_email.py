@@ -201,12 +201,12 @@ def test_an_unknown_template_or_address_is_refused_at_enqueue(tenant):
 
 def test_backoff_doubles_with_jitter_and_stays_within_what_the_broker_holds():
     # The shared backoff with the email queue's base and cap; `attempts - 1` retries before the next try.
-    from hookline.tasks.email import BACKOFF
+    from hookline.tasks.email import BACKOFF_BASE, BACKOFF_CAP
     from hookline.workers.limits import LONGEST_BROKER_DELAY
     from hookline.workers.retry import backoff
 
-    assert all(15 <= backoff(0, **BACKOFF) <= 30 for _ in range(50))
-    assert all(60 <= backoff(2, **BACKOFF) <= 120 for _ in range(50))
-    assert all(900 <= backoff(20, **BACKOFF) <= 1800 for _ in range(50))  # the cap
-    assert backoff(0, retry_after=7200, **BACKOFF) == LONGEST_BROKER_DELAY
-    assert len({backoff(1, **BACKOFF) for _ in range(20)}) > 1  # jittered
+    assert all(15 <= backoff(0, base=BACKOFF_BASE, cap=BACKOFF_CAP) <= 30 for _ in range(50))
+    assert all(60 <= backoff(2, base=BACKOFF_BASE, cap=BACKOFF_CAP) <= 120 for _ in range(50))
+    assert all(900 <= backoff(20, base=BACKOFF_BASE, cap=BACKOFF_CAP) <= 1800 for _ in range(50))  # the cap
+    assert backoff(0, retry_after=7200, base=BACKOFF_BASE, cap=BACKOFF_CAP) == LONGEST_BROKER_DELAY
+    assert len({backoff(1, base=BACKOFF_BASE, cap=BACKOFF_CAP) for _ in range(20)}) > 1  # jittered

@@ -75,14 +75,14 @@ def test_lost_steps_are_sent_again_and_a_connected_location_is_not_minted_twice(
     assert shown.stdout.splitlines()[1].split()[:7] == ["1", COMPANY, "listed", "5", "0", "5", "0"]
 
 
-def together(call, count: int = 4) -> tuple[list, list]:  # noqa: ANN001
+def together(call, count: int = 4) -> tuple[list, list]:
     """`call()` in `count` threads at once: (results, exceptions)."""
     results, errors = [], []
 
     def run() -> None:
         try:
             results.append(call())
-        except Exception as exc:  # recorded: the caller asserts there are none
+        except Exception as exc:  # noqa: BLE001 - recorded: the caller asserts there are none
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(count)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -163,7 +164,7 @@ def test_appointments_backfill_walks_each_calendar_window_by_window(tenant, fake
     assert {q["calendarId"] for q in windows} == {"cal-a", "cal-b"}
     for calendar in ("cal-a", "cal-b"):  # windows that follow one another without a gap
         spans = [(int(q["startTime"]), int(q["endTime"])) for q in windows if q["calendarId"] == calendar]
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False)) and len(spans) == 19
+        assert all(a[1] == b[0] for a, b in pairwise(spans)) and len(spans) == 19
     row = sync_row(tenant, "appointments")
     assert (row.state, row.pages, row.cursor) == ("idle", 1 + 2 * 19, {})
 

@@ -1,7 +1,7 @@
 """transport/batches.py: which jobs share a message, and how many events a message carries per lane."""
 
-from hookline.transport.publisher import Job
 from hookline.transport import batches
+from hookline.transport.publisher import Job
 
 ONE, MANY = "hookline.tasks.ghl_sync.apply_event", "hookline.tasks.ghl_sync.apply_events"
 FETCH = "hookline.tasks.reonic_sync.fetch"

@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery, signals
+from celery.utils.saferepr import saferepr
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from hookline.config import get_settings
 from hookline.ingress.inbox_writer import InboxWriter
-from celery.utils.saferepr import saferepr
-
 from hookline.transport import published
 from hookline.transport.lanes import lane
 from hookline.transport.messages import TaskMessages, kwargs_repr, new_uuid, push
@@ -316,7 +315,7 @@ def publish_through_rabbitmq(celery: Celery, jobs: list[Job], settings=None) -> 
 def stored_events(*tenant_ids: int) -> list[tuple[int, int]]:
     """(tenant, event id) of a new pending inbox row for each of `tenant_ids`, in order."""
     return [(tenant_id, event_id) for tenant_id, event_id in zip(
-        tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])))]
+        tenant_ids, asyncio.run(store([event(tenant_id, f"k{n}") for n, tenant_id in enumerate(tenant_ids)])), strict=True)]
 
 
 def test_on_rabbitmq_a_published_batch_is_stamped_in_postgresql_per_tenant(rabbitmq_url, tenant, other_tenant):

@@ -9,7 +9,7 @@ def test_a_first_delivery_is_run_one_and_writes_nothing(redis_client):
     task_id = uuid.uuid4().hex
 
     assert deliveries.started(7, task_id, redelivered=False) == 1
-    assert redis_client.exists(deliveries._key(7, task_id)) == 0  # noqa: SLF001 - the key is the contract
+    assert redis_client.exists(deliveries._key(7, task_id)) == 0
 
 
 def test_each_redelivery_counts_one_more_run_until_one_returns(redis_client):
@@ -20,7 +20,7 @@ def test_each_redelivery_counts_one_more_run_until_one_returns(redis_client):
 
     assert runs == [2, 3, 4]  # the first delivery, never counted, was run 1
     assert runs[-1] > deliveries.POISON_DELIVERIES  # the 4th start after 3 deaths is quarantined
-    assert redis_client.exists(deliveries._key(7, task_id)) == 0  # noqa: SLF001
+    assert redis_client.exists(deliveries._key(7, task_id)) == 0
 
 
 def test_a_count_nobody_finished_expires(redis_client):
@@ -28,4 +28,4 @@ def test_a_count_nobody_finished_expires(redis_client):
 
     deliveries.started(7, task_id, redelivered=True)
 
-    assert 0 < redis_client.ttl(deliveries._key(7, task_id)) <= deliveries.COUNT_TTL  # noqa: SLF001
+    assert 0 < redis_client.ttl(deliveries._key(7, task_id)) <= deliveries.COUNT_TTL

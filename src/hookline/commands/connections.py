@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +25,12 @@ from hookline.services.tenants import (
     tenant_connection,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hookline.config import Settings
+    from hookline.models import Tenant
+
 # provider → what its account id is called; None: we make an unguessable URL token for it.
 PROVIDERS = {
     "ghl": "the GoHighLevel locationId",
@@ -33,13 +41,13 @@ PROVIDERS = {
 SIGNED_BY_US = {"ghl"}  # GoHighLevel signs with its app-wide keys (settings), not a per-connection secret
 
 
-def _use_database(*, seals: bool = False):
+def _use_database(*, seals: bool = False) -> Settings:
     from hookline.cli import _use_database as use
 
     return use(seals=seals)
 
 
-def _tenant(session, slug: str):
+def _tenant(session: Session, slug: str) -> Tenant:
     tenant = get_by_slug(session, slug)
     if tenant is None:
         raise click.ClickException(f"no tenant with slug {slug!r} (see `hookline tenants list`)")
@@ -97,8 +105,8 @@ def connections_set_secret(slug: str, provider: str, account_id: str | None, sec
 
 
 def _read_signing_secret(from_stdin: bool) -> str:
-    secret = (click.get_text_stream("stdin").readline() if from_stdin
-              else click.prompt("webhook signing secret", hide_input=True)).strip()
+    # sys.stdin, not click.get_text_stream: deprecated, gone in Click 9.0.
+    secret = (sys.stdin.readline() if from_stdin else click.prompt("webhook signing secret", hide_input=True)).strip()
     if not secret:
         raise click.UsageError("the webhook signing secret is empty; without one nothing would be accepted")
     return secret

@@ -6,6 +6,8 @@ printed. Storing credentials again is also how a `needs_reauth` connection is re
 
 from __future__ import annotations
 
+import sys
+
 import click
 from cryptography.fernet import Fernet
 from sqlalchemy import select
@@ -24,7 +26,8 @@ STATIC = {"ghl": ("private", "GoHighLevel private-integration token"), "reonic":
 
 
 def _read_secret(what: str, from_stdin: bool) -> str:
-    value = (click.get_text_stream("stdin").readline() if from_stdin else click.prompt(what, hide_input=True)).strip()
+    # sys.stdin, not click.get_text_stream: deprecated, gone in Click 9.0.
+    value = (sys.stdin.readline() if from_stdin else click.prompt(what, hide_input=True)).strip()
     if not value:
         raise click.UsageError(f"the {what} is empty")
     return value

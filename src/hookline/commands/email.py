@@ -63,5 +63,5 @@ def _publish(tenant_id: int, message_id: int) -> None:
         from hookline.transport.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
 
         publish(SEND, tenant_id=tenant_id, message_id=message_id)
-    except Exception as exc:  # broker down or unset: the committed queued row is the source of truth
+    except Exception as exc:  # noqa: BLE001 - broker down or unset: the committed queued row is the source of truth
         click.echo(f"warning: could not publish message {message_id} ({exc}); the sweeper will", err=True)

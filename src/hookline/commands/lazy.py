@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,7 +19,7 @@ import click
 class LazyGroup(click.Group):
     """`lazy`: {command name: "module:attribute"}, imported on first use."""
 
-    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
 
@@ -51,7 +53,7 @@ def _docstring(target: str) -> str:
     spec = find_spec(module)
     if spec is None or spec.origin is None:
         return ""
-    for node in ast.parse(open(spec.origin, encoding="utf-8").read()).body:
+    for node in ast.parse(Path(spec.origin).read_text(encoding="utf-8")).body:
         if isinstance(node, ast.FunctionDef) and node.name == attribute:
             return ast.get_docstring(node) or ""
     return ""

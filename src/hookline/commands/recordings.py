@@ -55,7 +55,7 @@ def recordings_retry(recording_id: int, slug: str | None) -> None:
             from hookline.transport.publish import publish  # the Celery app reads HOOKLINE_BROKER_URL on import
 
             publish(UPLOAD_TASK, tenant_id=tenant.id, recording_id=recording_id)
-        except Exception as exc:  # broker down or unset: the row is pending, run this again later
+        except Exception as exc:  # noqa: BLE001 - broker down or unset: the row is pending, run this again later
             raise click.ClickException(f"recording {recording_id} is pending but not queued ({exc}); "
                                        "run this command again once the broker is back") from None
         click.echo(f"recording {recording_id} ({tenant.slug}): pending, queued to {UPLOAD_TASK}")

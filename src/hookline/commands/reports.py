@@ -62,7 +62,7 @@ def reports_run(slug: str, first: date, last: date) -> None:
     days = reporting.days_between(first, last)
     rows: dict[str, int] = {}
     skipped: set[str] = set()
-    with click.progressbar(days, label=f"rolling up {slug}", item_show_func=lambda d: d and d.isoformat()) as bar:
+    with click.progressbar(days, label=f"rolling up {slug}", item_show_func=lambda d: d.isoformat() if d else None) as bar:
         for day in bar:  # one transaction per day: an interrupted run keeps the days it finished
             with tenant_session(tenant.id) as session:
                 result = reporting.rollup(session, tenant.id, day)

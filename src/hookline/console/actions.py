@@ -126,8 +126,9 @@ async def cancel_replay(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     if await run_in_threadpool(lambda: jobs.cancel(job_id, user=who.name)):
         job = await run_in_threadpool(jobs.get, job_id)
-        await run_in_threadpool(lambda: audit.record(who, "events.bulk_replay.cancel", filter=job.filter,
-                                                     count=job.done, detail=f"job {job_id}"))
+        if job is not None:  # it was there a moment ago, to be cancelled
+            await run_in_threadpool(lambda: audit.record(who, "events.bulk_replay.cancel", filter=job.filter,
+                                                         count=job.done, detail=f"job {job_id}"))
     return RedirectResponse(f"/replays/{job_id}", status_code=303)
 
 

@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                        max_age=int(timedelta(hours=SESSION_HOURS).total_seconds()), same_site="lax"),
             Middleware(BaseHTTPMiddleware, dispatch=require_login),
         ],
-        exception_handlers={HTTPException: http_error},
+        # Starlette types every handler as taking any Exception; this one is registered for HTTPException only.
+        exception_handlers={HTTPException: http_error},  # type: ignore[dict-item]
         lifespan=lifespan,
     )
     app.state.users = users_of(settings)

@@ -64,7 +64,7 @@ def cancel(job_id: int, *, user: str) -> bool:
     with global_session() as session:
         result = session.execute(update(ReplayJob).where(ReplayJob.id == job_id, ReplayJob.state == RUNNING)
                                  .values(state=CANCELLED, cancelled_by=user, finished_at=func.now()))
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult
 
 
 def get(job_id: int) -> ReplayJob | None:
@@ -105,6 +105,8 @@ def run(job_id: int) -> None:
 
 def _walk(job_id: int) -> None:
     job = get(job_id)
+    if job is None:  # deleted before it ran
+        return
     where = EventFilter.parse(job.filter)
     broker_down = False
     for tenant in sorted(where.tenants(), key=lambda tenant: tenant.id):
@@ -120,7 +122,8 @@ def _walk(job_id: int) -> None:
             if not events:
                 break
             for event in events:
-                if get(job_id).state != RUNNING:  # cancelled
+                current = get(job_id)
+                if current is None or current.state != RUNNING:  # cancelled
                     return
                 task = replay.reset_event(tenant.id, event, only_status=where.status)
                 if task is not None and not broker_down:

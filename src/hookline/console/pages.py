@@ -16,9 +16,8 @@ from hookline.console.queries import BadFilter, EventFilter
 from hookline.console.web import render
 from hookline.db import tenant_session
 from hookline.models import DeadLetterStatus, EventStatus
-from hookline.services import dead_letters
+from hookline.services import dead_letters, sync_sources
 from hookline.services import sync as sync_service
-from hookline.services import sync_sources
 
 SORTS = {"trouble": None, "slug": "slug", "connection": "connection", "oldest_pending": "oldest_pending",
          "failures": "failures_last_hour", "dead_letters": "dead_letters", "last_sync": "last_sync",
@@ -34,8 +33,8 @@ async def tenants_page(request: Request) -> Response:
         rows.sort(key=lambda row: row.slug)
     elif SORTS[sort] == "oldest_pending":  # the oldest first, tenants with nothing pending last
         rows.sort(key=lambda row: (row.oldest_pending is None, row.oldest_pending or datetime.max.replace(tzinfo=timezone.utc)))
-    elif SORTS[sort]:
-        rows.sort(key=lambda row: (getattr(row, SORTS[sort]) is not None, getattr(row, SORTS[sort]) or 0), reverse=True)
+    elif field := SORTS[sort]:
+        rows.sort(key=lambda row: (getattr(row, field) is not None, getattr(row, field) or 0), reverse=True)
     return render(request, "tenants.html", rows=rows, sort=sort)
 
 

@@ -13,8 +13,21 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hookline.db import global_session, tenant_session
-from hookline.models import (Appointment, Connection, ConnectionToken, Contact, CrmTask, Deal, EventStatus, Note,
-                             ResidentialProject, SyncRun, TaskRun, Tenant, WebhookEvent)
+from hookline.models import (
+    Appointment,
+    Connection,
+    ConnectionToken,
+    Contact,
+    CrmTask,
+    Deal,
+    EventStatus,
+    Note,
+    ResidentialProject,
+    SyncRun,
+    TaskRun,
+    Tenant,
+    WebhookEvent,
+)
 from hookline.workers.backlog import tenant_health
 
 RATE_WINDOW = timedelta(minutes=5)  # webhooks per minute: averaged over this
@@ -81,7 +94,7 @@ def tenant_rows(now: datetime | None = None) -> list[TenantRow]:
         rows.append(TenantRow(tenant.id, tenant.slug, tenant.name, connection,
                               found.oldest_pending if found else None, found.runs_failed if found else 0,
                               (found.dead_letters or 0) if found else 0, last_sync,
-                              round(recent / (RATE_WINDOW.total_seconds() / 60), 1)))
+                              round((recent or 0) / (RATE_WINDOW.total_seconds() / 60), 1)))
     rows.sort(key=lambda row: row.trouble(now), reverse=True)
     return rows
 
@@ -99,7 +112,7 @@ class EventFilter:
     @classmethod
     def parse(cls, values: Any) -> EventFilter:
         """From a query string or form (every field optional); BadFilter names a bad field."""
-        clean = {name: (values.get(name) or "").strip() or None for name in
+        clean: dict[str, Any] = {name: (values.get(name) or "").strip() or None for name in
                  ("tenant", "provider", "event_type", "status", "provider_event_id", "since", "until")}
         if clean["status"] is not None and clean["status"] not in {status.value for status in EventStatus}:
             raise BadFilter(f"status: {clean['status']!r} is not one of pending, processed, ignored, failed")
@@ -155,7 +168,7 @@ def count_events(where: EventFilter, *, up_to: int | None = None) -> int:
             conditions = where.where(tenant.id)
             if up_to is not None:
                 conditions.append(WebhookEvent.id <= up_to)
-            total += session.scalar(select(func.count()).select_from(WebhookEvent).where(*conditions))
+            total += session.scalar(select(func.count()).select_from(WebhookEvent).where(*conditions)) or 0
     return total
 
 

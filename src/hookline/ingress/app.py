@@ -80,7 +80,7 @@ async def readyz(request: Request, settings: Settings) -> JSONResponse:
     for name, ping in (("database", _ping_database), ("broker", _ping_broker)):
         try:
             await run_in_threadpool(ping)
-        except Exception as exc:  # any failure to reach it means "not ready"; the reason is logged
+        except Exception as exc:  # noqa: BLE001 - any failure to reach it means "not ready"; the reason is logged
             log.warning("ingress.readyz.down", dependency=name, error=repr(exc))
             checks[name] = "down"
         else:
@@ -106,7 +106,7 @@ def sender(settings: Settings, inbox: InboxWriter) -> tuple[Sender, aioredis.Red
 
 
 def sources(settings: Settings, redis: aioredis.Redis | None) -> list[WebhookSource]:
-    shared = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
+    shared: dict[str, Any] = {"connections": ConnectionDirectory(settings.connection_cache_seconds),
               "window": settings.replay_window_seconds}
     return [
         GhlSource(GhlKeys.from_settings(settings), retry_grace=settings.ghl_retry_grace_seconds, redis=redis,
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     async def say_if_ghl_is_refused() -> None:
         try:
             problem = await run_in_threadpool(_ghl_signature_problem, settings)
-        except Exception as exc:  # the database is not up yet: /readyz says so, and says this once it is
+        except Exception as exc:  # noqa: BLE001 - the database is not up yet: /readyz says so, and says this once it is
             log.warning("ingress.ghl_key_check_failed", error=repr(exc))
             return
         if problem is not None:

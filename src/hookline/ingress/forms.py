@@ -57,8 +57,8 @@ class FormSource(WebhookSource):
         stored_hash = connection.secret(FORM_KEY_HASH, self.provider)
         given = request.headers.get("x-api-key", "")
         if not same_digest(stored_hash, hashlib.sha256(given.encode()).hexdigest()):
-            exc = InvalidSignature("missing or wrong X-Api-Key" if given else "missing X-Api-Key")
-            raise rejected_signature(self.provider, exc, connection_id=connection.connection_id)
+            wrong = InvalidSignature("missing or wrong X-Api-Key" if given else "missing X-Api-Key")
+            raise rejected_signature(self.provider, wrong, connection_id=connection.connection_id)
         payload = parse_form(body) if media_type(request) == FORM else parse_object(body)
         key = request.headers.get("idempotency-key")
         dedupe = "idem:" + required_text(key, "Idempotency-Key header", status=400) if key is not None else body_hash(body)

@@ -45,6 +45,6 @@ class AppEvents:
 
             try:  # rare events: Celery's own publish; one lost here is sent again by beat's resume_installs
                 publish_system(TASK, app_event_id=stored[0])
-            except Exception as exc:  # the row is committed; beat's resume_installs sends it later
+            except Exception as exc:  # noqa: BLE001 - the row is committed; beat's resume_installs sends it later
                 log.warning("ghl.app_event.publish_failed", app_event_id=stored[0], error=repr(exc)[:300])
         return stored

@@ -135,7 +135,7 @@ class InboxWriter:
             for waiting in batch:
                 _settle(waiting, exception=exc)
             return
-        except Exception as exc:  # one row the database refused fails the batch: store them one by one
+        except Exception as exc:  # noqa: BLE001 - one row the database refused fails the batch: store them one by one
             if len(batch) == 1:
                 _settle(batch[0], exception=exc)
                 return
@@ -172,4 +172,5 @@ def _settle(waiting: _Waiting, *, result: inbox.Stored | None = None, exception:
     if exception is not None:
         waiting.stored.set_exception(exception)
     else:
+        assert result is not None  # a caller passes one or the other
         waiting.stored.set_result(result)

@@ -60,7 +60,7 @@ class OAuthCallback:
 
             try:  # the listing runs on ghl_sync (tasks/ghl_sync.list_installed)
                 publish_system("hookline.tasks.ghl_sync.list_installed", install_id=outcome.install_id)
-            except Exception as exc:  # stored: beat's resume_installs starts the listing later
+            except Exception as exc:  # noqa: BLE001 - stored: beat's resume_installs starts the listing later
                 log.warning("ghl.install.publish_failed", install_id=outcome.install_id, error=repr(exc)[:300])
             return page(200, "Agency connected", f"Agency {outcome.company_id} is connected. Its locations are "
                         "being connected now; `hookline ghl installs` shows the progress.")

@@ -187,12 +187,12 @@ class _Answers(asyncio.Protocol):
             end = start + ANSWER.size + length
             if end > len(self.buffer):
                 break
-            self.verifier._answered(self.buffer[start + ANSWER.size:end].decode())
+            self.verifier._answered(self.buffer[start + ANSWER.size:end].decode())  # noqa: SLF001 - the verifier's own protocol
             start = end
         del self.buffer[:start]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.verifier._lost(exc)
+        self.verifier._lost(exc)  # noqa: SLF001
 
 
 def _read_exactly(sock: socket.socket, buffer: bytearray, size: int) -> bool:

@@ -140,7 +140,7 @@ class RateLimiter:
 
         `ticket` names the slots taken (see `answered`); a new one when not given.
         """
-        args: list[object] = [ticket or uuid.uuid4().hex]
+        args: list[str | int] = [ticket or uuid.uuid4().hex]
         for bucket in buckets:
             args += [bucket.limit, bucket.window_ms, int(bucket.fixed)]
         return int(self._acquire(keys=self._keys(key, buckets), args=args)) / 1000
@@ -167,7 +167,7 @@ class RateLimiter:
         sliding = [(index, bucket) for index, bucket in enumerate(buckets, start=1) if not bucket.fixed]
         if not sliding:
             return
-        args: list[object] = [ticket]
+        args: list[str | int] = [ticket]
         for index, bucket in sliding:
             args += [index, bucket.window_ms]
         self._answered(keys=[f"{self.prefix}:{{{key}}}:{bucket.name}" for _, bucket in sliding], args=args)

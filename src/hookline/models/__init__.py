@@ -3,8 +3,15 @@
 from hookline.models.activities import CrmTask, Note
 from hookline.models.appointments import Appointment, Calendar
 from hookline.models.base import Base
-from hookline.models.billing import (Customer, DunningAttempt, DunningPolicy, Invoice, InvoiceStatus, Payment,
-                                     Subscription)
+from hookline.models.billing import (
+    Customer,
+    DunningAttempt,
+    DunningPolicy,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    Subscription,
+)
 from hookline.models.console import AuditEntry, ReplayJob
 from hookline.models.contacts import Contact
 from hookline.models.dead_letters import DeadLetter, DeadLetterStatus

@@ -11,6 +11,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.resources import files
@@ -86,6 +87,7 @@ def payments(sample: Sample, token: str, secret: str, now: float) -> Delivery:
 
 def delivery(sample: Sample, account_id: str, signing: str | Ed25519PrivateKey, now: float | None = None) -> Delivery:
     """`sample` for the connection `account_id`, signed with its secret (GoHighLevel: the private key)."""
-    make = {"ghl": ghl, "zoom": zoom, "reonic": reonic, "payments": payments}[sample.provider]
+    makers: dict[str, Callable[..., Delivery]] = {"ghl": ghl, "zoom": zoom, "reonic": reonic, "payments": payments}
+    make = makers[sample.provider]
     made = make(sample, account_id, signing, time.time() if now is None else now)
     return Delivery(made.path, {"content-type": "application/json", **made.headers}, made.body)

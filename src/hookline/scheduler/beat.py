@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import socket
 import time
+from typing import Any
 
 import redis
 import structlog
-from celery.beat import Scheduler
+from celery.beat import ScheduleEntry, Scheduler
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,7 +60,7 @@ class LeaderLock:
 def current_leader(client: redis.Redis) -> str | None:
     """The leading beat's host:pid, or None when no beat leads (for `hookline status`)."""
     value = client.get(LEADER_KEY)
-    return value.decode() if value is not None else None
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def leader_lock() -> LeaderLock:
@@ -77,14 +78,14 @@ class LeaderScheduler(Scheduler):
     #: after PostgreSQL or the broker failed a send, wait this long before trying again
     retry_pause = 5.0
 
-    def __init__(self, *args, lock: LeaderLock | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, lock: LeaderLock | None = None, **kwargs: Any) -> None:
         self.lock = lock or leader_lock()
         self.leading = False
         self._seen: dict = {}  # entry name → its last run as stored in beat_runs (None: no row yet)
         self._paused_until = 0.0
         super().__init__(*args, **kwargs)
 
-    def tick(self, *args, **kwargs) -> float:
+    def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
             leading = self.lock.hold()  # renewed even while paused: a pause is not a reason to hand over
         except RedisError as exc:  # cannot prove we lead: send nothing
@@ -119,7 +120,7 @@ class LeaderScheduler(Scheduler):
         self._seen = {name: stored.get(name) for name in self.schedule}
         self._heap = None  # Scheduler.tick rebuilds it from the entries' last runs
 
-    def apply_entry(self, entry, producer=None) -> None:
+    def apply_entry(self, entry: ScheduleEntry, producer: Any = None) -> None:
         # Scheduler.tick has already advanced the entry (reserve); its new last run is the claim.
         now = self.schedule[entry.name].last_run_at
         try:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import redis
+from sqlalchemy.orm import Session
 
 from hookline.config import ConfigError, get_settings, redis_client_url
 from hookline.db import global_session, tenant_session
-from sqlalchemy.orm import Session
-
 from hookline.integrations.auth import HeaderAuth, StaticToken, TokenSet, TokenSource, TokenStore
 from hookline.integrations.errors import AuthExpired, Permanent
 from hookline.integrations.ghl import auth as ghl_auth

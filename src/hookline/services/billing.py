@@ -67,7 +67,7 @@ class Policy:
 
 def money(value: Decimal | str | int) -> Decimal:
     """An amount as an exact, non-negative Decimal with at most 4 decimals; a float is refused."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise BillingError("amounts are Decimal or text, never float")
     try:
         amount = Decimal(value.strip() if isinstance(value, str) else value)
@@ -160,8 +160,8 @@ def record_payment(session: Session, tenant_id: int, invoice: Invoice, *, extern
 
 def net_paid(session: Session, tenant_id: int, invoice_id: int) -> Decimal:
     signed = case((Payment.kind == "payment", Payment.amount), (Payment.kind == "refund", -Payment.amount), else_=0)
-    return session.scalar(select(func.coalesce(func.sum(signed), 0))
-                          .where(Payment.tenant_id == tenant_id, Payment.invoice_id == invoice_id))
+    return session.execute(select(func.coalesce(func.sum(signed), 0))
+                           .where(Payment.tenant_id == tenant_id, Payment.invoice_id == invoice_id)).scalar_one()
 
 
 def settle(session: Session, tenant_id: int, invoice: Invoice) -> None:
@@ -182,16 +182,16 @@ def settle(session: Session, tenant_id: int, invoice: Invoice) -> None:
 def suspend(session: Session, tenant_id: int, invoice: Invoice) -> None:
     invoice.suspended_at, invoice.reinstated_at = func.now(), None
     if invoice.subscription_id is not None:
-        session.get(Subscription, invoice.subscription_id).status = "suspended"
+        session.get_one(Subscription, invoice.subscription_id).status = "suspended"
     session.flush()
     pushes.request_dunning_tag(session, tenant_id, invoice, "suspended")
 
 
 def is_suspended(session: Session, tenant_id: int, customer_id: int) -> bool:
     """Whether the customer has an unpaid invoice the ladder suspended and no payment has reinstated."""
-    return session.scalar(select(func.count()).select_from(Invoice).where(
+    return session.execute(select(func.count()).select_from(Invoice).where(
         Invoice.tenant_id == tenant_id, Invoice.customer_id == customer_id, Invoice.status == InvoiceStatus.OPEN.value,
-        Invoice.suspended_at.is_not(None), Invoice.reinstated_at.is_(None))) > 0
+        Invoice.suspended_at.is_not(None), Invoice.reinstated_at.is_(None))).scalar_one() > 0
 
 
 def _reinstate(session: Session, tenant_id: int, subscription_id: int | None) -> None:
@@ -202,7 +202,7 @@ def _reinstate(session: Session, tenant_id: int, subscription_id: int | None) ->
         Invoice.tenant_id == tenant_id, Invoice.subscription_id == subscription_id,
         Invoice.status == InvoiceStatus.OPEN.value, Invoice.suspended_at.is_not(None)))
     if not still_suspended:
-        session.get(Subscription, subscription_id).status = "active"
+        session.get_one(Subscription, subscription_id).status = "active"
 
 
 def invoices_with_steps(session: Session, tenant_id: int) -> list[tuple[Invoice, list[int]]]:

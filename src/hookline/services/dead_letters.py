@@ -68,4 +68,4 @@ def resolve(session: Session, tenant_id: int, letter_id: int, status: DeadLetter
         .where(DeadLetter.tenant_id == tenant_id, DeadLetter.id == letter_id)
         .values(status=status.value, resolved_at=None if status is DeadLetterStatus.DEAD else func.now())
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult

@@ -80,7 +80,7 @@ def _take_step(session: Session, tenant_id: int, invoice: Invoice, customer: Cus
         context=email_context(invoice, customer, step, today, final=final),
         idempotency_key=f"dunning:{invoice.id}:step-{step.number}",
     )
-    session.get(DunningAttempt, attempt_id).email_id = email.id
+    session.get_one(DunningAttempt, attempt_id).email_id = email.id
     return email
 
 

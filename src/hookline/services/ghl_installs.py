@@ -235,7 +235,7 @@ def uninstall_company(company_id: str) -> bool:
     with global_session() as session:
         done = session.execute(update(GhlInstall).where(GhlInstall.company_id == company_id).values(
             status=UNINSTALLED, access_token=None, refresh_token=None, expires_at=None, updated_at=func.now()))
-        return bool(done.rowcount)
+        return bool(done.rowcount)  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult
 
 
 # -- resuming after a crash, and progress --

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hookline.db import require_tenant
@@ -60,7 +60,9 @@ def store(
 async def store_now(conn: AsyncConnection, tenant_id: int, **event: Any) -> Stored:
     """`store` (the same keyword arguments) as one autocommitted statement: committed when it returns."""
     cursor = await conn.execute(_STORE, _store_params(tenant_id, **event))
-    return Stored(*await cursor.fetchone())
+    row = await cursor.fetchone()
+    assert row is not None  # _STORE returns its row, inserted or found
+    return Stored(*row)
 
 
 # Many events of any tenants as one statement (migration 0017); each row as `_STORE` stores it.
@@ -225,7 +227,7 @@ def reset_for_replay(session: Session, tenant_id: int, event_id: int, *, only_st
     result = session.execute(
         statement.values(status=EventStatus.PENDING.value, published_at=None, last_error=None)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult
 
 
 def prune(session: Session, tenant_id: int, *, before: datetime, limit: int = 10_000) -> int:
@@ -239,4 +241,4 @@ def prune(session: Session, tenant_id: int, *, before: datetime, limit: int = 10
         .limit(limit).scalar_subquery())
     result = session.execute(delete(WebhookEvent).where(WebhookEvent.tenant_id == tenant_id,
                                                         WebhookEvent.id.in_(oldest)))
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult

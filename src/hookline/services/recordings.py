@@ -30,7 +30,7 @@ def register(session: Session, tenant_id: int, files: list[RemoteRecording], *, 
 
     Returns the ids of rows that need an upload: new ones, and existing ones still pending or failed.
     """
-    ids = []
+    ids: list[int] = []
     for file in files:
         recording_id = session.execute(text("SELECT nextval('recordings_id_seq')")).scalar_one()
         when = file.recorded_at or datetime.now(timezone.utc)

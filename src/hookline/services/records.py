@@ -5,12 +5,12 @@ out of order or twice: the newer version wins, a delete leaves a tombstone, a du
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, bindparam, cast, func, or_, select, tuple_
 from psycopg.types.json import Jsonb
+from sqlalchemy import String, and_, bindparam, cast, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
@@ -43,7 +43,7 @@ def apply(session: Session, tenant_id: int, model: type[SyncedRecord], change: C
     """
     row = {} if change.delete else dict(change.values)
     updated = () if change.delete else tuple(sorted(change.fields if change.fields is not None else row))
-    upsert = _upsert(model, change.delete, tuple(sorted(row)), updated)
+    upsert = _upsert(model, change.delete, tuple(sorted(row)), updated)  # type: ignore[arg-type]  # mypy: a class is Hashable
     params = {**upsert.defaults, "tenant_id": tenant_id, "provider": change.provider,
               "external_id": change.external_id, "source_version": change.version,
               "deleted_at": change.version if change.delete else None, **row}
@@ -67,7 +67,7 @@ def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], chan
     if not newest:
         return 0
     rows = list(newest.values())
-    upsert = _upsert_many(model, tuple(sorted(rows[0].values)))
+    upsert = _upsert_many(model, tuple(sorted(rows[0].values)))  # type: ignore[arg-type]  # mypy: a class is hashable
     params: dict[str, list[Any]] = {
         "tenant_id": [tenant_id] * len(rows), "provider": [change.provider for change in rows],
         "external_id": [change.external_id for change in rows], "source_version": [change.version for change in rows],
@@ -112,7 +112,7 @@ def _upsert(model: type[SyncedRecord], delete: bool, inserted: tuple[str, ...], 
     Building, keying and compiling the statement for every event cost more CPU than all the
     rest of a webhook's processing; with its SQL kept, an event costs a dict of parameters.
     """
-    table = model.__table__
+    table = model.__table__  # type: ignore[attr-defined]  # a SyncedRecord mixin is always in a mapped model
     keys = ("tenant_id", "provider", "external_id", "source_version", "deleted_at", *inserted)
     defaults = _defaults(table, keys)
     statement = insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in (*keys, *defaults)})
@@ -127,7 +127,7 @@ def _upsert_many(model: type[SyncedRecord], columns: tuple[str, ...]) -> _Upsert
     of rows, built and compiled once. A VALUES list of every row's parameters was rendered,
     converted and parsed again for each page: ~45 ms a page of 100 contacts against ~28 ms
     (bench/README.md, bench/sync.py)."""
-    table = model.__table__
+    table = model.__table__  # type: ignore[attr-defined]  # the mapped subclasses have one; the mixin does not
     keys = ("tenant_id", "provider", "external_id", "source_version", "deleted_at", *columns)
     defaults = _defaults(table, keys)
     names = (*keys, *defaults)

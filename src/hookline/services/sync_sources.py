@@ -113,15 +113,12 @@ def read_ghl_appointments(client: Any, cursor: dict[str, Any], page_limit: int) 
             return Page([], {}, True)
         now = datetime.now(timezone.utc)
         start, end = _ms(now - APPOINTMENTS_BACK), _ms(now + APPOINTMENTS_AHEAD)
-        following = {"calendars": [c.id for c in calendars], "index": 0, "from": start, "start": start, "end": end}
+        following: dict[str, Any] = {"calendars": [c.id for c in calendars], "index": 0, "from": start, "start": start, "end": end}
         return Page(calendars, following, False)
     ids, index, since, end = cursor["calendars"], int(cursor["index"]), int(cursor["from"]), int(cursor["end"])
     until = min(end, since + _ms(APPOINTMENT_WINDOW))
     events = client.calendar_events(ids[index], since, until)
-    if until < end:
-        following = {**cursor, "from": until}
-    else:
-        following = {**cursor, "index": index + 1, "from": cursor["start"]}
+    following = {**cursor, "from": until} if until < end else {**cursor, "index": index + 1, "from": cursor["start"]}
     if following["index"] >= len(ids):
         return Page(events, {}, True)
     return Page(events, following, False)

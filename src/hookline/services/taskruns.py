@@ -15,7 +15,7 @@ def prune(session: Session, tenant_id: int, *, before: datetime, limit: int = 10
     oldest = (select(TaskRun.id).where(TaskRun.tenant_id == tenant_id, TaskRun.started_at < before)
               .limit(limit).scalar_subquery())
     result = session.execute(delete(TaskRun).where(TaskRun.tenant_id == tenant_id, TaskRun.id.in_(oldest)))
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult
 
 
 def recent(session: Session, tenant_id: int, *, limit: int = 50) -> list[TaskRun]:

@@ -15,8 +15,8 @@ from hookline.integrations.errors import RejectedError, TransientError
 from hookline.integrations.storage import Storage, StoredObject, make_storage
 from hookline.services import inbox, pushes, recordings
 from hookline.tasks.ghl_sync import queue_pushes
-from hookline.workers import retry
 from hookline.tasks.inbox_task import InboxHandler, run_one
+from hookline.workers import retry
 from hookline.workers.app import app
 from hookline.workers.tenancy import TenantTask
 
@@ -79,7 +79,7 @@ def transfer(target: Storage, *, url: str, token: str | None, key: str, extensio
     soft_time_limit=UPLOAD_TIME_LIMIT - 300,
     time_limit=UPLOAD_TIME_LIMIT,
 )
-def upload_recording(self, *, tenant_id: int, recording_id: int) -> None:
+def upload_recording(self: TenantTask, *, tenant_id: int, recording_id: int) -> None:
     """Source URL → object storage; the row is `stored` only once the object is complete and checked.
 
     4xx from the source (an expired Zoom token) fails the row for good; 5xx, timeouts and storage

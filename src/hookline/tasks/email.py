@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -28,7 +30,7 @@ log = structlog.get_logger(__name__)
 SEND = "hookline.tasks.email.send"
 # Backoff after a transient failure (workers/retry.backoff): 30 s, 60 s, 120 s … up to 30 min, each
 # jittered to 50–100 %.
-BACKOFF = {"base": 30.0, "cap": 1800.0}
+BACKOFF_BASE, BACKOFF_CAP = 30.0, 1800.0
 
 
 _transport: list[tuple[Settings, Transport]] = []
@@ -49,7 +51,7 @@ def limiter() -> Limiter:
 
 
 @app.task(base=TenantTask, bind=True, name=SEND, max_retries=None, soft_time_limit=60, time_limit=90)
-def send(self, *, tenant_id: int, message_id: int) -> str | None:
+def send(self: TenantTask, *, tenant_id: int, message_id: int) -> str | None:
     """Claim the message (queued → sending), render, send, record the outcome; returns the new status.
 
     Rate limited: stays queued, retried when the window ends. Transient failure: queued again,
@@ -83,7 +85,7 @@ def send(self, *, tenant_id: int, message_id: int) -> str | None:
                     settings.email_max_attempts)
 
 
-def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str, reply_to: str | None,
+def _deliver(task: TenantTask, transport: Transport, message: EmailMessage, sender_name: str, reply_to: str | None,
              from_address: str, max_attempts: int) -> str:
     tenant_id, message_id = message.tenant_id, message.id
     try:
@@ -100,7 +102,7 @@ def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str
         if message.attempts >= max_attempts:
             return _record(tenant_id, message_id, "email.failed", messaging.mark_failed,
                            error=f"gave up after {message.attempts} attempts: {exc}")
-        countdown = retry.backoff(message.attempts - 1, retry_after=exc.retry_after, **BACKOFF)
+        countdown = retry.backoff(message.attempts - 1, retry_after=exc.retry_after, base=BACKOFF_BASE, cap=BACKOFF_CAP)
         _record(tenant_id, message_id, "email.retrying", messaging.defer, seconds=countdown, error=str(exc))
         raise task.retry(countdown=countdown) from None
     except Exception as exc:  # a bug, or the soft time limit mid-send: it may have gone out
@@ -112,7 +114,7 @@ def _deliver(task, transport: Transport, message: EmailMessage, sender_name: str
     return _record(tenant_id, message_id, "email.sent", messaging.mark_sent, provider_message_id=provider_id)
 
 
-def _record(tenant_id: int, message_id: int, what: str, move, **values) -> str:
+def _record(tenant_id: int, message_id: int, what: str, move: Callable[..., EmailMessage | None], **values: Any) -> str:
     with tenant_session(tenant_id) as session:
         message = move(session, tenant_id, message_id, **values)
     log.info(what, message_id=message_id, status=message and message.status,

@@ -14,12 +14,23 @@ from hookline.integrations import storage
 from hookline.integrations.errors import Permanent
 from hookline.integrations.ghl.client import GHLClient
 from hookline.models import CrmPush, Tenant
-from hookline.services import api_clients, billing, crm, ghl_app_events, ghl_connect, ghl_installs, inbox, pushes
 from hookline.scheduler.schedule import TICK_EVENTS
-from hookline.services import records, sync_sources, tenants
+from hookline.services import (
+    api_clients,
+    billing,
+    crm,
+    ghl_app_events,
+    ghl_connect,
+    ghl_installs,
+    inbox,
+    pushes,
+    records,
+    sync_sources,
+    tenants,
+)
 from hookline.tasks import reconciling
-from hookline.transport.publish import publish_after_commit
 from hookline.tasks.inbox_task import BatchHandler, InboxHandler, run_many, run_one
+from hookline.transport.publish import publish_after_commit
 from hookline.workers.app import app
 from hookline.workers.retry import Retrying, api_retries
 from hookline.workers.tenancy import TenantTask
@@ -178,7 +189,7 @@ def follow_location(self: TenantTask, *, tenant_id: int, event_id: int) -> None:
     with tenant_session(tenant_id) as session:
         if inbox.take(session, tenant_id, event_id) is None:
             return
-        tenant = session.get(Tenant, tenant_id)
+        tenant = session.get_one(Tenant, tenant_id)
         tenants.follow(tenant, name=payload.get("name"), timezone=timezone)
     log.info("ghl.location.followed", event_id=event_id)
 
@@ -197,7 +208,8 @@ def push_dunning_tag(self: TenantTask, *, tenant_id: int, push_id: int) -> str |
             return None
         contact_id = pushes.customer_contact(session, tenant_id, push.subject_id)
         if contact_id is None:
-            return _skip(push, "the customer's email matches no GoHighLevel contact")
+            _skip(push, "the customer's email matches no GoHighLevel contact")
+            return None
         suspended = billing.is_suspended(session, tenant_id, push.subject_id)
 
         def tag(client: GHLClient) -> str:
@@ -220,7 +232,8 @@ def push_recording_note(self: TenantTask, *, tenant_id: int, push_id: int) -> st
             return None
         recording = pushes.recording(session, tenant_id, push.subject_id)
         if recording is None or not recording.contact_external_id:
-            return _skip(push, "the recording names no GoHighLevel contact")
+            _skip(push, "the recording names no GoHighLevel contact")
+            return None
         contact_id, marker = recording.contact_external_id, pushes.note_marker(recording.id)
         text = pushes.note_text(recording, storage.link(get_settings(), recording.object_key))
 

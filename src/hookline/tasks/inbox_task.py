@@ -113,7 +113,7 @@ def run_many(handler: BatchHandler[P], tenant_id: int, event_ids: list[int], *, 
             outcome.written, unexpected = _one_by_one(session, handler, tenant_id, ready, failed)
         for event_id, reason in failed.items():
             inbox.mark_failed(session, tenant_id, event_id, reason)
-        for event_id, exc in unexpected.items():
+        for event_id in unexpected:
             dead_letters.record(session, tenant_id, task=handler.task, task_id=f"{task_id}:{event_id}",
                                 kwargs={"tenant_id": tenant_id, "event_id": event_id}, reason="permanent",
                                 error=failed[event_id])

@@ -85,7 +85,7 @@ class Lanes:
             answers = self._count(tenants, counts)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc)
-        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+        return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
 
     async def hot_async(self, counts: Mapping[int, int]) -> set[int]:
         """`hot` on the asyncio client (the ingress's event loop)."""
@@ -96,7 +96,7 @@ class Lanes:
             answers = await self._count_async(tenants, counts)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc)
-        return {tenant_id for tenant_id, answer in zip(tenants, answers) if answer}
+        return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
 
     def _unavailable(self, exc: Exception) -> set[int]:
         log.warning("fairness.unavailable", error=repr(exc))
@@ -112,6 +112,7 @@ class Lanes:
                          self._window.expiry, self.burst, self.cooldown)
 
     def _count(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
+        assert self.client is not None  # hot() answered without asking
         for attempt in range(2):
             try:
                 with self.client.pipeline(transaction=False) as pipe:
@@ -124,6 +125,7 @@ class Lanes:
         raise AssertionError("unreachable")
 
     async def _count_async(self, tenants: list[int], counts: Mapping[int, int]) -> list[Any]:
+        assert self.async_client is not None  # hot_async() answered without asking
         for attempt in range(2):
             try:
                 async with self.async_client.pipeline(transaction=False) as pipe:

@@ -54,7 +54,7 @@ def registered_options(app: Celery, name: str) -> dict[str, Any]:
     task = app._tasks.get(name)  # noqa: SLF001 - send_task looks here too; app.tasks would import every task module
     if task is None or not hasattr(task, "_get_exec_options"):
         return {}
-    return {key: value for key, value in task._get_exec_options().items() if value is not None}
+    return {key: value for key, value in task._get_exec_options().items() if value is not None}  # noqa: SLF001 - as send_task
 
 
 def routed_options(app: Celery, task: str, kwargs: dict[str, Any], bulk: bool) -> dict[str, Any]:

@@ -58,5 +58,5 @@ def _publish_pending(session: Session) -> None:
     for task_name, tenant_id, kwargs in pending:
         try:
             publish(task_name, tenant_id=tenant_id, **kwargs)
-        except Exception as exc:  # the commit stands
+        except Exception as exc:  # noqa: BLE001 - the commit stands
             log.warning("publish_after_commit.failed", task=task_name, tenant_id=tenant_id, error=repr(exc))

@@ -111,7 +111,7 @@ class CelerySender:
         for tenant_id, event_ids in by_tenant.items():
             try:
                 await self.stamp(tenant_id, event_ids)
-            except Exception as exc:  # published but not stamped: the relay may publish again (handlers are idempotent)
+            except Exception as exc:  # noqa: BLE001 - published but not stamped: the relay may publish again (handlers are idempotent)
                 log.warning("ingress.publish_stamp_failed", tenant_id=tenant_id, count=len(event_ids), error=repr(exc))
 
     def _send(self, jobs: Sequence[Job], bulk: Collection[int]) -> None:
@@ -188,7 +188,7 @@ class Publisher:
             await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
                                                  bulk_size=self.bulk_events_per_task), bulk)
             PUBLISH_BATCH_JOBS.observe(len(jobs))
-        except Exception as exc:  # broker unreachable (or any other failure): the batch is the relay's
+        except Exception as exc:  # noqa: BLE001 - broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))
             if not self._stopping:
                 await asyncio.sleep(self.backoff_seconds)

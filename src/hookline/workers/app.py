@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import structlog
-from celery.utils.saferepr import saferepr
 from celery import Celery, signals
+from celery.utils.saferepr import saferepr
 
 from hookline.config import ConfigError, get_settings
 from hookline.db import reset_engine
@@ -17,8 +18,8 @@ from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
 from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import QuietTicks, configure_logging
-from hookline.workers.tenancy import redacted
 from hookline.workers.routing import FAIR_QUEUES, bulk_queue, declare_every_queue, task_queues_for, task_routes
+from hookline.workers.tenancy import redacted
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
                 "hookline.tasks.maintenance", "hookline.tasks.reonic_sync", "hookline.tasks.reports"]
@@ -69,7 +70,7 @@ app.conf.update(
 
 
 @signals.setup_logging.connect
-def _setup_logging(loglevel=None, **_) -> None:
+def _setup_logging(loglevel: str | None = None, **_: Any) -> None:
     configure_logging(loglevel or "INFO")
     for handler in logging.getLogger().handlers:
         handler.addFilter(QuietTicks(app))
@@ -105,7 +106,7 @@ def _fresh_pool(**_) -> None:
 
 
 @signals.celeryd_after_setup.connect
-def _consume_bulk_lanes(instance=None, **_) -> None:
+def _consume_bulk_lanes(instance: Any = None, **_: Any) -> None:
     # A worker consuming a tenant-event queue consumes its bulk lane too (transport/lanes.py), so
     # no `-Q` list can leave a tenant's flood unserved. kombu's Redis transport polls a worker's
     # queues round-robin: the two lanes alternate while both have messages.
@@ -123,7 +124,7 @@ def _consume_bulk_lanes(instance=None, **_) -> None:
 # tasks go out without it. (With tracing on, the OpenTelemetry instrumentation's receiver adds
 # `traceparent` in workers and beat; the ingress's jobs carry their request's: ingress/tracing.py.)
 @signals.before_task_publish.connect
-def _stamp_message(body=None, headers=None, **_) -> None:
+def _stamp_message(body: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
     if headers is None:
         return
     # Flower and the workers' events show a task's arguments from `kwargsrepr`: never a secret.

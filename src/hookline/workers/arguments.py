@@ -5,15 +5,15 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from hookline.workers.retry import InvalidArguments
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(function: Callable[..., Any]) -> type[BaseModel]:
     function = inspect.unwrap(function)
     try:
@@ -21,7 +21,7 @@ def _model(function: Callable[..., Any]) -> type[BaseModel]:
     except (NameError, TypeError):  # an annotation that does not resolve: check names only
         hints = {}
     fields: dict[str, Any] = {}
-    extra = "forbid"
+    extra: Literal["allow", "forbid"] = "forbid"
     for name, parameter in inspect.signature(function).parameters.items():
         if parameter.kind is parameter.VAR_KEYWORD:
             extra = "allow"

@@ -52,7 +52,9 @@ def started(tenant_id: int, task_id: str, *, redelivered: bool) -> int:
         return 0
     try:
         with client.pipeline() as pipe:
-            count, _ = pipe.incr(_key(tenant_id, task_id)).expire(_key(tenant_id, task_id), COUNT_TTL).execute()
+            pipe.incr(_key(tenant_id, task_id))
+            pipe.expire(_key(tenant_id, task_id), COUNT_TTL)
+            count, _ = pipe.execute()
         return int(count) + 1  # and the first delivery, never counted
     except redis.RedisError as exc:  # no counter: run the task rather than refuse real work
         log.warning("task.deliveries.unavailable", error=repr(exc))

@@ -38,7 +38,7 @@ class BacklogCollector:
                 depth.add_metric([state.name], state.depth)
                 age.add_metric([state.name], state.oldest_age or 0.0)
             up.add_metric(["broker"], 1)
-        except Exception as exc:  # the broker is down: say so, serve the rest
+        except Exception as exc:  # noqa: BLE001 - the broker is down: say so, serve the rest
             log.warning("metrics.broker_unreadable", error=repr(exc))
             up.add_metric(["broker"], 0)
         yield from (depth, age)
@@ -57,7 +57,7 @@ class BacklogCollector:
         try:
             rows = backlog.tenant_health()
             up.add_metric(["database"], 1)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the database is down: say so, serve the rest
             log.warning("metrics.database_unreadable", error=repr(exc))
             up.add_metric(["database"], 0)
             return

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import structlog
 from kombu import transport
@@ -48,7 +49,13 @@ class QoS(kombu_redis.QoS):
             raise
 
 
-class _Mended:
+if TYPE_CHECKING:  # what the type checker reads as the mixin's base: the kombu channel it is mixed into
+    _Channel = kombu_redis.Channel
+else:
+    _Channel = object
+
+
+class _Mended(_Channel):
     """Mixed into kombu's Redis channels (plain and Sentinel)."""
 
     QoS = QoS

@@ -8,10 +8,10 @@ import sys
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict
 
 
-
-def celery_task_fields(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def celery_task_fields(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     """Give Celery's own per-task lines logged outside the task ("received") its tenant and task id.
 
     Celery passes the request as the record's `data` extra, kwargs as a repr string.

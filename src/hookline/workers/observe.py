@@ -64,16 +64,18 @@ def _started(task_id: str | None = None, task: Any = None, kwargs: dict[str, Any
     labels = (task.name, queue, str(tenant_id or metrics.NO_TENANT))
     metrics.TASKS_STARTED.labels(*labels).inc()
     recorded = False
-    if tenant_id is not None:  # task_runs is tenant-owned: a system task leaves metrics and logs only
+    # task_runs is tenant-owned: a system task leaves metrics and logs only.
+    if tenant_id is not None and task_id is not None:
         recorded = recorder.start(tenant_id, task=task.name, queue=queue or None, task_id=task_id,
                                   event_id=event_id if isinstance(event_id, int) else None,
                                   attempt=task.request.retries + 1, request_id=request_id, event_ids=event_ids)
-    _runs[task_id] = Run(tenant_id, labels, time.perf_counter(), recorded)
+    if task_id is not None:  # Celery always names the run; the signal's signature does not promise it
+        _runs[task_id] = Run(tenant_id, labels, time.perf_counter(), recorded)
 
 
 @signals.task_postrun.connect
 def _finished(task_id: str | None = None, state: str | None = None, retval: Any = None, **_: Any) -> None:
-    run = _runs.pop(task_id, None)
+    run = _runs.pop(task_id, None) if task_id is not None else None
     structlog.contextvars.clear_contextvars()
     if run is None:
         return
@@ -82,7 +84,7 @@ def _finished(task_id: str | None = None, state: str | None = None, retval: Any 
     if counter is not None:
         counter.labels(*run.labels).inc()
     metrics.TASK_RUNTIME.labels(*run.labels[:2]).observe(runtime)
-    if run.recorded:
+    if run.recorded and run.tenant_id is not None and task_id is not None:
         error = f"{type(retval).__name__}: {retval}" if isinstance(retval, BaseException) else None
         recorder.finish(run.tenant_id, state=STATES.get(state or "", (state or "unknown").lower()),
                         runtime=runtime, error=error, task_id=task_id)

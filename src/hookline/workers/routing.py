@@ -20,7 +20,7 @@ LONG_QUEUES = ("audio_upload", "reports")
 
 # RabbitMQ's native delayed delivery (a countdown on quorum queues) prefixes a message's routing
 # key with its delay in binary, one bit per word: "0.1.….ghl_sync".
-_DELAY_PREFIX = re.compile(r"^(?:[01]\.){%d}" % MAX_NUMBER_OF_BITS_TO_USE)
+_DELAY_PREFIX = re.compile(r"^(?:[01]\.){%d}" % MAX_NUMBER_OF_BITS_TO_USE)  # noqa: UP031 - {} are the regex's
 
 
 def bulk_queue(queue: str) -> str:
@@ -72,5 +72,5 @@ def declare_every_queue(app: Any) -> None:
             connection.ensure_connection(max_retries=3)
             for queue in app.conf.task_queues:
                 queue.bind(connection.default_channel).declare()
-    except Exception as exc:  # the broker is down: the consumer retries connecting; each worker then binds its own
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the consumer retries connecting; each worker then binds its own
         log.warning("broker.declare_failed", error=repr(exc))

@@ -100,7 +100,7 @@ class Recorder:
             pgconn.send_query_params(sql, [_text(value) for value in params])
             while pgconn.flush():  # psycopg's connections are non-blocking: 1 means not all of it went out yet
                 select.select([], [pgconn.socket], [], REST_SECONDS)
-        except Exception as exc:  # the history is worth less than the task: log, count, go on
+        except Exception as exc:  # noqa: BLE001 - the history is worth less than the task: log, count, go on
             self._failed(task_id, exc)
             return False
         self._local.due.append((kind, task_id))
@@ -113,10 +113,10 @@ class Recorder:
             kind, task_id = due.pop(0)
             try:
                 value = self._answer()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as above: the history is worth less than the task
                 self._failed(task_id, exc)
                 return
-            if kind == "start":
+            if kind == "start" and value is not None:
                 if len(self._local.run_ids) >= MAX_OPEN_RUNS:  # starts whose finish never came (a signal raised)
                     self._local.run_ids.clear()
                 self._local.run_ids[task_id] = int(value)
@@ -159,7 +159,7 @@ class Recorder:
         if connection is not None:
             try:
                 connection.close()
-            except Exception as exc:  # already broken; nothing else to release
+            except Exception as exc:  # noqa: BLE001 - already broken; nothing else to release
                 log.debug("task_runs.close_failed", error=repr(exc))
 
 

@@ -37,12 +37,13 @@ class TenantTask(retry.Retrying):
 
     abstract = True
 
-    def apply_async(self, args=None, kwargs=None, **options):  # type: ignore[override]
+    def apply_async(self, args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None,
+                    **options: Any) -> Any:
         if args:
             raise TypeError(f"{self.name} takes keyword arguments only")
         return super().apply_async(args, kwargs, **task_options(kwargs, options))
 
-    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options):  # noqa: ANN001, ANN201
+    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **extra_options: Any):  # noqa: ANN001, ANN201
         # A retry goes back to the queue its message came from, a bulk lane included. Celery keeps
         # it only for a message published to the default exchange (Redis); a message that names its
         # exchange (RabbitMQ) was routed by the task's name again: a flood's retries jumped to the
@@ -128,7 +129,7 @@ class TenantTask(retry.Retrying):
             with tenant_session(tenant_id) as session:
                 letter = dead_letters.record(session, tenant_id, task=self.name, task_id=task_id,
                                              kwargs=redacted(kwargs), reason=reason, error=error, traceback=traceback)
-        except Exception as exc:  # the database is down too: the log line is all that is left
+        except Exception as exc:  # noqa: BLE001 - the database is down too: the log line is all that is left
             log.error("task.dead_letter.not_recorded", task=self.name, task_id=task_id, reason=reason,
                       error=error[:300], cause=repr(exc)[:300])
             return

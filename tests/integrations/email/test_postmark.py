@@ -35,7 +35,7 @@ def test_a_422_is_permanent_with_postmarks_reason(respx_mock, transport, email):
     respx_mock.post(f"{API}/email").respond(422, json={
         "ErrorCode": 300, "Message": "Invalid 'From' address: 'mail@hookline.test' is not a verified sender."})
 
-    with pytest.raises(RejectedError, match="422.*not a verified sender"):
+    with pytest.raises(RejectedError, match=r"422.*not a verified sender"):
         transport.send(email)
 
 

@@ -3,10 +3,10 @@
 import dataclasses
 
 import pytest
+from pydantic import SecretStr
 
 from hookline.integrations.email.smtp import SMTPTransport
 from hookline.integrations.errors import RejectedError, TransientError
-from pydantic import SecretStr
 from tests.support.processes import free_port
 from tests.support.smtp import PASSWORD, USER, smtp_server
 
@@ -62,5 +62,5 @@ def test_a_550_recipient_is_permanent_a_451_transient(email):
 def test_no_server_listening_is_transient(email):
     transport = SMTPTransport("127.0.0.1", free_port(), starttls=False, timeout=2)
 
-    with pytest.raises(TransientError, match="SMTP 127.0.0.1"):
+    with pytest.raises(TransientError, match=r"SMTP 127\.0\.0\.1"):
         transport.send(email)

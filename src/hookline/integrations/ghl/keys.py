@@ -76,7 +76,7 @@ def ed25519_public_key(value: str) -> Ed25519PublicKey:
             return Ed25519PublicKey.from_public_bytes(raw[len(ED25519_SPKI_PREFIX):])
         raise ValueError(f"no file of that name, and its {len(raw)} bytes are neither a raw Ed25519 key (32) "
                          f"nor its DER SPKI (44, starting {ED25519_SPKI_PREFIX.hex()})")
-    return pem_public_key(text, Ed25519PublicKey)
+    return pem_public_key(text, Ed25519PublicKey)  # type: ignore[type-abstract]  # it is only given to isinstance
 
 
 def pem_public_key(text: str, expected: type[KeyT]) -> KeyT:

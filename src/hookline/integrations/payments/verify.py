@@ -16,7 +16,7 @@ def verify(body: bytes, headers: Mapping[str, str], *, secret: str, window: floa
     for item in headers.get(HEADER, "").split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    timestamp = unix_seconds((parts.get("t") or [None])[0], "timestamp (t=) in Stripe-Signature")
+    timestamp = unix_seconds(parts["t"][0] if "t" in parts else None, "timestamp (t=) in Stripe-Signature")
     expected = hmac_sha256_hex(secret, f"{timestamp}.".encode() + body)
     # Compare against every candidate, without stopping at the first match.
     if not any([same_digest(expected, candidate) for candidate in parts.get("v1", [])]):

@@ -61,7 +61,7 @@ class ReonicClient(ApiClient):
 
     def _page(self, model: type[M], path: str, params: dict[str, Any]) -> r.Page[M]:
         body = self.json("GET", path, params={key: value for key, value in params.items() if value is not None})
-        return r.Page[model].model_validate(body)
+        return r.Page[model].model_validate(body)  # type: ignore[valid-type]  # pydantic parametrizes at run time
 
     def _all(self, fetch: Callable[[int], r.Page[M]]) -> Iterator[M]:
         page = 1

@@ -1,12 +1,12 @@
 """Tenants, connections, the webhook inbox and contacts, with row-level security on tenant data.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 19:41:15.280521
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation

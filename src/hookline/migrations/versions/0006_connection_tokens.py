@@ -5,8 +5,8 @@ Revises: 0002
 Create Date: 2026-11-21 22:50:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
 

@@ -12,8 +12,8 @@ Revision ID: 0008
 Revises: 0002
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
 

@@ -7,8 +7,8 @@ Revises: 0003
 Create Date: 2026-11-21 22:33:28.825898
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation

@@ -4,8 +4,8 @@ Revision ID: 0011
 Revises: 0003
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
 

@@ -152,6 +152,7 @@ def upgrade() -> None:
 
 def _earlier(name: str):
     spec = spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None  # the file is next to this one
     module = module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -5,8 +5,8 @@ Revises: 0018
 Create Date: 2026-12-07 02:40:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0020'

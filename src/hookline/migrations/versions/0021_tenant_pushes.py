@@ -5,8 +5,8 @@ Revises: 0018
 Create Date: 2026-12-07 03:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from hookline.migrate import disable_tenant_isolation, enable_tenant_isolation
 

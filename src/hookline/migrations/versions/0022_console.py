@@ -7,8 +7,8 @@ Revision ID: 0022
 Revises: 0018
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0022'

@@ -8,8 +8,8 @@ Revision ID: 0023
 Revises: 0022
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0023'

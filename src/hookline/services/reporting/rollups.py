@@ -79,7 +79,7 @@ def replace(session: Session, days: Window, metrics: tuple[str, ...], insert_sql
              " AND day BETWEEN :first AND :last"),
         {**days.params(), "metrics": list(metrics)},
     )
-    return session.execute(text(insert_sql), days.params()).rowcount
+    return session.execute(text(insert_sql), days.params()).rowcount  # type: ignore[attr-defined]  # a DML statement's Result is a CursorResult
 
 
 def leads(session: Session, days: Window) -> int | None:
