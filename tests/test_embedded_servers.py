@@ -150,6 +150,10 @@ def test_status_under_dev_shows_its_queues_workers_and_beat_leader(dev):
     with redis.Redis(unix_socket_path=str(var / "redis" / "redis.socket")) as client:
         leader = wait_for(lambda: current_leader(client), timeout=60, what="beat to take the lock")
         expected = client.llen("dunning")
+    # A connected GoHighLevel tenant: status warns unless the ingress can check its signatures, and
+    # under dev it can, with the key `hookline dev` trusts.
+    added = hookline_in(cwd, "tenants", "add", "Status Solar", "--ghl-location-id", "loc-status-1")
+    assert added.returncode == 0, added.stdout + added.stderr
 
     result = hookline_in(cwd, "status")
 
@@ -159,6 +163,7 @@ def test_status_under_dev_shows_its_queues_workers_and_beat_leader(dev):
     assert int(dunning[1]) == expected >= 1
     assert "workers: 1 answered the ping within 1 s" in lines and f"  {name}" in lines
     assert f"beat leader: {leader}" in lines
+    assert not [line for line in lines if line.startswith("GoHighLevel webhooks")], result.stdout
 
 
 def test_a_second_dev_attaches_to_the_servers_and_its_exit_leaves_them_running(dev):

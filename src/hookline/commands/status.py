@@ -44,10 +44,11 @@ def beat_leader(settings) -> str:  # noqa: ANN001 - hookline.config.Settings
               help="Seconds to wait for workers to answer the ping.")
 def status(timeout: float) -> None:
     """Queue depths, workers, beat leader, inbox backlog, dead letters, failures in the last hour."""
-    from hookline import embedded
+    from hookline import dev_webhook_key, embedded
     from hookline.cli import _settings
 
     settings = _settings()
+    dev_webhook_key.trust(settings)  # embedded default only: the GoHighLevel key `hookline dev` trusts
     if settings.database_url is None or settings.broker_url is None:  # the embedded servers of `hookline dev`
         embedded.fill_in(settings, broker=True)
         settings = _settings()  # now with their URLs: the beat leader's lock is in that Redis
