@@ -214,12 +214,16 @@ def test_a_command_with_no_dev_starts_the_servers_stops_them_at_exit_and_keeps_t
         broker(var).send_task("tests.never_run", queue="reports")
 
         attached = hookline_in(workdir, "status")
+        shared_env = hookline_in(workdir, "env")  # someone else uses the servers: they outlive it, no warning
 
         assert (len(redis_servers(var)), len(postmasters(var))) == (1, 1)  # the holder still uses them
     finally:
         holder.kill()
         holder.wait()
     left_behind = hookline_in(workdir, "status")  # the last live user: it stops both servers
+    alone_env = hookline_in(workdir, "env")  # the only user: what it prints stops with it, and it says so
+    assert "DATABASE_URL" in shared_env.stdout and "stop when this command exits" not in shared_env.stderr
+    assert "DATABASE_URL" in alone_env.stdout and "stop when this command exits" in alone_env.stderr
     assert not redis_servers(var) and not postmasters(var)
     assert (var / "redis" / "redis.db").exists()
 

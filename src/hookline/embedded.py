@@ -98,6 +98,11 @@ def redis_url(var_dir: Path) -> str:
     return f"redis+socket://{server.attach()}"
 
 
+def alone() -> bool:
+    """Whether this process is the only user of an embedded Redis it attached to: they stop when it exits."""
+    return any(server.users() == [os.getpid()] for server in _redis.values())
+
+
 def fill_in(settings: Settings, *, broker: bool) -> dict[str, str]:
     """Start (or attach to) embedded servers for the URLs that are unset; export them to os.environ.
 

@@ -75,6 +75,11 @@ def env() -> None:
     key_file = settings.var_dir.resolve() / SECRET_KEY_FILE
     if _embedded_key(settings, key_file):  # the key itself stays in its file, out of the terminal
         click.echo(f'export {ENV_PREFIX}SECRET_KEYS="$(cat {shlex.quote(str(key_file))})"')
+    from hookline import embedded
+
+    if embedded.alone():
+        click.echo("hookline env: no `hookline dev` runs on this var dir, so the embedded servers named here stop "
+                   "when this command exits; start `hookline dev` first", err=True)
 
 
 def _embedded_key(settings, key_file: Path) -> bool:  # noqa: ANN001 - hookline.config.Settings
