@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -116,7 +117,9 @@ class Chaos:
                     "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": str(pem),
                     "HOOKLINE_TENANT_RATE_LIMIT": "0",
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": "7200",  # a sender may retry for a while
-                    "HOOKLINE_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER)}
+                    "HOOKLINE_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER),
+                    # A real database: the ingress and workers refuse to start without keys (secrets_box).
+                    "HOOKLINE_SECRET_KEYS": os.environ.get("HOOKLINE_SECRET_KEYS") or Fernet.generate_key().decode()}
         os.environ.update(self.env)  # this process runs the relay and the sweeper: settings are read once
         from hookline.db import global_session
         from hookline.migrate import upgrade
