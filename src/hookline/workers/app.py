@@ -49,7 +49,9 @@ app.conf.update(
     task_soft_time_limit=limits.DEFAULT_SOFT_TIME_LIMIT,
     task_time_limit=limits.DEFAULT_TIME_LIMIT,
     # A sentinel:// broker adds the master's name (HOOKLINE_REDIS_SENTINEL_MASTER) and the Sentinels' options.
+    # Redis: a worker asks for its main lanes before its bulk lanes (workers/lane_order.py).
     broker_transport_options={"visibility_timeout": limits.VISIBILITY_TIMEOUT,
+                              "queue_order_strategy": "hookline.workers.lane_order:MainLanesFirst",
                               **broker_transport_options(settings.broker, settings.redis_sentinel_master)},
     worker_max_memory_per_child=limits.MAX_MEMORY_PER_CHILD_KIB,
     worker_prefetch_multiplier=4,
@@ -108,8 +110,8 @@ def _fresh_pool(**_) -> None:
 @signals.celeryd_after_setup.connect
 def _consume_bulk_lanes(instance: Any = None, **_: Any) -> None:
     # A worker consuming a tenant-event queue consumes its bulk lane too (transport/lanes.py), so
-    # no `-Q` list can leave a tenant's flood unserved. kombu's Redis transport polls a worker's
-    # queues round-robin: the two lanes alternate while both have messages.
+    # no `-Q` list can leave a tenant's flood unserved. On Redis the worker asks for its main lanes
+    # first, and for the bulk lanes first once in BULK_EVERY messages (workers/lane_order.py).
     queues = instance.app.amqp.queues
     consumed = queues.consume_from or {}
     for name in FAIR_QUEUES:
