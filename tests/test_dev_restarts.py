@@ -43,6 +43,46 @@ def test_a_command_that_dies_is_started_again_and_a_sigterm_stops_both(tmp_path)
     assert len(pids_in(pids)) == 2  # nothing started after the SIGTERM
 
 
+# A command that counts the SIGTERMs it gets and takes a second to stop after the first (as Flower
+# saving its state does); it writes its pid first.
+COUNTER = """import os, signal, sys, time
+out = open(sys.argv[1], 'a', buffering=1)
+out.write(f'pid {os.getpid()}\\n')
+def term(*_):
+    out.write('SIGTERM\\n')
+    if not getattr(term, 'seen', False):
+        term.seen = True
+        time.sleep(1)
+        sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+time.sleep(600)
+"""
+
+
+def test_a_sigterm_to_the_group_reaches_the_command_once(tmp_path):
+    record, log = tmp_path / "record", tmp_path / "restarts.log"
+    with running([*RESTARTS, "counter", "--", sys.executable, "-c", COUNTER, str(record)], log=log) as supervisor:
+        wait_for(lambda: record.exists() and "pid" in record.read_text(), timeout=20, what="the command")
+
+        os.killpg(supervisor.pid, signal.SIGTERM)  # honcho's stop
+
+        assert supervisor.wait(timeout=15) == 0
+    assert record.read_text().count("SIGTERM") == 1, record.read_text()
+
+
+def test_a_sigterm_to_the_supervisor_alone_is_passed_on(tmp_path):
+    record, log = tmp_path / "record", tmp_path / "restarts.log"
+    with running([*RESTARTS, "counter", "--", sys.executable, "-c", COUNTER, str(record)], log=log) as supervisor:
+        wait_for(lambda: record.exists() and "pid" in record.read_text(), timeout=20, what="the command")
+        command = int(record.read_text().split()[1])
+
+        os.kill(supervisor.pid, signal.SIGTERM)
+
+        assert supervisor.wait(timeout=15) == 0
+    assert not alive(command)
+    assert record.read_text().count("SIGTERM") == 1, record.read_text()
+
+
 def test_a_command_that_keeps_dying_at_once_is_given_up_with_its_exit_code(tmp_path):
     log = tmp_path / "restarts.log"
     with running([*RESTARTS, "broken", "--", sys.executable, "-c", "raise SystemExit(3)"], log=log) as supervisor:

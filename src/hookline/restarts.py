@@ -9,6 +9,9 @@ code, and honcho stops the platform as before, with the error on screen.
 
 Stopping: honcho signals the whole process group (SIGTERM, SIGKILL after its grace period), the
 command included; this loop then starts nothing more, waits for the command, and exits with it.
+It passes the signal on only when the command still runs FORWARD_AFTER seconds later (a signal
+sent to this process alone): at once, the command would get it twice, and Flower, which exits
+from its SIGTERM handler, printed a traceback when the second came during its state save.
 
 `--after URL`: start the command only once URL answers (or after AFTER_SECONDS). `hookline dev` gives
 it to what the first webhook does not need (all but the `webhooks` worker: the other workers, beat,
@@ -31,6 +34,7 @@ MAX_BACKOFF = 30.0
 STABLE_SECONDS = 60.0  # a run at least this long was healthy: the backoff starts again from the first
 GIVE_UP_AFTER = 5  # quick deaths in a row (each run shorter than STABLE_SECONDS)
 AFTER_SECONDS = 60.0  # --after: start anyway once this has passed
+FORWARD_AFTER = 3.0  # seconds after a stop signal before it is passed on to a command still running
 
 
 def supervise(name: str, command: list[str], *, say: Callable[[str], None] = print, after: str | None = None) -> int:
@@ -38,13 +42,22 @@ def supervise(name: str, command: list[str], *, say: Callable[[str], None] = pri
 
     `after`: a URL that must answer before the first start (for at most AFTER_SECONDS)."""
     stopping = False
-    child: subprocess.Popen | None = None
+    stop_signal, stopped_at = 0, 0.0
 
     def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)  # honcho signals the group as well: a second signal is harmless
+        nonlocal stopping, stop_signal, stopped_at
+        if not stopping:
+            stopping, stop_signal, stopped_at = True, signum, time.monotonic()
+
+    def wait(child: subprocess.Popen) -> int:
+        forwarded = False
+        while True:
+            try:
+                return child.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                if stopping and not forwarded and time.monotonic() - stopped_at >= FORWARD_AFTER:
+                    child.send_signal(stop_signal)
+                    forwarded = True
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -56,8 +69,7 @@ def supervise(name: str, command: list[str], *, say: Callable[[str], None] = pri
     quick_deaths, backoff = 0, FIRST_BACKOFF
     while True:
         started = time.monotonic()
-        child = subprocess.Popen(command)
-        returncode = child.wait()
+        returncode = wait(subprocess.Popen(command))
         if stopping:
             return returncode
         if time.monotonic() - started >= STABLE_SECONDS:
