@@ -12,9 +12,12 @@ prefetch 4), both on this machine (bench/stack.py), the worker also carrying a n
     a plain Celery no-op in the same worker and config: its arguments carry no tenant, so
     Hookline's task signals record no task_runs row for it (they still bind logs and count);
   - the same no-op with a tenant, for information: what Hookline's per-task bookkeeping adds;
-  - end to end: --webhooks distinct Ed25519-signed ContactCreates (bench/signed.py) POSTed over
-    32 keep-alive connections as fast as answered; rate = webhooks / (the last row's
-    processed_at - the first POST), every row processed by the one hop ingress → ghl_sync task;
+  - end to end: distinct Ed25519-signed ContactCreates (bench/signed.py, --webhooks of them) POSTed
+    to the real ingress by the same wrk as raw durable, at its maximum for --e2e-seconds, over the
+    same connections; rate = rows / (the last row's processed_at - the first POST), every row
+    processed by the one hop ingress → ghl_sync task. (`--sender python` posts all --webhooks from
+    this process instead, as before 2026-12-07: that sender shared the two cores with the ingress
+    and the worker, which raw durable's wrk barely does, so the two rates were not comparable);
   - no-op drain again, to show how much the machine's load moved during the run.
 Each line also gives the CPU the worker's processes spent per task, which a busy machine
 disturbs much less than a rate.
@@ -40,10 +43,14 @@ TARGET = 0.8
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--webhooks", type=int, default=20_000, help="webhooks POSTed end to end (20000)")
+    parser.add_argument("--webhooks", type=int, default=60_000,
+                        help="distinct signed webhooks, at least what end to end sends (60000)")
     parser.add_argument("--noops", type=int, default=5_000, help="no-op tasks per drain measurement (5000)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent POST connections (32)")
     parser.add_argument("--raw-seconds", type=int, default=10, help="length of the raw durable max run (10)")
+    parser.add_argument("--e2e-seconds", type=int, default=10, help="length of the end-to-end wrk run (10)")
+    parser.add_argument("--sender", choices=("wrk", "python"), default="wrk",
+                        help="what posts end to end: wrk like raw durable (default), or this process")
     return parser.parse_args()
 
 
@@ -95,6 +102,19 @@ def raw_durable_rate(stack: bench_stack.Stack, signed: object, seconds: int, con
         stack.broker.delete("bench_raw")
 
 
+def wrk_all(stack: bench_stack.Stack, signed: object, seconds: int, connections: int) -> int:
+    """The real ingress at its maximum through wrk, as raw durable is driven; the 2xx count. Every
+    request must be a distinct delivery: a wrapped-around one would be a duplicate, answered but no new row."""
+    import loadgen
+
+    run = loadgen.wrk(stack.server.url, signed.path, first=0, seconds=seconds, connections=connections, threads=2)
+    if run.next_index > signed.count:
+        raise SystemExit(f"wrk sent {run.next_index} requests of {signed.count} distinct webhooks: raise --webhooks")
+    if run.rejected or run.errors:
+        print(f"  (the ingress refused {run.rejected} and wrk saw {run.errors} socket errors: see {stack.log_dir})")
+    return run.accepted
+
+
 def main() -> None:
     args = parse_args()
     signed = signed_requests(args.webhooks)
@@ -112,7 +132,10 @@ def main() -> None:
               "Hookline's task signals, a task_runs row each; not the yardstick)", flush=True)
         cpu = stack.worker_cpu_seconds()
         started = time.time()
-        accepted = asyncio.run(bench_stack.send_all("127.0.0.1", stack.server.port, items, args.connections))
+        if args.sender == "wrk":
+            accepted = wrk_all(stack, signed, args.e2e_seconds, args.connections)
+        else:
+            accepted = asyncio.run(bench_stack.send_all("127.0.0.1", stack.server.port, items, args.connections))
         answered = time.time() - started
         rows = stack.wait_processed(bench_stack.ingress_bench.LOCATION_ID, accepted, started)
         event_cpu = (stack.worker_cpu_seconds() - cpu) / len(rows) * 1000
