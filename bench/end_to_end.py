@@ -3,7 +3,7 @@
     uv run python bench/end_to_end.py [--webhooks 20000] [--noops 5000] [--raw-seconds 10]
 
 A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (its processes,
-prefetch 4), both on this machine (bench/stack.py), the worker also carrying a no-op task
+no prefetch on Redis), both on this machine (bench/stack.py), the worker also carrying a no-op task
 (bench/bench_tasks.py). Measured, in this order:
   - raw durable: bench/reference_apps.py:durable (one INSERT + one LPUSH, then 202; bench/ingress.py's
     yardstick) in one uvicorn process like the ingress, driven by wrk at its maximum for --raw-seconds;

@@ -3,13 +3,14 @@
     uv run python bench/fairness.py [--flood 20000]
 
 A real ingress (uvicorn) and one Celery worker like the Procfile's worker_sync (2 processes,
-prefetch 4) on this machine (bench/stack.py). Three phases, each on an empty queue:
+no prefetch on Redis) on this machine (bench/stack.py). Three phases, each on an empty queue:
   1. quiet:      tenants B–E each post one ContactCreate every 100 ms (Ed25519-signed live);
   2. flood only: tenant A posts --flood webhooks at once (Ed25519-signed ahead, bench/signed.py),
                  32 connections as fast as answered;
   3. both:       A's flood again while B–E keep posting every 100 ms, until A's flood has drained.
 It prints B–E's webhook-to-row latency (client's send → the row's processed_at) p50/p95 without
-and during the flood, and A's drain rate (events / (last processed - first POST)) alone and with
+and during the flood, whole and in its two parts (send → the row's received_at: the ingress;
+received_at → processed_at: publish, queue and worker), and A's drain rate (events / (last processed - first POST)) alone and with
 B–E. `processed_at` is the worker transaction's start, a millisecond or so before its commit.
 Figures on this shared 2-core machine are noisy: compare within one run. It asserts nothing.
 """
@@ -63,11 +64,18 @@ async def flood_phase(stack: bench_stack.Stack, items: list, *, with_quiet: bool
     return started, rows, sent
 
 
-def latencies(stack: bench_stack.Stack, sent: dict[str, dict[int, float]]) -> list[float]:
-    times: list[float] = []
+def latencies(stack: bench_stack.Stack, sent: dict[str, dict[int, float]]) -> dict[str, list[float]]:
+    """B–E's latencies: whole (send → processed_at), and its two parts: the ingress's (send → the
+    row's received_at) and the workers' (received_at → processed_at: publish, queue, run)."""
+    times: dict[str, list[float]] = {"whole": [], "ingress": [], "workers": []}
     for location, sends in sent.items():
-        done = dict(stack.wait_processed(location, len(sends), min(sends.values(), default=0)))
-        times += [done[event_id] - moment for event_id, moment in sends.items()]
+        since = min(sends.values(), default=0)
+        done = dict(stack.wait_processed(location, len(sends), since))
+        received = stack.received(location, since)
+        for event_id, moment in sends.items():
+            times["whole"].append(done[event_id] - moment)
+            times["ingress"].append(received[event_id] - moment)
+            times["workers"].append(done[event_id] - received[event_id])
     return times
 
 
@@ -82,7 +90,7 @@ def main() -> None:
         print(f"database {stack.database}, logs in {stack.log_dir}; flood {args.flood}, fairness burst {burst}, "
               f"B–E one webhook each every {args.interval * 1000:.0f} ms\n", flush=True)
         quiet = latencies(stack, asyncio.run(quiet_phase(stack, args.quiet_seconds, args.interval)))
-        print(f"quiet only       B–E {len(quiet)} webhooks", flush=True)
+        print(f"quiet only       B–E {len(quiet['whole'])} webhooks", flush=True)
         started, alone, _ = asyncio.run(flood_phase(stack, items[:args.flood], with_quiet=False,
                                                     interval=args.interval))
         alone_rate = len(alone) / (alone[-1][1] - started)
@@ -91,14 +99,18 @@ def main() -> None:
                                                        interval=args.interval))
         mixed_rate = len(mixed) / (mixed[-1][1] - started)
         during = latencies(stack, sent)
-        print(f"flood + B–E      A {len(mixed)} webhooks, {mixed_rate:.0f}/s; B–E {len(during)} webhooks\n")
+        print(f"flood + B–E      A {len(mixed)} webhooks, {mixed_rate:.0f}/s; B–E {len(during['whole'])} webhooks\n")
 
-        print(f"{'':28} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
-        for label, values in (("B–E, no flood", quiet), ("B–E, during A's flood", during)):
-            print(f"{label:28} {bench_stack.percentile(values, 0.5) * 1000:9.0f} "
-                  f"{bench_stack.percentile(values, 0.95) * 1000:9.0f} {max(values, default=0) * 1000:9.0f}")
+        print(f"{'':40} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
+        for part in ("whole", "ingress", "workers"):
+            for label, figures in (("no flood", quiet), ("during A's flood", during)):
+                values = figures[part]
+                print(f"{f'B–E {part}, {label}':40} {bench_stack.percentile(values, 0.5) * 1000:9.0f} "
+                      f"{bench_stack.percentile(values, 0.95) * 1000:9.0f} {max(values, default=0) * 1000:9.0f}")
+        ratio = bench_stack.percentile(during["whole"], 0.95) / bench_stack.percentile(quiet["whole"], 0.95)
+        print(f"\nB–E p95 during the flood / without: {ratio:.2f}x  (target <= 1.5x)  {'PASS' if ratio <= 1.5 else 'MISS'}")
         print(f"\nA's drain rate: {mixed_rate:.0f} webhooks/s with B–E posting, {alone_rate:.0f}/s alone "
-              f"({mixed_rate / alone_rate:.2f}x)")
+              f"({mixed_rate / alone_rate:.2f}x; target >= 0.9x)  {'PASS' if mixed_rate / alone_rate >= 0.9 else 'MISS'}")
     finally:
         stack.close()
 

@@ -48,12 +48,13 @@ class Stack:
         self.env = {**os.environ, **ingress_bench.INGRESS_SETTINGS, "HOOKLINE_DATABASE_URL": url,
                     "HOOKLINE_BROKER_URL": ingress_bench.REDIS_URL, "HOOKLINE_GHL_WEBHOOK_ED25519_PUBLIC_KEY": signed.public_pem,
                     "HOOKLINE_REPLAY_WINDOW_SECONDS": str(int(signed.age_seconds) + 3600),
+                    "HOOKLINE_SECRET_KEYS": ingress_bench.secret_keys(),
                     "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")])),
                     **(settings or {})}
         self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
         self.server = Server("real ingress", ["hookline.ingress.app:create_app", "--factory"], workers=1,
                              env=self.env, cwd=ingress_bench.ROOT, log=self.log_dir / "ingress.log")
-        # As the Procfile's worker_sync (its processes, prefetch 4), with the bench's no-op task added.
+        # As the Procfile's worker_sync (its processes; on Redis it prefetches nothing: workers/app.py), with the bench's no-op task added.
         self.concurrency = concurrency or worker_sync_concurrency()
         command = [sys.executable, "-m", "celery", "-A", worker_app, "worker", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
                    "-Q", "ghl_sync", "--concurrency", str(self.concurrency), "--without-mingle", "--without-gossip",
@@ -106,6 +107,13 @@ class Stack:
             "AND status = 'processed' AND received_at >= to_timestamp(%s) ORDER BY processed_at",
             (self.tenants[location], since), dbname=self.database)
         return [(event_id, moment) for event_id, moment in rows]
+
+    def received(self, location: str, since: float = 0.0) -> dict[int, float]:
+        """Event id → received_at (the ingress's insert, as a Unix time) of the tenant's events since `since`."""
+        rows = ingress_bench.admin(
+            "SELECT id, extract(epoch FROM received_at)::float8 FROM webhook_events WHERE tenant_id = %s "
+            "AND received_at >= to_timestamp(%s)", (self.tenants[location], since), dbname=self.database)
+        return dict(rows)
 
     def processed_count(self, location: str, since: float = 0.0) -> int:
         (count,), = ingress_bench.admin(

@@ -88,10 +88,10 @@ class Settings(BaseSettings):
     # the worker applies them in one transaction. 1: a message per event. Above the publisher's
     # batch (200) it makes no difference.
     batch_size: int = Field(default=100, ge=1)
-    # The same for a flooding tenant's events on a bulk lane (workers/fairness.py). Smaller: a worker
-    # takes its lanes' messages in turn, one message each, so a bulk message as long as a hundred
-    # quiet tenants' messages would hold up their lane (bench/fairness.py, docs/decisions.md (Batches)).
-    bulk_batch_size: int = Field(default=20, ge=1)
+    # The same for a flooding tenant's events on a bulk lane (transport/lanes.py). Workers take the
+    # main lanes first and only when a process is free (workers/lane_order.py), so a long bulk
+    # message holds a quiet tenant up for at most its own run (bench/fairness.py, docs/decisions.md).
+    bulk_batch_size: int = Field(default=100, ge=1)
     # How long the ingress's publisher lets events gather before it publishes (and groups) them.
     batch_wait_ms: int = Field(default=20, ge=0, le=1000)
     # The ingress's own async connections for inbox inserts, per process.

@@ -28,3 +28,11 @@ def retry_once(self, *, tenant_id: int, event_id: int | None = None) -> None:
 def publish_next(*, tenant_id: int, event_id: int | None = None) -> None:
     """A task that causes another, as an event's handler may: the second must carry the request id on."""
     succeed.apply_async(kwargs={"tenant_id": tenant_id, "event_id": event_id}, queue="maintenance")
+
+
+@app.task(base=TenantTask, name="tests.probe.pause")
+def pause(*, tenant_id: int, seconds: float, event_id: int | None = None) -> None:
+    """Holds its worker process for `seconds`: what a worker takes meanwhile shows its prefetch."""
+    import time
+
+    time.sleep(seconds)

@@ -115,7 +115,7 @@ def test_a_backlog_over_the_fairness_burst_is_relayed_to_the_bulk_lane(tenant, o
     kwargs = [ast.literal_eval(headers["kwargsrepr"]) for headers in bulk]
     carried = sorted(event_id for each in kwargs for event_id in each.get("event_ids") or [each["event_id"]])
     assert len(carried) == len(set(carried)) == backlog
-    assert len(bulk) == -(-backlog // get_settings().bulk_batch_size)  # a bulk lane takes smaller batches
+    assert len(bulk) == -(-backlog // get_settings().bulk_batch_size)  # the bulk lane's batch size
     assert [headers["tenant_id"] for headers in queue()] == [other_tenant.id]
 
 

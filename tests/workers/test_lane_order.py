@@ -1,6 +1,9 @@
-"""A worker asks for its main lanes before its bulk lanes, and for the bulk lanes once in BULK_EVERY."""
+"""A worker asks for its main lanes before its bulk lanes, and for the bulk lanes once in BULK_EVERY;
+it takes a message only when a process is free to run it."""
 
 from __future__ import annotations
+
+import time
 
 from sqlalchemy import select
 
@@ -74,3 +77,16 @@ def test_a_real_worker_runs_the_main_lane_ahead_of_a_bulk_backlog(database, redi
     # main first runs it among the first main + main / (BULK_EVERY - 1) messages.
     assert last_main < main + main // (BULK_EVERY - 1) + 2, order
     assert order[:last_main].count("webhooks.bulk") >= main // (BULK_EVERY - 1) - 1, order  # not starved
+
+
+def test_a_busy_worker_leaves_the_next_message_in_redis(database, redis_client, tenant, tmp_path):
+    redis_client.delete("webhooks", "webhooks.bulk")
+    for _ in range(5):
+        probe_tasks.pause.apply_async(kwargs={"tenant_id": tenant.id, "seconds": 4}, queue="webhooks")
+
+    with celery_worker(tmp_path / "worker.log", queues="webhooks", app_module="tests.support.probe_tasks",
+                       concurrency=1):
+        wait_for(lambda: redis_client.llen("webhooks") < 5, timeout=60, what="the first message taken")
+        time.sleep(2)  # the first still runs: with prefetch (4 a process) the worker would hold 3 more
+        assert redis_client.llen("webhooks") == 4
+    redis_client.delete("webhooks")

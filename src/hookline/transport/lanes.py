@@ -4,8 +4,8 @@ Chosen at publish time (docs/architecture.md, "Fairness across tenants"): every 
 its events per tenant in Redis, in fixed windows shared by every process. A tenant that publishes
 more than `burst` events in one window is marked hot for `cooldown` seconds (renewed while it
 stays over), and while hot its tasks go to the queue's bulk lane. Workers consume both lanes and,
-on Redis, ask for the main lanes first (workers/lane_order.py), so the other tenants' work waits
-behind at most the worker's prefetched bulk messages, and when they have none the flood gets the
+on Redis, ask for the main lanes first and only when a process is free (workers/lane_order.py), so
+the other tenants' work waits for at most one bulk message's run, and when they have none the flood gets the
 workers to itself. One Redis round trip per publisher batch (a pipeline of one script per tenant).
 """
 

@@ -10,7 +10,7 @@ import structlog
 from celery import Celery, signals
 from celery.utils.saferepr import saferepr
 
-from hookline.config import ConfigError, get_settings
+from hookline.config import ConfigError, broker_redis_url, get_settings
 from hookline.db import reset_engine
 from hookline.redis_clients import broker_transport_options
 from hookline.scheduler.schedule import beat_schedule
@@ -55,6 +55,9 @@ app.conf.update(
                               **broker_transport_options(settings.broker, settings.redis_sentinel_master)},
     worker_max_memory_per_child=limits.MAX_MEMORY_PER_CHILD_KIB,
     worker_prefetch_multiplier=4,
+    # Redis: take a message only when a process is free to run it, so a quiet tenant's message never
+    # waits behind messages the worker already holds (bench/fairness.py). RabbitMQ ignores it.
+    worker_disable_prefetch=broker_redis_url(settings.broker) is not None,
     worker_hijack_root_logger=False,
     # Each worker also consumes its own queue, so `hookline worker-check` can reach that worker alone.
     worker_direct=True,

@@ -7,7 +7,8 @@ other message, and a bulk message carries a batch of events where theirs carries
 bench/fairness.py measured their p95 at 48 s during a flood against 1 s without.
 
 `MainLanesFirst` keeps round robin inside each group but asks for the main lanes first, so a
-quiet tenant's message waits only for what the worker already holds (its prefetch). So that a
+quiet tenant's message waits only for what the worker already holds: with `worker_disable_prefetch`
+(workers/app.py) that is the messages its processes run, none reserved behind them. So that a
 busy main lane cannot starve the flood, the bulk lanes go first once every `BULK_EVERY` messages
 while both have work. It is named in `broker_transport_options["queue_order_strategy"]`
 (workers/app.py), which kombu resolves by import path; RabbitMQ ignores it (docs/decisions.md).
