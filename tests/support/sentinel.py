@@ -81,8 +81,11 @@ class SentinelCluster:
 
         return wait_for(promoted, timeout=timeout, what="Sentinel to promote the replica")
 
-    def restore(self, port: int, timeout: float = 30) -> None:
-        """Start the killed server `port` again, empty; Sentinel turns it into the new primary's replica."""
+    def restore(self, port: int, timeout: float = 90) -> None:
+        """Start the killed server `port` again, empty; Sentinel turns it into the new primary's replica.
+
+        Sentinel converts a returned primary only once it has answered, not down, for four publish
+        periods (8 s) and its Sentinels agree; on a loaded CI machine that took over 30 s once."""
         self._redis(port)
         wait_for(lambda: self._replicating(port), timeout=timeout, what=f"redis {port} to rejoin as a replica")
 
