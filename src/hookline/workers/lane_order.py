@@ -18,14 +18,10 @@ from __future__ import annotations
 
 from kombu.utils.scheduling import round_robin_cycle
 
-BULK_SUFFIX = ".bulk"
+from hookline.workers.routing import is_bulk_queue
 
 # While main and bulk lanes both have messages, one message in this many comes from a bulk lane.
 BULK_EVERY = 4
-
-
-def is_bulk(queue: str) -> bool:
-    return queue.endswith(BULK_SUFFIX)
 
 
 class MainLanesFirst(round_robin_cycle):
@@ -37,10 +33,10 @@ class MainLanesFirst(round_robin_cycle):
 
     def consume(self, n: int) -> list[str]:
         queues = self.items[:n]
-        main = [queue for queue in queues if not is_bulk(queue)]
-        bulk = [queue for queue in queues if is_bulk(queue)]
+        main = [queue for queue in queues if not is_bulk_queue(queue)]
+        bulk = [queue for queue in queues if is_bulk_queue(queue)]
         return bulk + main if self.since_bulk >= BULK_EVERY - 1 else main + bulk
 
     def rotate(self, last_used: str) -> str:
-        self.since_bulk = 0 if is_bulk(last_used) else self.since_bulk + 1
+        self.since_bulk = 0 if is_bulk_queue(last_used) else self.since_bulk + 1
         return super().rotate(last_used)

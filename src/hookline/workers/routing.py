@@ -27,6 +27,10 @@ def bulk_queue(queue: str) -> str:
     return f"{queue}.bulk"
 
 
+def is_bulk_queue(queue: str) -> bool:
+    return queue.endswith(bulk_queue(""))
+
+
 def queue_of(task_name: str) -> str:
     """`hookline.tasks.<queue>.<task>` → `<queue>`."""
     return task_name.rsplit(".", 2)[-2] if task_name.count(".") >= 2 else ""
