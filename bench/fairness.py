@@ -24,6 +24,7 @@ import time
 import stack as bench_stack
 from signed import signed_requests
 
+PARTS = ("whole", "ingress", "workers", "to a worker", "in the task")
 QUIET = ["loc-bench-b", "loc-bench-c", "loc-bench-d", "loc-bench-e"]
 FLOODER = "loc-bench"  # bench/signed.py's deliveries are signed for this location
 
@@ -67,15 +68,19 @@ async def flood_phase(stack: bench_stack.Stack, items: list, *, with_quiet: bool
 def latencies(stack: bench_stack.Stack, sent: dict[str, dict[int, float]]) -> dict[str, list[float]]:
     """B–E's latencies: whole (send → processed_at), and its two parts: the ingress's (send → the
     row's received_at) and the workers' (received_at → processed_at: publish, queue, run)."""
-    times: dict[str, list[float]] = {"whole": [], "ingress": [], "workers": []}
+    times: dict[str, list[float]] = {part: [] for part in PARTS}
     for location, sends in sent.items():
         since = min(sends.values(), default=0)
         done = dict(stack.wait_processed(location, len(sends), since))
         received = stack.received(location, since)
+        started = stack.started(location, since)
         for event_id, moment in sends.items():
             times["whole"].append(done[event_id] - moment)
             times["ingress"].append(received[event_id] - moment)
             times["workers"].append(done[event_id] - received[event_id])
+            if event_id in started:  # carried alone (a quiet tenant's event almost always is)
+                times["to a worker"].append(started[event_id] - received[event_id])
+                times["in the task"].append(done[event_id] - started[event_id])
     return times
 
 
@@ -102,7 +107,7 @@ def main() -> None:
         print(f"flood + B–E      A {len(mixed)} webhooks, {mixed_rate:.0f}/s; B–E {len(during['whole'])} webhooks\n")
 
         print(f"{'':40} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
-        for part in ("whole", "ingress", "workers"):
+        for part in PARTS:
             for label, figures in (("no flood", quiet), ("during A's flood", during)):
                 values = figures[part]
                 print(f"{f'B–E {part}, {label}':40} {bench_stack.percentile(values, 0.5) * 1000:9.0f} "

@@ -115,6 +115,15 @@ class Stack:
             "AND received_at >= to_timestamp(%s)", (self.tenants[location], since), dbname=self.database)
         return dict(rows)
 
+    def started(self, location: str, since: float = 0.0) -> dict[int, float]:
+        """Event id → the start of the first task run that carried it alone (task_runs.started_at, the
+        worker's prerun signal), of the tenant's one-event runs since `since`."""
+        rows = ingress_bench.admin(
+            "SELECT event_id, extract(epoch FROM min(started_at))::float8 FROM task_runs WHERE tenant_id = %s "
+            "AND event_id IS NOT NULL AND started_at >= to_timestamp(%s) GROUP BY event_id",
+            (self.tenants[location], since), dbname=self.database)
+        return dict(rows)
+
     def processed_count(self, location: str, since: float = 0.0) -> int:
         (count,), = ingress_bench.admin(
             "SELECT count(*) FROM webhook_events WHERE tenant_id = %s AND status = 'processed' "

@@ -381,6 +381,51 @@ def test_jobs_arriving_during_a_publish_wait_for_the_next_batch_instead_of_going
     assert broker.llen("ghl_sync") > 100
 
 
+class DistantSender:
+    """A RedisSender whose broker answers `delay` seconds late (a slow network); notes when each
+    send began, on the loop's clock, and its events."""
+
+    name = "distant redis"
+
+    def __init__(self, sender: RedisSender, delay: float) -> None:
+        self.sender, self.delay = sender, delay
+        self.sends: list[tuple[float, list[int]]] = []
+
+    async def send(self, jobs, bulk) -> None:
+        self.sends.append((asyncio.get_running_loop().time(), [event for job in jobs for event in job.events]))
+        await asyncio.sleep(self.delay)
+        await self.sender.send(jobs, bulk)
+
+
+def test_a_job_that_came_during_a_slow_publish_waits_the_linger_from_its_arrival_not_after_the_publish(redis_client):
+    from redis import asyncio as aioredis
+
+    linger, delay = 0.5, 0.6
+
+    async def publish() -> tuple[float, list[tuple[float, list[int]]]]:
+        client = aioredis.Redis.from_url(REDIS_URL)
+        sender = DistantSender(RedisSender(client, TaskMessages(app)), delay)
+        publisher = Publisher(sender, linger_seconds=linger)
+        publisher.start()
+        started = asyncio.get_running_loop().time()
+        publisher.submit(Job(TASK, 7, 1, "ghl"))  # published at ~0.5 s, answered at ~1.1 s
+        await asyncio.sleep(linger + 0.1)
+        publisher.submit(Job(TASK, 7, 2, "ghl"))  # arrives during that publish, at ~0.6 s
+        await asyncio.sleep(1.3)  # past ~1.6 s, so stop() (which publishes at once) cannot hurry it
+        await publisher.stop()
+        await client.aclose()
+        return started, sender.sends
+
+    started, sends = asyncio.run(publish())
+
+    assert [events for _, events in sends] == [[1], [2]]
+    second = sends[1][0] - started
+    # Its linger ended at ~1.1 s, when the first publish returned: it goes then. Counting the
+    # linger from the end of the publish would hold it to ~1.6 s.
+    assert second < 1.1 + linger / 2, f"the second job's publish began {second:.2f} s after the first job"
+    assert redis_client.llen("ghl_sync") == 2
+
+
 APPLY_EVENT, APPLY_EVENTS = "hookline.tasks.ghl_sync.apply_event", "hookline.tasks.ghl_sync.apply_events"
 
 

@@ -130,7 +130,7 @@ class Publisher:
         self.events_per_task, self.bulk_events_per_task = events_per_task, bulk_events_per_task
         self.capacity, self.batch = capacity, batch
         self.linger_seconds, self.backoff_seconds = linger_seconds, backoff_seconds
-        self._jobs: deque[Job] = deque()
+        self._jobs: deque[tuple[float, Job]] = deque()  # (when it was queued, on the loop's clock; the job)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -158,7 +158,7 @@ class Publisher:
         if len(self._jobs) >= self.capacity:
             self._gave_up([job], "publisher queue full")
             return
-        self._jobs.append(job)
+        self._jobs.append((asyncio.get_running_loop().time(), job))
         PUBLISH_PENDING.inc()
         self._wake.set()
 
@@ -170,12 +170,15 @@ class Publisher:
                 self._wake.clear()
                 await self._wake.wait()
             if len(self._jobs) < self.batch and not self._stopping:
-                # Let a batch gather, also when jobs came in during the last publish: a batch's round
-                # trips (its lanes, its MULTI) cost the event loop as much as many jobs. Publishing
-                # those at once meant a batch per round trip's worth of arrivals, ~9% more of the
-                # loop's CPU at 1,000 webhooks/s (bench/README.md).
-                await asyncio.sleep(self.linger_seconds)
-            jobs = [self._jobs.popleft() for _ in range(min(self.batch, len(self._jobs)))]
+                # Let a batch gather until its oldest job has waited `linger_seconds`, also when jobs
+                # came in during the last publish: a batch's round trips (its lanes, its MULTI) cost
+                # the event loop as much as many jobs. Publishing those at once meant a batch per
+                # round trip's worth of arrivals, ~9% more of the loop's CPU at 1,000 webhooks/s
+                # (bench/README.md). Counting from the oldest job, not from the last publish, keeps
+                # a job's wait at the linger while a flood keeps the loop busy (bench/fairness.py).
+                oldest = self._jobs[0][0] if self._jobs else asyncio.get_running_loop().time()
+                await asyncio.sleep(max(0.0, oldest + self.linger_seconds - asyncio.get_running_loop().time()))
+            jobs = [self._jobs.popleft()[1] for _ in range(min(self.batch, len(self._jobs)))]
             if jobs:
                 try:
                     await self._publish(jobs)
