@@ -102,19 +102,6 @@ def raw_durable_rate(stack: bench_stack.Stack, signed: object, seconds: int, con
         stack.broker.delete("bench_raw")
 
 
-def wrk_all(stack: bench_stack.Stack, signed: object, seconds: int, connections: int) -> int:
-    """The real ingress at its maximum through wrk, as raw durable is driven; the 2xx count. Every
-    request must be a distinct delivery: a wrapped-around one would be a duplicate, answered but no new row."""
-    import loadgen
-
-    run = loadgen.wrk(stack.server.url, signed.path, first=0, seconds=seconds, connections=connections, threads=2)
-    if run.next_index > signed.count:
-        raise SystemExit(f"wrk sent {run.next_index} requests of {signed.count} distinct webhooks: raise --webhooks")
-    if run.rejected or run.errors:
-        print(f"  (the ingress refused {run.rejected} and wrk saw {run.errors} socket errors: see {stack.log_dir})")
-    return run.accepted
-
-
 def main() -> None:
     args = parse_args()
     signed = signed_requests(args.webhooks)
@@ -133,7 +120,7 @@ def main() -> None:
         cpu = stack.worker_cpu_seconds()
         started = time.time()
         if args.sender == "wrk":
-            accepted = wrk_all(stack, signed, args.e2e_seconds, args.connections)
+            accepted = stack.flood(first=0, seconds=args.e2e_seconds, connections=args.connections).accepted
         else:
             accepted = asyncio.run(bench_stack.send_all("127.0.0.1", stack.server.port, items, args.connections))
         answered = time.time() - started

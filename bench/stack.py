@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,10 +30,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 
 class Stack:
-    """A database, the real ingress and one `worker_sync`-like Celery worker (its own process group)."""
+    """A database, the real ingress and the Procfile's Celery workers of ghl_sync (each its own process group)."""
 
     def __init__(self, signed: SignedRequests, locations: list[str], *, worker_app: str = "bench_tasks",
-                 settings: dict[str, str] | None = None, concurrency: int | None = None) -> None:
+                 settings: dict[str, str] | None = None, split_lanes: bool = False) -> None:
         self.signed = signed
         self.broker = ingress_bench.own_broker_db()
         self.database, url = ingress_bench.create_database()
@@ -54,29 +55,37 @@ class Stack:
         self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
         self.server = Server("real ingress", ["hookline.ingress.app:create_app", "--factory"], workers=1,
                              env=self.env, cwd=ingress_bench.ROOT, log=self.log_dir / "ingress.log")
-        # As the Procfile's worker_sync (its processes; on Redis it prefetches nothing: workers/app.py), with the bench's no-op task added.
-        self.concurrency = concurrency or worker_sync_concurrency()
-        command = [sys.executable, "-m", "celery", "-A", worker_app, "worker", "-n", f"bench-{uuid.uuid4().hex[:6]}@%h",
-                   "-Q", "ghl_sync", "--concurrency", str(self.concurrency), "--without-mingle", "--without-gossip",
-                   "--loglevel", "WARNING"]
-        with (self.log_dir / "worker.log").open("wb") as out:
-            self.worker = subprocess.Popen(command, cwd=BENCH_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                           start_new_session=True)
-        self._wait_for_worker()
+        # As the Procfile's workers of ghl_sync (their processes; on Redis they prefetch nothing:
+        # workers/app.py), with the bench's no-op task added; `split_lanes`: each split in two.
+        self.workers: list[subprocess.Popen] = []
+        workers = procfile_workers("ghl_sync")
+        if split_lanes:  # each as two workers, one per lane (`celery worker --lanes`, docs/operations.md)
+            workers = [(f"{name}-{lanes}", prefix, [*options, "--lanes", lanes])
+                       for name, prefix, options in workers for lanes in ("main", "bulk")]
+        self.worker_commands = workers
+        for name, prefix, options in workers:
+            command = [*prefix, sys.executable, "-m", "celery", "-A", worker_app, "worker",
+                       "-n", f"bench-{name}-{uuid.uuid4().hex[:6]}@%h", "-Q", "ghl_sync", *options,
+                       "--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
+            with (self.log_dir / f"{name}.log").open("wb") as out:
+                self.workers.append(subprocess.Popen(command, cwd=BENCH_DIR, env=self.env, stdout=out,
+                                                     stderr=subprocess.STDOUT, start_new_session=True))
+        self._wait_for_workers()
 
-    def _wait_for_worker(self) -> None:
+    def _wait_for_workers(self) -> None:
         from hookline.workers.app import app
 
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.worker.poll() is None:
-            if app.control.ping(timeout=0.5):
+        while time.monotonic() < deadline and all(worker.poll() is None for worker in self.workers):
+            if len(app.control.ping(timeout=0.5)) >= len(self.workers):
                 return
         self.close()
-        sys.exit(f"the worker did not start; its log: {self.log_dir / 'worker.log'}")
+        sys.exit(f"the workers did not start; their logs are in {self.log_dir}")
 
     def worker_cpu_seconds(self) -> float:
-        """CPU time (user + system) the worker's live processes have used: its main process and pool children."""
+        """CPU time (user + system) the workers' live processes have used: main processes and pool children."""
         tick = os.sysconf("SC_CLK_TCK")
+        groups = {worker.pid for worker in self.workers}  # each its own process group (start_new_session)
         total = 0.0
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -85,18 +94,20 @@ class Stack:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # gone meanwhile
                 continue
-            if int(fields[2]) == self.worker.pid:  # its process group (started with start_new_session)
+            if int(fields[2]) in groups:
                 total += (int(fields[11]) + int(fields[12])) / tick
         return total
 
     def close(self) -> None:
         self.server.stop()
-        if self.worker.poll() is None:
-            os.killpg(self.worker.pid, 15)
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, 15)
+        for worker in self.workers:
             try:
-                self.worker.wait(timeout=15)
+                worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, 9)
+                os.killpg(worker.pid, 9)
         self.broker.flushdb()
         ingress_bench.admin(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
 
@@ -142,6 +153,18 @@ class Stack:
             time.sleep(2)
         raise SystemExit(f"only {done} of {count} events of {location} processed after {timeout:.0f} s")
 
+    def flood(self, *, first: int, seconds: int, connections: int = 32) -> loadgen.Run:
+        """The signed deliveries from index `first` on, POSTed to the real ingress by wrk at its maximum
+        for `seconds` (as raw durable is driven; bench/loadgen.py). Every request must be a distinct
+        delivery: a wrapped-around one would be a duplicate, answered but no new row."""
+        run = loadgen.wrk(self.server.url, self.signed.path, first=first, seconds=seconds,
+                          connections=connections, threads=2)
+        if run.next_index > self.signed.count:
+            raise SystemExit(f"wrk sent up to delivery {run.next_index} of {self.signed.count} signed: raise --webhooks")
+        if run.rejected or run.errors:
+            print(f"  (the ingress refused {run.rejected} and wrk saw {run.errors} socket errors: see {self.log_dir})")
+        return run
+
     def signed_body(self, location: str) -> tuple[bytes, dict[str, str]]:
         """A distinct ContactCreate for `location`, Ed25519-signed now."""
         label = uuid.uuid4().hex
@@ -151,13 +174,21 @@ class Stack:
         return body, {"content-type": "application/json", HEADER: self.signed.sign(body)}
 
 
-def worker_sync_concurrency() -> int:
-    """The Procfile's `worker_sync --concurrency`, so the benches run the worker as deployed."""
+def procfile_workers(queue: str) -> list[tuple[str, list[str], list[str]]]:
+    """The Procfile's workers of `queue`, so the benches run them as deployed: (name, what runs
+    before `celery` (e.g. `nice -n 10`), its --concurrency and --lanes options)."""
+    workers = []
     for line in (ingress_bench.ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("worker_sync:"):
-            words = line.split()
-            return int(words[words.index("--concurrency") + 1])
-    raise SystemExit("no worker_sync line with --concurrency in the Procfile")
+        name, _, command = line.partition(":")
+        words = shlex.split(command)
+        if "worker" not in words or "-Q" not in words or queue not in words[words.index("-Q") + 1].split(","):
+            continue
+        options = [word for option in ("--concurrency", "--lanes") if option in words
+                   for word in (option, words[words.index(option) + 1])]
+        workers.append((name, words[:words.index("celery")], options))
+    if not workers:
+        raise SystemExit(f"no worker of {queue} in the Procfile")
+    return workers
 
 
 async def send_all(host: str, port: int, items: list[tuple[str, bytes]], connections: int = 32) -> int:

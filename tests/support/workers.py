@@ -29,8 +29,8 @@ def celery_at(broker_url: str, **changes) -> Celery:
 
 @contextmanager
 def celery_worker(log: Path, *, queues: str, app_module: str = "hookline.workers.app", concurrency: int = 2,
-                  control: Celery | None = None, **env: str) -> Iterator[str]:
-    """Start a worker consuming `queues`; yield its node name once it answers a ping, sent by the
+                  control: Celery | None = None, options: tuple[str, ...] = (), **env: str) -> Iterator[str]:
+    """Start a worker consuming `queues` (with more command-line `options`); yield its node name once it answers a ping, sent by the
     `control` app, else through the broker of `HOOKLINE_BROKER_URL` in `env` when given, else the
     tests' Redis (Celery broadcasts on an app's own broker, whatever connection it is given)."""
     from hookline.workers.app import app
@@ -39,7 +39,7 @@ def celery_worker(log: Path, *, queues: str, app_module: str = "hookline.workers
         control = celery_at(env["HOOKLINE_BROKER_URL"]) if "HOOKLINE_BROKER_URL" in env else app
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     command = [str(BIN / "celery"), "-A", app_module, "worker", "-n", name, "-Q", queues,
-               "--concurrency", str(concurrency), "--without-mingle", "--without-gossip", "--loglevel", "INFO"]
+               "--concurrency", str(concurrency), "--without-mingle", "--without-gossip", "--loglevel", "INFO", *options]
     pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with running(command, log=log, env={"PYTHONPATH": pythonpath, **env}) as process:
         wait_for(lambda: control.control.ping(destination=[name], timeout=0.5) or process.poll() is not None,

@@ -1,18 +1,21 @@
 """A worker asks for its main lanes before its bulk lanes, and for the bulk lanes once in BULK_EVERY;
-it takes a message only when a process is free to run it."""
+it takes a message only when a process is free to run it; `--lanes` gives it one kind alone."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from hookline.db import tenant_session
 from hookline.models import TaskRun
 from hookline.workers.lane_order import BULK_EVERY, MainLanesFirst
+from hookline.workers.routing import is_bulk_queue, select_lanes
+from tests.conftest import REDIS_URL
 from tests.support import probe_tasks
 from tests.support.processes import wait_for
-from tests.support.workers import celery_worker
+from tests.support.workers import celery_at, celery_worker
 
 QUEUES = ["webhooks", "ghl_sync", "webhooks.bulk", "ghl_sync.bulk", "sync@host.dq2"]
 
@@ -90,3 +93,35 @@ def test_a_busy_worker_leaves_the_next_message_in_redis(database, redis_client, 
         time.sleep(2)  # the first still runs: with prefetch (4 a process) the worker would hold 3 more
         assert redis_client.llen("webhooks") == 4
     redis_client.delete("webhooks")
+
+
+def test_lanes_main_and_lanes_bulk_split_a_queue_between_two_workers(database, redis_client, tenant, tmp_path):
+    redis_client.delete("webhooks", "webhooks.bulk")
+    for index in range(3):
+        probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id, "event_id": index}, queue="webhooks.bulk")
+        probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id, "event_id": 10 + index}, queue="webhooks")
+
+    with celery_worker(tmp_path / "main.log", queues="webhooks", app_module="tests.support.probe_tasks",
+                       options=("--lanes", "main")):
+        wait_for(lambda: len(lanes_run(tenant.id)) == 3, timeout=60, what="the main lane's probes")
+        time.sleep(1)  # a worker that also served the bulk lane would take those now
+        assert redis_client.llen("webhooks.bulk") == 3
+    with celery_worker(tmp_path / "bulk.log", queues="webhooks", app_module="tests.support.probe_tasks",
+                       options=("--lanes", "bulk")):
+        wait_for(lambda: len(lanes_run(tenant.id)) == 6, timeout=60, what="the bulk lane's probes")
+        probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id, "event_id": 20}, queue="webhooks")
+        time.sleep(1)
+        assert redis_client.llen("webhooks") == 1  # left for a worker of the main lane
+
+    assert lanes_run(tenant.id) == ["webhooks"] * 3 + ["webhooks.bulk"] * 3
+    redis_client.delete("webhooks")
+
+
+def test_lanes_main_without_a_queue_list_leaves_out_every_bulk_lane_and_a_wrong_value_is_refused():
+    queues = celery_at(REDIS_URL).amqp.queues  # no -Q: every queue of the map
+    select_lanes(queues, "main")
+
+    assert "ghl_sync" in queues.consume_from
+    assert [name for name in queues.consume_from if is_bulk_queue(name)] == []
+    with pytest.raises(ValueError, match="lanes must be one of all, main, bulk"):
+        select_lanes(queues, "fast")

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import click
 import structlog
 from celery import Celery, signals
 from celery.utils.saferepr import saferepr
@@ -18,7 +19,7 @@ from hookline.secrets_box import require_keys
 from hookline.telemetry import reporting, tracing
 from hookline.workers import kombu_redis_fix, limits, observe  # noqa: F401 - observe connects the task signals
 from hookline.workers.logs import QuietTicks, configure_logging
-from hookline.workers.routing import FAIR_QUEUES, bulk_queue, declare_every_queue, task_queues_for, task_routes
+from hookline.workers.routing import LANES, declare_every_queue, select_lanes, task_queues_for, task_routes
 from hookline.workers.tenancy import redacted
 
 TASK_MODULES = ["hookline.tasks.audio_upload", "hookline.tasks.dunning", "hookline.tasks.email", "hookline.tasks.ghl_sync",
@@ -110,16 +111,21 @@ def _fresh_pool(**_) -> None:
     reset_engine()
 
 
+# `celery worker --lanes`: which lanes of its tenant-event queues (transport/lanes.py) a worker serves.
+app.user_options["worker"].add(click.Option(
+    ["--lanes"], type=click.Choice(LANES), default="all", show_default=True,
+    help="Of each tenant-event queue named by -Q: 'all' serves its main and bulk lanes, 'main' only the main "
+         "lane, 'bulk' only the bulk lane (a worker of its own for floods; see the Procfile)."))
+
+
 @signals.celeryd_after_setup.connect
-def _consume_bulk_lanes(instance: Any = None, **_: Any) -> None:
-    # A worker consuming a tenant-event queue consumes its bulk lane too (transport/lanes.py), so
-    # no `-Q` list can leave a tenant's flood unserved. On Redis the worker asks for its main lanes
+def _consume_lanes(instance: Any = None, **_: Any) -> None:
+    # By default a worker consuming a tenant-event queue consumes its bulk lane too (transport/lanes.py),
+    # so no `-Q` list can leave a tenant's flood unserved; on Redis it then asks for its main lanes
     # first, and for the bulk lanes first once in BULK_EVERY messages (workers/lane_order.py).
-    queues = instance.app.amqp.queues
-    consumed = queues.consume_from or {}
-    for name in FAIR_QUEUES:
-        if name in consumed:
-            queues.select_add(queues[bulk_queue(name)])
+    # `--lanes main` and `--lanes bulk` split them between two workers, so a quiet tenant's message
+    # never waits for a process behind a flood's batch (docs/decisions.md, Bulk lanes).
+    select_lanes(instance.app.amqp.queues, instance.options.get("lanes") or "all")
     declare_every_queue(instance.app)  # before the consumer binds them for delayed delivery
 
 

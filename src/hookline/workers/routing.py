@@ -31,6 +31,26 @@ def is_bulk_queue(queue: str) -> bool:
     return queue.endswith(bulk_queue(""))
 
 
+# What `celery worker --lanes` takes (workers/app.py).
+LANES = ("all", "main", "bulk")
+
+
+def select_lanes(queues: Any, lanes: str) -> None:
+    """Of each tenant-event queue a worker consumes (Celery's `app.amqp.queues`, after `-Q`), serve
+    `lanes`: "all" adds its bulk lane, "main" leaves the main lane alone, "bulk" swaps the main lane
+    for its bulk lane."""
+    if lanes not in LANES:
+        raise ValueError(f"lanes must be one of {', '.join(LANES)}, not {lanes!r}")
+    consumed = queues.consume_from or {}
+    for name in [name for name in FAIR_QUEUES if name in consumed]:
+        if lanes == "main":
+            queues.deselect(bulk_queue(name))  # without -Q a worker would consume every queue
+        else:
+            queues.select_add(queues[bulk_queue(name)])
+        if lanes == "bulk":
+            queues.deselect(name)
+
+
 def queue_of(task_name: str) -> str:
     """`hookline.tasks.<queue>.<task>` → `<queue>`."""
     return task_name.rsplit(".", 2)[-2] if task_name.count(".") >= 2 else ""
