@@ -1,6 +1,6 @@
 """Fairness across tenants, end to end: one tenant's flood against four tenants posting steadily.
 
-    uv run python bench/fairness.py [--flood-seconds 8] [--webhooks 90000] [--split-lanes]
+    uv run python bench/fairness.py [--flood-seconds 8] [--webhooks 120000] [--split-lanes]
 
 A real ingress (uvicorn) and the Procfile's worker of ghl_sync (2 processes, no prefetch on Redis;
 `--split-lanes`: as two workers, `--lanes main` and `--lanes bulk`) on this machine
@@ -37,8 +37,8 @@ FLOODER = "loc-bench"  # bench/signed.py's deliveries are signed for this locati
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--flood-seconds", type=int, default=8, help="how long tenant A floods, through wrk (8)")
-    parser.add_argument("--webhooks", type=int, default=90_000,
-                        help="distinct signed deliveries for A's two floods (90000; it stops if wrk would need more)")
+    parser.add_argument("--webhooks", type=int, default=120_000,
+                        help="distinct signed deliveries for A's two floods (120000; it stops if wrk would need more)")
     parser.add_argument("--quiet-seconds", type=float, default=10, help="length of the quiet-only phase (10)")
     parser.add_argument("--burst", type=int, help="the ingress's HOOKLINE_FAIRNESS_BURST (default: the setting's, 200); "
                         "0 turns fairness off, to see the FIFO figures")

@@ -18,7 +18,7 @@ from tests.support.ingress import ingress
 from tests.support.processes import wait_for
 from tests.support.webhooks import encode, ghl_headers, payload
 
-FLOOD, FEW, BURST = 2000, 5, 50
+FLOOD, FEW, BURST, LATE = 2000, 5, 50, 100
 QUEUES = ["ghl_sync", "ghl_sync.bulk"]
 
 
@@ -75,8 +75,10 @@ def test_a_tenants_flood_does_not_hold_up_another_tenant(fair_ingress, redis_cli
              what="every event published")
     bulk = carried(redis_client, "ghl_sync.bulk")
     assert {tenant_id for tenant_id, _ in bulk} == {flooder.id}  # only the flooder's events, and most of them
-    assert len(bulk) >= FLOOD - BURST
-    assert len(carried(redis_client, "ghl_sync")) <= BURST + FEW
+    # Routing is one publisher batch late (transport/lanes.py, known_hot): at 16 requests in flight a
+    # batch carries a few dozen events; LATE bounds that batch.
+    assert len(bulk) >= FLOOD - BURST - LATE
+    assert len(carried(redis_client, "ghl_sync")) <= BURST + LATE + FEW
 
     # Told to consume ghl_sync only: the worker adds its bulk lane itself.
     with celery_worker(["ghl_sync"], tmp_path / "worker.log", empty=False) as worker:

@@ -1,14 +1,17 @@
 """The fairness lanes on the real Redis: counting a tenant's burst, the hot mark, the bulk lane's messages."""
 
+import asyncio
 import json
 
 import pytest
 import redis
+from redis import asyncio as aioredis
 
 from hookline.transport.lanes import Lanes, lane
 from hookline.transport.messages import TaskMessages, push
 from hookline.transport.publisher import Job
 from hookline.workers.app import app
+from tests.conftest import REDIS_URL
 
 TASK = "hookline.tasks.ghl_sync.upsert_contact"
 
@@ -75,3 +78,23 @@ def test_a_batch_sends_hot_tenants_to_the_bulk_lane_and_the_others_to_the_main_l
 
     assert event_ids("ghl_sync.bulk") == ["{'tenant_id': 1, 'event_id': 10}", "{'tenant_id': 1, 'event_id': 11}"]
     assert event_ids("ghl_sync") == ["{'tenant_id': 2, 'event_id': 20}"]
+
+
+def test_the_ingress_routes_by_the_last_answers_while_it_counts_a_batch(redis_client):
+    async def answers() -> list[set[int]]:
+        client = aioredis.Redis.from_url(REDIS_URL)
+        fair = Lanes(None, burst=5, window=1, cooldown=30, async_client=client)
+        seen = [fair.known_hot({7, 8})]  # nothing answered yet: the main lane
+        await fair.hot_async({7: 6, 8: 1})  # 7 over its burst
+        seen.append(fair.known_hot({7, 8}))
+        await asyncio.sleep(1.1)  # the answer is a window old: no longer trusted
+        seen.append(fair.known_hot({7}))
+        await fair.hot_async({7: 1})  # still cooling down: hot
+        seen.append(fair.known_hot({7}))
+        redis_client.delete("hookline:fair:hot:7")  # cooled down
+        await fair.hot_async({7: 1})
+        seen.append(fair.known_hot({7}))
+        await client.aclose()
+        return seen
+
+    assert asyncio.run(answers()) == [set(), {7}, set(), {7}, set()]

@@ -7,13 +7,16 @@ stays over), and while hot its tasks go to the queue's bulk lane. Workers consum
 on Redis, ask for the main lanes first and only when a process is free (workers/lane_order.py), so
 the other tenants' work waits for at most one bulk message's run, and when they have none the flood gets the
 workers to itself. One Redis round trip per publisher batch (a pipeline of one script per tenant).
+The ingress's publisher makes that round trip while the batch goes out, routed by the answers of
+the batches before (`known_hot`): a tenant turns hot, or cools down, one batch late.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import redis
@@ -56,6 +59,8 @@ class Lanes:
         self.client, self.async_client, self.burst, self.cooldown = client, async_client, burst, cooldown
         self._window = FixedWindow("fair", burst, window)
         self._sha = hashlib.sha1(HOT.encode()).hexdigest()
+        self._window_seconds = window
+        self._answered_hot: dict[int, float] = {}  # tenant → when hot_async last called it hot (monotonic)
 
     @classmethod
     def from_settings(cls, settings: Any = None, *, async_client: aioredis.Redis | None = None) -> Lanes:
@@ -88,7 +93,7 @@ class Lanes:
         return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
 
     async def hot_async(self, counts: Mapping[int, int]) -> set[int]:
-        """`hot` on the asyncio client (the ingress's event loop)."""
+        """`hot` on the asyncio client (the ingress's event loop); the answer is also kept for `known_hot`."""
         if self.async_client is None or self.burst <= 0 or not counts:
             return set()
         tenants = list(counts)
@@ -96,7 +101,20 @@ class Lanes:
             answers = await self._count_async(tenants, counts)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc)
+        now = time.monotonic()
+        for tenant_id, answer in zip(tenants, answers, strict=True):
+            if answer:
+                self._answered_hot[tenant_id] = now
+            else:
+                self._answered_hot.pop(tenant_id, None)
         return {tenant_id for tenant_id, answer in zip(tenants, answers, strict=True) if answer}
+
+    def known_hot(self, tenants: Iterable[int]) -> set[int]:
+        """The tenants `hot_async` last called hot, within a window: what the ingress's publisher routes
+        by while it counts the same batch, so a batch waits for one Redis round trip, not two (one
+        batch late when a tenant turns hot or cools down; a flood is thousands of events)."""
+        now = time.monotonic()
+        return {tenant_id for tenant_id in tenants if now - self._answered_hot.get(tenant_id, -math.inf) < self._window_seconds}
 
     def _unavailable(self, exc: Exception) -> set[int]:
         log.warning("fairness.unavailable", error=repr(exc))

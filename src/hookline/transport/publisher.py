@@ -187,9 +187,20 @@ class Publisher:
 
     async def _publish(self, jobs: list[Job]) -> None:
         try:
-            bulk = await self.lanes.hot_async(Counter(job.tenant_id for job in jobs)) if self.lanes else set()
-            await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
-                                                 bulk_size=self.bulk_events_per_task), bulk)
+            bulk: set[int] = set()
+            counting = None
+            if self.lanes:
+                # Count this batch while it goes out, routed by the last answers: a batch costs the
+                # event loop one round trip's wait instead of two (Lanes.known_hot).
+                counts = Counter(job.tenant_id for job in jobs)
+                bulk = self.lanes.known_hot(counts)
+                counting = asyncio.ensure_future(self.lanes.hot_async(counts))
+            try:
+                await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
+                                                     bulk_size=self.bulk_events_per_task), bulk)
+            finally:
+                if counting is not None:
+                    await counting  # it logs and swallows a Redis failure itself
             PUBLISH_BATCH_JOBS.observe(len(jobs))
         except Exception as exc:  # noqa: BLE001 - broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))
