@@ -104,12 +104,16 @@ def request_bytes(host: str, signature: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def read_status(reader: asyncio.StreamReader) -> int:
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 answer on a keep-alive connection: its status and body."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     length = next((int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")), 0)
-    await reader.readexactly(length)
-    return int(lines[0].split(" ", 2)[1])
+    return int(lines[0].split(" ", 2)[1]), await reader.readexactly(length)
+
+
+async def read_status(reader: asyncio.StreamReader) -> int:
+    return (await read_answer(reader))[0]
 
 
 def fixed_rate(url: str, items: list[tuple[str, bytes]], *, first: int, rate: float, seconds: float,
