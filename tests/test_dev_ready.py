@@ -9,7 +9,9 @@ import socket
 import time
 
 import httpx
+from honcho.environ import parse_procfile
 
+from hookline.dev import PROCFILE, restartable
 from tests.support.cli import HOOKLINE
 from tests.support.processes import alive, free_port, running, wait_for
 
@@ -47,7 +49,7 @@ def test_dev_says_when_it_is_ready_stays_quiet_when_idle_and_stops_cleanly_on_ct
     assert f"Flower   http://127.0.0.1:{ports['FLOWER_PORT']}  (login in {tmp_path / 'var' / 'flower-basic-auth'})" in ready
     assert f"console  http://127.0.0.1:{ports['CONSOLE_PORT']}  (operator login in {tmp_path / 'var' / 'console-login'})" in ready
     assert f"metrics  http://127.0.0.1:{ports['METRICS_PORT']}/metrics" in ready
-    assert f"workers  sync@{host}, io@{host}, batch@{host}" in ready
+    assert f"workers  sync@{host}, bulk@{host}, io@{host}, batch@{host}" in ready
 
     # Idle: beat's ticks (the relay every 5 s, the minute's sweepers) print nothing.
     assert not [line for line in idle if "relay_unpublished" in line or "beat.sent" in line], idle
@@ -57,5 +59,15 @@ def test_dev_says_when_it_is_ready_stays_quiet_when_idle_and_stops_cleanly_on_ct
     assert returncode == 0, stopping
     assert "Traceback" not in stopping and '"level": "error"' not in stopping and "ERROR" not in stopping, stopping
     pids = [int(pid) for pid in re.findall(r"started \(pid=(\d+)\)", output)]
-    assert len(pids) == 8
+    assert len(pids) == 9
     wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10, what="every process to end")
+
+
+def test_only_the_ingress_and_the_webhooks_main_lane_worker_start_before_the_ingress_answers():
+    processes = parse_procfile(PROCFILE.read_text()).processes
+    healthz = "http://127.0.0.1:8000/healthz"
+
+    waiting = {name for name, command in processes.items() if "--after" in restartable(name, command, after=healthz)}
+
+    assert set(processes) - waiting == {"web", "worker_sync"}
+    assert "worker_bulk" in waiting  # it serves the webhooks queue too, but only its flood lane

@@ -93,11 +93,12 @@ def restartable(name: str, command: str, *, after: str | None = None) -> str:
     stop every process). Not the ingress: a failure of `hookline web` still stops `hookline dev`.
 
     `after` (the ingress's /healthz): what a first webhook does not need, all but the worker of the
-    `webhooks` queue, starts once it answers, so that those two have the CPU first (bench/startup.py)."""
+    `webhooks` queue's main lane, starts once it answers, so that those two have the CPU first (bench/startup.py)."""
     argv = shlex.split(command)
     if _is_ingress(command):
         return command
-    first = readiness.is_worker(argv) and "webhooks" in readiness.worker_queues(argv)
+    first = (readiness.is_worker(argv) and "webhooks" in readiness.worker_queues(argv)
+             and readiness.worker_lanes(argv) != "bulk")
     wait = ["--after", after] if after and not first else []
     return shlex.join([sys.executable, "-m", "hookline.restarts", *wait, name, "--", *argv])
 

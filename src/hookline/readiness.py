@@ -77,6 +77,16 @@ def worker_queues(argv: list[str]) -> list[str]:
     return []
 
 
+def worker_lanes(argv: list[str]) -> str:
+    """Which lanes a `celery … worker` command serves (--lanes; workers/app.py): all, main or bulk."""
+    for index, arg in enumerate(argv):
+        if arg == "--lanes" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lanes="):
+            return arg.split("=", 1)[1]
+    return "all"
+
+
 def worker_node(argv: list[str]) -> str:
     """The node name a `celery … worker` command gets: its -n/--hostname with %h expanded, else celery@host."""
     name = "celery@%h"

@@ -3,13 +3,16 @@ it takes a message only when a process is free to run it; `--lanes` gives it one
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from hookline.db import tenant_session
 from hookline.models import TaskRun
+from hookline.workers.app import BULK_NICE
 from hookline.workers.lane_order import BULK_EVERY, MainLanesFirst
 from hookline.workers.routing import is_bulk_queue, select_lanes
 from tests.conftest import REDIS_URL
@@ -95,6 +98,19 @@ def test_a_busy_worker_leaves_the_next_message_in_redis(database, redis_client, 
     redis_client.delete("webhooks")
 
 
+def processes_of(node: str) -> list[int]:
+    """The worker's main process and its pool's (their command lines name the node)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and node.encode() in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:  # gone meanwhile
+            continue
+    assert len(pids) == 3, pids  # the main process and two children (celery_worker's default concurrency)
+    return pids
+
+
 def test_lanes_main_and_lanes_bulk_split_a_queue_between_two_workers(database, redis_client, tenant, tmp_path):
     redis_client.delete("webhooks", "webhooks.bulk")
     for index in range(3):
@@ -102,12 +118,15 @@ def test_lanes_main_and_lanes_bulk_split_a_queue_between_two_workers(database, r
         probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id, "event_id": 10 + index}, queue="webhooks")
 
     with celery_worker(tmp_path / "main.log", queues="webhooks", app_module="tests.support.probe_tasks",
-                       options=("--lanes", "main")):
+                       options=("--lanes", "main")) as node:
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in processes_of(node)} == {os.nice(0)}
         wait_for(lambda: len(lanes_run(tenant.id)) == 3, timeout=60, what="the main lane's probes")
         time.sleep(1)  # a worker that also served the bulk lane would take those now
         assert redis_client.llen("webhooks.bulk") == 3
     with celery_worker(tmp_path / "bulk.log", queues="webhooks", app_module="tests.support.probe_tasks",
-                       options=("--lanes", "bulk")):
+                       options=("--lanes", "bulk")) as node:
+        # The worker and its pool's processes yield the CPU to everything else.
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in processes_of(node)} == {min(os.nice(0) + BULK_NICE, 19)}
         wait_for(lambda: len(lanes_run(tenant.id)) == 6, timeout=60, what="the bulk lane's probes")
         probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id, "event_id": 20}, queue="webhooks")
         time.sleep(1)

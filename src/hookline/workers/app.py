@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -111,11 +112,14 @@ def _fresh_pool(**_) -> None:
     reset_engine()
 
 
+# A `--lanes bulk` worker's nice increment (docs/decisions.md, Bulk lanes).
+BULK_NICE = 10
+
 # `celery worker --lanes`: which lanes of its tenant-event queues (transport/lanes.py) a worker serves.
 app.user_options["worker"].add(click.Option(
     ["--lanes"], type=click.Choice(LANES), default="all", show_default=True,
     help="Of each tenant-event queue named by -Q: 'all' serves its main and bulk lanes, 'main' only the main "
-         "lane, 'bulk' only the bulk lane (a worker of its own for floods; see the Procfile)."))
+         "lane, 'bulk' only the bulk lane, at a lower CPU priority (nice +10; see the Procfile)."))
 
 
 @signals.celeryd_after_setup.connect
@@ -125,7 +129,12 @@ def _consume_lanes(instance: Any = None, **_: Any) -> None:
     # first, and for the bulk lanes first once in BULK_EVERY messages (workers/lane_order.py).
     # `--lanes main` and `--lanes bulk` split them between two workers, so a quiet tenant's message
     # never waits for a process behind a flood's batch (docs/decisions.md, Bulk lanes).
-    select_lanes(instance.app.amqp.queues, instance.options.get("lanes") or "all")
+    lanes = instance.options.get("lanes") or "all"
+    select_lanes(instance.app.amqp.queues, lanes)
+    if lanes == "bulk":
+        # Floods' work yields the CPU to everything else: the main lanes' workers, the ingress,
+        # PostgreSQL. Before the pool forks, so its processes inherit it; lowering needs no privilege.
+        os.nice(BULK_NICE)
     declare_every_queue(instance.app)  # before the consumer binds them for delayed delivery
 
 
