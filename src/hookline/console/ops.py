@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from hookline.config import Settings
-from hookline.workers.routing import FAIR_QUEUES, QUEUES, bulk_queue
 
 PING_SECONDS = 1.0
 
@@ -18,7 +17,7 @@ def queue_overview(settings: Settings) -> dict[str, Any]:
 
     overview: dict[str, Any] = {"queues": [], "queue_error": None, "workers": [], "workers_error": None}
     try:
-        overview["queues"] = queue_states(app, (*QUEUES, *map(bulk_queue, FAIR_QUEUES)))
+        overview["queues"] = queue_states(app)
     except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the page
         overview["queue_error"] = f"broker unreachable: {exc}"
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from hookline.db import global_session
-from hookline.workers.routing import QUEUES
+from hookline.workers.routing import EVERY_QUEUE
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -36,7 +36,7 @@ class TenantHealth:
     dead_letters: int | None  # None: there is no dead_letters table (yet)
 
 
-def queue_states(app: Celery, queues: tuple[str, ...] = QUEUES, *, now: float | None = None) -> list[QueueState]:
+def queue_states(app: Celery, queues: tuple[str, ...] = EVERY_QUEUE, *, now: float | None = None) -> list[QueueState]:
     """Every queue's depth; on Redis also the age of its oldest message (LLEN and LINDEX -1, one pipeline)."""
     with app.connection_for_read() as connection:
         channel = connection.default_channel

@@ -31,6 +31,10 @@ def is_bulk_queue(queue: str) -> bool:
     return queue.endswith(bulk_queue(""))
 
 
+# Every queue a message can wait in: the map's, and the bulk lanes.
+EVERY_QUEUE = (*QUEUES, *map(bulk_queue, FAIR_QUEUES))
+
+
 # What `celery worker --lanes` takes (workers/app.py).
 LANES = ("all", "main", "bulk")
 
@@ -74,7 +78,7 @@ def task_queues_for(broker_url: str) -> tuple[Queue, ...]:
     exchange_type = "topic" if rabbitmq else "direct"
     arguments = {"x-queue-type": "quorum"} if rabbitmq else None
     return tuple(Queue(name, Exchange(name, type=exchange_type), routing_key=name, queue_arguments=arguments)
-                 for name in (*QUEUES, *map(bulk_queue, FAIR_QUEUES)))
+                 for name in EVERY_QUEUE)
 
 
 task_routes = {f"hookline.tasks.{queue}.*": {"queue": queue, "routing_key": queue} for queue in QUEUES}
