@@ -1,10 +1,10 @@
 """Fairness across tenants, end to end: one tenant's flood against four tenants posting steadily.
 
-    uv run python bench/fairness.py [--flood-seconds 8] [--webhooks 120000] [--one-worker]
+    uv run python bench/fairness.py [--flood-seconds 8] [--webhooks 120000] [--split-lanes]
 
-A real ingress (uvicorn) and the Procfile's workers of ghl_sync (worker_sync for the main lanes,
-worker_bulk for the bulk lanes at nice +10; 2 processes each, no prefetch on Redis; `--one-worker`:
-worker_sync alone with `--lanes all`, as before 2026-12-07) on this machine (bench/stack.py). Four phases, each on an empty queue:
+A real ingress (uvicorn) and the Procfile's worker of ghl_sync (2 processes, no prefetch on Redis;
+`--split-lanes`: as two workers, `--lanes main` and `--lanes bulk`, the latter at nice +10) on this machine
+(bench/stack.py). Four phases, each on an empty queue:
   1. quiet:      tenants B–E each post one ContactCreate every 100 ms (Ed25519-signed live);
   2. flood only: tenant A's deliveries (Ed25519-signed ahead, bench/signed.py) POSTed by wrk at the
                  ingress's maximum for --flood-seconds, 32 connections, as raw durable is driven;
@@ -42,8 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quiet-seconds", type=float, default=10, help="length of the quiet-only phase (10)")
     parser.add_argument("--burst", type=int, help="the ingress's HOOKLINE_FAIRNESS_BURST (default: the setting's, 200); "
                         "0 turns fairness off, to see the FIFO figures")
-    parser.add_argument("--one-worker", action="store_true",
-                        help="one worker for both lanes (`--lanes all`) instead of the Procfile's worker_sync and worker_bulk")
+    parser.add_argument("--split-lanes", action="store_true",
+                        help="run the Procfile's worker as two, `--lanes main` and `--lanes bulk` (docs/operations.md)")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between one quiet tenant's posts (0.1)")
     return parser.parse_args()
 
@@ -98,7 +98,7 @@ def main() -> None:
     args = parse_args()
     signed = signed_requests(args.webhooks)
     settings = {} if args.burst is None else {"HOOKLINE_FAIRNESS_BURST": str(args.burst)}
-    stack = bench_stack.Stack(signed, QUIET, settings=settings, one_worker=args.one_worker)
+    stack = bench_stack.Stack(signed, QUIET, settings=settings, split_lanes=args.split_lanes)
     try:
         burst = "default (200)" if args.burst is None else args.burst
         print(f"database {stack.database}, logs in {stack.log_dir}; A floods for {args.flood_seconds} s through wrk, "

@@ -31,7 +31,7 @@ class Stack:
     """A database, the real ingress and the Procfile's Celery workers of ghl_sync (each its own process group)."""
 
     def __init__(self, signed: SignedRequests, locations: list[str], *, worker_app: str = "bench_tasks",
-                 settings: dict[str, str] | None = None, one_worker: bool = False) -> None:
+                 settings: dict[str, str] | None = None, split_lanes: bool = False) -> None:
         self.signed = signed
         self.broker = ingress_bench.own_broker_db()
         self.database, url = ingress_bench.create_database()
@@ -53,15 +53,13 @@ class Stack:
         self.log_dir = Path(tempfile.mkdtemp(prefix="hookline-bench-"))
         self.server = Server("real ingress", ["hookline.ingress.app:create_app", "--factory"], workers=1,
                              env=self.env, cwd=ingress_bench.ROOT, log=self.log_dir / "ingress.log")
-        # As the Procfile's workers of ghl_sync (their processes and lanes; on Redis they prefetch nothing:
-        # workers/app.py), with the bench's no-op task added; `one_worker`: the first alone, for every lane.
+        # As the Procfile's workers of ghl_sync (their processes; on Redis they prefetch nothing:
+        # workers/app.py), with the bench's no-op task added; `split_lanes`: each split in two.
         self.workers: list[subprocess.Popen] = []
         workers = procfile_workers("ghl_sync")
-        if one_worker:  # as the Procfile had it before 2026-12-07
-            name, prefix, options = workers[0]
-            if "--lanes" in options:
-                options = options[:options.index("--lanes")] + options[options.index("--lanes") + 2:]
-            workers = [(name, prefix, [*options, "--lanes", "all"])]
+        if split_lanes:  # each as two workers, one per lane (`celery worker --lanes`, docs/operations.md)
+            workers = [(f"{name}-{lanes}", prefix, [*options, "--lanes", lanes])
+                       for name, prefix, options in workers for lanes in ("main", "bulk")]
         self.worker_commands = workers
         for name, prefix, options in workers:
             command = [*prefix, sys.executable, "-m", "celery", "-A", worker_app, "worker",

@@ -36,7 +36,7 @@ def test_two_beats_and_a_metrics_exporter_beside_each_worker_group():
     exporters = {name: service["volumes"] for name, service in services.items() if name.startswith("metrics-")}
 
     assert len(beats) == 2
-    assert sorted(map(str, groups.values())) == sorted(map(str, exporters.values())) and len(groups) == 4
+    assert sorted(map(str, groups.values())) == sorted(map(str, exporters.values())) and len(groups) == 3
 
 
 def test_prometheus_scrapes_the_jobs_the_alert_rules_name_and_loads_the_rules():
