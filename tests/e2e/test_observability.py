@@ -151,13 +151,13 @@ def test_the_exporter_serves_the_workers_counters_and_the_queues(exporter, tenan
     send(probe_tasks.fail, tenant.id)
     wait_for(lambda: finished(tenant.id, "tests.probe.fail"), what="the failed run")
     wait_for(lambda: finished(tenant.id, "tests.probe.succeed"), what="the successful run")
-    redis_client.delete("reports", "ghl_sync.bulk")
+    redis_client.delete("reports", "reonic_sync.bulk")
     for _ in range(3):  # no worker reads `reports` here: they wait
         probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id}, queue="reports")
-    for _ in range(2):  # nor a bulk lane, which has its own workers (worker_bulk)
-        probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id}, queue="ghl_sync.bulk")
+    for _ in range(2):  # nor a bulk lane of a queue it does not consume
+        probe_tasks.succeed.apply_async(kwargs={"tenant_id": tenant.id}, queue="reonic_sync.bulk")
     after = scrape(exporter)
-    redis_client.delete("reports", "ghl_sync.bulk")
+    redis_client.delete("reports", "reonic_sync.bulk")
 
     def grew(series):
         return value(after, series) - value(before, series)
@@ -169,7 +169,7 @@ def test_the_exporter_serves_the_workers_counters_and_the_queues(exporter, tenan
     assert grew(runtime) == 1
     assert value(after, 'hookline_queue_depth{queue="reports"}') == 3
     assert value(after, 'hookline_queue_depth{queue="ghl_sync"}') == 0
-    assert value(after, 'hookline_queue_depth{queue="ghl_sync.bulk"}') == 2
+    assert value(after, 'hookline_queue_depth{queue="reonic_sync.bulk"}') == 2
     assert 0 < value(after, 'hookline_queue_oldest_message_age_seconds{queue="reports"}') < 60
     assert value(after, f'hookline_task_runs_failed_last_hour{{tenant="{tenant.id}"}}') == 1
     assert f'hookline_inbox_pending{{tenant="{tenant.id}"}} 0.0' in after
