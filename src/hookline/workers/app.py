@@ -112,14 +112,14 @@ def _fresh_pool(**_) -> None:
     reset_engine()
 
 
-# A `--lanes bulk` worker's nice increment (docs/decisions.md, Bulk lanes).
+# A `--lanes bulk` worker's nice increment (docs/operations.md, "Fairness lanes").
 BULK_NICE = 10
 
 # `celery worker --lanes`: which lanes of its tenant-event queues (transport/lanes.py) a worker serves.
 app.user_options["worker"].add(click.Option(
     ["--lanes"], type=click.Choice(LANES), default="all", show_default=True,
     help="Of each tenant-event queue named by -Q: 'all' serves its main and bulk lanes, 'main' only the main "
-         "lane, 'bulk' only the bulk lane, at a lower CPU priority (nice +10; see the Procfile)."))
+         "lane, 'bulk' only the bulk lane, at a lower CPU priority (nice +10; docs/operations.md, Fairness lanes)."))
 
 
 @signals.celeryd_after_setup.connect
@@ -128,7 +128,7 @@ def _consume_lanes(instance: Any = None, **_: Any) -> None:
     # so no `-Q` list can leave a tenant's flood unserved; on Redis it then asks for its main lanes
     # first, and for the bulk lanes first once in BULK_EVERY messages (workers/lane_order.py).
     # `--lanes main` and `--lanes bulk` split them between two workers, so a quiet tenant's message
-    # never waits for a process behind a flood's batch (docs/decisions.md, Bulk lanes).
+    # never waits for a process behind a flood's batch (docs/decisions.md, "One worker for both lanes").
     lanes = instance.options.get("lanes") or "all"
     select_lanes(instance.app.amqp.queues, lanes)
     if lanes == "bulk":
