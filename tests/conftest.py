@@ -24,6 +24,10 @@ REDIS_URL = os.environ.get("HOOKLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13
 APP_ROLE = "hookline_test_app"
 DATABASE = f"hookline_test_{uuid.uuid4().hex[:10]}"
 DATABASE_URL = f"postgresql://{APP_ROLE}@{PG_HOST}/{DATABASE}"
+# Migrations go straight to PostgreSQL when the tests connect through a pooler (tests/test_pgbouncer.py),
+# as a deployment migrates (compose.yaml's `migrate`): a pooled server connection opened before
+# migration 0019 keeps the old plan_cache_mode, and a later test could be handed it.
+MIGRATE_URL = f"postgresql://{APP_ROLE}@{os.environ.get('HOOKLINE_TEST_MIGRATE_PG_HOST', PG_HOST)}/{DATABASE}"
 KEY_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"hookline-test-keys-{DATABASE}"
 KEY_DIR.mkdir(parents=True, exist_ok=True)
 (KEY_DIR / "ghl_rsa.pem").write_text(test_keys.rsa_public_pem())
@@ -53,7 +57,7 @@ def database() -> str:
         conn.execute(f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE}")
     from hookline.migrate import upgrade
 
-    upgrade(DATABASE_URL)
+    upgrade(MIGRATE_URL)
     yield DATABASE_URL
     from hookline.db import get_engine
 

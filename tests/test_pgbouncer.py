@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from hookline.config import Settings
-from tests.conftest import ADMIN_URL, APP_ROLE, DATABASE
+from tests.conftest import ADMIN_URL, APP_ROLE, DATABASE, PG_HOST
 from tests.support.pgbouncer import pgbouncer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,8 @@ def bouncer(tmp_path_factory) -> str:
 
 def test_the_pooled_subset_passes_through_pgbouncer(database, bouncer, tmp_path):
     # Its own run of pytest: the test settings (conftest) are made at import, from HOOKLINE_TEST_PG_HOST.
-    env = {**os.environ, "HOOKLINE_TEST_PG_HOST": bouncer, "HOOKLINE_DATABASE_PREPARED_STATEMENTS": "false"}
+    env = {**os.environ, "HOOKLINE_TEST_PG_HOST": bouncer, "HOOKLINE_DATABASE_PREPARED_STATEMENTS": "false",
+           "HOOKLINE_TEST_MIGRATE_PG_HOST": PG_HOST}  # migrations straight to PostgreSQL, as deployed
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *POOLED_SUBSET,
                *(f"--deselect={test}" for test in NOT_POOLED)]
     started = time.monotonic()
