@@ -76,8 +76,8 @@ async def flood_phase(stack: bench_stack.Stack, first: int, seconds: int, *, wit
 
 
 def latencies(stack: bench_stack.Stack, sent: dict[str, dict[int, float]]) -> dict[str, list[float]]:
-    """B–E's latencies: whole (send → processed_at), and its two parts: the ingress's (send → the
-    row's received_at) and the workers' (received_at → processed_at: publish, queue, run)."""
+    """B–E's latencies: whole (send → processed_at), the ingress's part (send → the row's received_at),
+    the workers' (received_at → processed_at), and that split at the task run's start (PARTS)."""
     times: dict[str, list[float]] = {part: [] for part in PARTS}
     for location, sends in sent.items():
         since = min(sends.values(), default=0)
@@ -106,7 +106,7 @@ def main() -> None:
               f"{', '.join(name for name, *_ in stack.worker_commands)}\n", flush=True)
         quiet = latencies(stack, asyncio.run(quiet_phase(stack, args.quiet_seconds, args.interval)))
         print(f"quiet only       B–E {len(quiet['whole'])} webhooks", flush=True)
-        first, alone_rates = 0, []
+        first = 0
 
         def flood(with_quiet: bool) -> tuple[float, int, dict[str, dict[int, float]]]:
             nonlocal first
@@ -115,18 +115,16 @@ def main() -> None:
             first = run.next_index
             return len(rows) / (rows[-1][1] - started), len(rows), sent
 
-        rate, count, _ = flood(with_quiet=False)
-        alone_rates.append(rate)
-        print(f"flood only       A {count} webhooks, {rate:.0f}/s", flush=True)
+        before, count, _ = flood(with_quiet=False)
+        print(f"flood only       A {count} webhooks, {before:.0f}/s", flush=True)
         mixed_rate, count, sent = flood(with_quiet=True)
         during = latencies(stack, sent)
         print(f"flood + B–E      A {count} webhooks, {mixed_rate:.0f}/s; B–E {len(during['whole'])} webhooks", flush=True)
         # Once more after: a later phase runs on bigger tables, with autovacuum about; the mean of the
         # two "alone" runs brackets the mixed one.
-        rate, count, _ = flood(with_quiet=False)
-        alone_rates.append(rate)
-        alone_rate = sum(alone_rates) / len(alone_rates)
-        print(f"flood only again A {count} webhooks, {rate:.0f}/s\n")
+        after, count, _ = flood(with_quiet=False)
+        alone_rate = (before + after) / 2
+        print(f"flood only again A {count} webhooks, {after:.0f}/s\n")
 
         print(f"{'':40} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
         for part in PARTS:

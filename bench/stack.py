@@ -19,8 +19,11 @@ import time
 import uuid
 from pathlib import Path
 
+from honcho.environ import parse_procfile
+
 import ingress as ingress_bench  # bench/ is this script's folder, so its siblings import by name
 import loadgen
+from hookline.readiness import is_worker, worker_queues
 from servers import Server
 from signed import HEADER, TEMPLATE, SignedRequests
 
@@ -58,11 +61,11 @@ class Stack:
         self.workers: list[subprocess.Popen] = []
         workers = procfile_workers("ghl_sync")
         if split_lanes:  # each as two workers, one per lane (`celery worker --lanes`, docs/operations.md)
-            workers = [(f"{name}-{lanes}", prefix, [*options, "--lanes", lanes])
-                       for name, prefix, options in workers for lanes in ("main", "bulk")]
+            workers = [(f"{name}-{lanes}", [*options, "--lanes", lanes]) for name, options in workers
+                       for lanes in ("main", "bulk")]
         self.worker_commands = workers
-        for name, prefix, options in workers:
-            command = [*prefix, sys.executable, "-m", "celery", "-A", worker_app, "worker",
+        for name, options in workers:
+            command = [sys.executable, "-m", "celery", "-A", worker_app, "worker",
                        "-n", f"bench-{name}-{uuid.uuid4().hex[:6]}@%h", "-Q", "ghl_sync", *options,
                        "--without-mingle", "--without-gossip", "--loglevel", "WARNING"]
             with (self.log_dir / f"{name}.log").open("wb") as out:
@@ -172,18 +175,15 @@ class Stack:
         return body, {"content-type": "application/json", HEADER: self.signed.sign(body)}
 
 
-def procfile_workers(queue: str) -> list[tuple[str, list[str], list[str]]]:
-    """The Procfile's workers of `queue`, so the benches run them as deployed: (name, what runs
-    before `celery` (e.g. `nice -n 10`), its --concurrency and --lanes options)."""
+def procfile_workers(queue: str) -> list[tuple[str, list[str]]]:
+    """The Procfile's workers of `queue` (read as `hookline dev` reads it), so the benches run them
+    as deployed: (name, its --concurrency and --lanes options)."""
     workers = []
-    for line in (ingress_bench.ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        words = shlex.split(command)
-        if "worker" not in words or "-Q" not in words or queue not in words[words.index("-Q") + 1].split(","):
-            continue
-        options = [word for option in ("--concurrency", "--lanes") if option in words
-                   for word in (option, words[words.index(option) + 1])]
-        workers.append((name, words[:words.index("celery")], options))
+    for name, command in parse_procfile((ingress_bench.ROOT / "Procfile").read_text()).processes.items():
+        argv = shlex.split(command)
+        if is_worker(argv) and queue in worker_queues(argv):
+            workers.append((name, [word for option in ("--concurrency", "--lanes") if option in argv
+                                   for word in (option, argv[argv.index(option) + 1])]))
     if not workers:
         raise SystemExit(f"no worker of {queue} in the Procfile")
     return workers

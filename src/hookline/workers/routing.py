@@ -49,8 +49,8 @@ def select_lanes(queues: Any, lanes: str) -> None:
     for name in [name for name in FAIR_QUEUES if name in consumed]:
         if lanes == "main":
             queues.deselect(bulk_queue(name))  # without -Q a worker would consume every queue
-        else:
-            queues.select_add(queues[bulk_queue(name)])
+            continue
+        queues.select_add(queues[bulk_queue(name)])
         if lanes == "bulk":
             queues.deselect(name)
 
