@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     bulk_batch_size: int = Field(default=100, ge=1)
     # How long the ingress's publisher lets events gather before it publishes (and groups) them.
     batch_wait_ms: int = Field(default=20, ge=0, le=1000)
+    # How long, at most, it holds back a flooding tenant's events (those bound for a bulk lane) to
+    # fill a message of `bulk_batch_size` (transport/batches.Held). 0: they go with the others.
+    bulk_batch_wait_ms: int = Field(default=100, ge=0, le=5000)
     # The ingress's own async connections for inbox inserts, per process.
     ingress_db_pool_size: int = Field(default=10, ge=1)
     # Inbox insert statements in flight at once per ingress process (each stores whatever arrived

@@ -7,6 +7,10 @@ ONE, MANY = "hookline.tasks.ghl_sync.apply_event", "hookline.tasks.ghl_sync.appl
 FETCH = "hookline.tasks.reonic_sync.fetch"
 
 
+def job(tenant_id, event_id):
+    return Job(ONE, tenant_id, event_id, "ghl")
+
+
 def carried(jobs):
     return [(job.task, job.tenant_id, job.events) for job in jobs]
 
@@ -31,3 +35,32 @@ def test_the_relays_messages_are_batches_of_the_size_it_asks_for():
     assert list(batches.messages(ONE, [1, 2, 3, 4, 5], 2)) == [
         (MANY, {"event_ids": [1, 2]}), (MANY, {"event_ids": [3, 4]}), (ONE, {"event_id": 5})]
     assert list(batches.messages(FETCH, [1, 2], 10)) == [(FETCH, {"event_id": 1}), (FETCH, {"event_id": 2})]
+
+
+def test_a_hot_tenants_events_are_held_until_they_fill_a_bulk_message_or_have_waited():
+    held = batches.Held(size=3, wait=0.1)
+    first = [(0.0, job(7, 1)), (0.0, job(8, 2)), (0.01, job(7, 3))]
+
+    jobs, released = held.take(first, hot={7}, now=0.02)
+    assert [j.event_id for j in jobs] == [2] and released == set()  # 8 is not hot: it goes now
+    assert len(held) == 2 and held.due_at() == 0.1
+
+    jobs, released = held.take([(0.03, job(7, 4))], hot={7}, now=0.04)  # the third: a full message
+    assert [j.event_id for j in jobs] == [1, 3, 4] and released == {7}
+    assert len(held) == 0 and held.due_at() is None
+
+    held.take([(0.05, job(7, 5))], hot={7}, now=0.05)
+    assert held.take([], hot=set(), now=0.14)[0] == []  # not yet waited 0.1 s
+    jobs, released = held.take([], hot=set(), now=0.16)  # due, though 7 has cooled down since
+    assert [j.event_id for j in jobs] == [5] and released == {7}
+
+
+def test_nothing_is_held_that_does_not_batch_or_without_a_wait_and_stopping_releases_everything():
+    other = Job(FETCH, 7, 9, "reonic")
+    assert batches.Held(size=3, wait=0.1).take([(0.0, other)], hot={7}, now=0.0)[0] == [other]
+    assert batches.Held(size=3, wait=0.0).take([(0.0, job(7, 1))], hot={7}, now=0.0)[0] == [job(7, 1)]
+
+    held = batches.Held(size=3, wait=10)
+    held.take([(0.0, job(7, 1)), (0.0, job(8, 2))], hot={7, 8}, now=0.0)
+    jobs, released = held.take([], hot=set(), now=0.0, everything=True)
+    assert sorted(j.event_id for j in jobs) == [1, 2] and released == {7, 8} and len(held) == 0

@@ -465,3 +465,49 @@ def test_the_publisher_sends_a_tenants_events_of_one_handler_as_batches(redis_cl
     # Payment events do not batch (docs/decisions.md (Batches)): one message each.
     assert [m["body"][1] for m in lists["dunning"]] == [{"tenant_id": 7, "event_id": 6}, {"tenant_id": 7, "event_id": 8}]
     assert published.marked(redis_client, range(1, 10)) == {1, 2, 3, 4, 5, 6, 7, 8}
+
+
+def test_a_hot_tenants_events_are_held_for_a_full_bulk_message_while_the_others_go_at_the_linger(redis_client):
+    from redis import asyncio as aioredis
+
+    from hookline.transport.lanes import Lanes
+
+    linger, bulk_linger = 0.02, 0.4
+
+    async def publish() -> tuple[float, list[tuple[float, list[int]]]]:
+        client = aioredis.from_url(REDIS_URL)
+        sender = DistantSender(RedisSender(client, TaskMessages(app)), 0)
+        lanes = Lanes(None, burst=2, window=5, cooldown=30, async_client=client)
+        publisher = Publisher(sender, lanes=lanes, linger_seconds=linger, bulk_linger_seconds=bulk_linger,
+                              events_per_task=100, bulk_events_per_task=4)
+        publisher.start()
+        started = asyncio.get_running_loop().time()
+        for event_id in (1, 2, 3):  # over the burst: hot, known after this round
+            publisher.submit(Job(APPLY_EVENT, 7, event_id, "ghl"))
+        await asyncio.sleep(0.1)
+        publisher.submit(Job(APPLY_EVENT, 7, 4, "ghl"))  # held: waits for company or bulk_linger
+        await asyncio.sleep(0.1)
+        publisher.submit(Job(APPLY_EVENT, 8, 5, "ghl"))  # a quiet tenant: goes at the linger
+        publisher.submit(Job(APPLY_EVENT, 7, 6, "ghl"))
+        await asyncio.sleep(0.4)  # 4 and 6 went at ~0.5 s, 4's bulk_linger
+        for event_id in (7, 8, 9, 10):  # a full bulk message: goes at the linger
+            publisher.submit(Job(APPLY_EVENT, 7, event_id, "ghl"))
+        await asyncio.sleep(0.2)
+        publisher.submit(Job(APPLY_EVENT, 7, 11, "ghl"))  # held, then sent by stop()
+        await publisher.stop()
+        await client.aclose()
+        return started, sender.sends
+
+    for key in ("hookline:fair:hot:7", "hookline:fair:hot:8"):
+        redis_client.delete(key)
+    started, sends = asyncio.run(publish())
+
+    went = [(round(at - started, 1), events) for at, events in sends]
+    assert [events for _, events in went] == [[1, 2, 3], [5], [4, 6], [7, 8, 9, 10], [11]], went
+    assert went[1][0] == 0.2 and went[2][0] == 0.5 and went[3][0] == 0.6, went
+    lists = queued(redis_client)
+    assert [m["body"][1] for m in lists["ghl_sync"]] == [{"tenant_id": 7, "event_ids": [1, 2, 3]},
+                                                         {"tenant_id": 8, "event_id": 5}]
+    assert [m["body"][1] for m in lists["ghl_sync.bulk"]] == [
+        {"tenant_id": 7, "event_ids": [4, 6]}, {"tenant_id": 7, "event_ids": [7, 8, 9, 10]},
+        {"tenant_id": 7, "event_id": 11}]

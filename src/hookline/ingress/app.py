@@ -178,7 +178,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         from hookline.ingress.tracing import TracedPublisher, TracingMiddleware
     publisher = (TracedPublisher if traced else Publisher)(
         task_sender, lanes=lanes, events_per_task=settings.batch_size, bulk_events_per_task=settings.bulk_batch_size,
-        linger_seconds=settings.batch_wait_ms / 1000)
+        linger_seconds=settings.batch_wait_ms / 1000, bulk_linger_seconds=settings.bulk_batch_wait_ms / 1000)
     endpoint = partial(WebhookEndpoint, max_bytes=settings.max_webhook_bytes, rate_limit=rate_limit, inbox=inbox,
                        publisher=publisher)
     endpoints = {source.path: endpoint(source) for source in webhook_sources}

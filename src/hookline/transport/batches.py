@@ -72,6 +72,50 @@ def group(jobs: Sequence[Job], size: int, *, bulk: Collection[int] = (), bulk_si
     return [item if not isinstance(item, list) else _batch_of(item) for item in grouped]
 
 
+class Held:
+    """A hot tenant's jobs of a batching task, held back from the publisher's round they came in
+    until they fill a bulk message (`size` events) or the oldest has waited `wait` seconds.
+
+    A flood's events then go out in full bulk messages, each one task run of a worker (~3 ms of
+    Celery's whatever it carries, a transaction, a task_runs row), not one per linger's worth: at
+    1,200 webhooks/s a 20 ms linger makes messages of ~24 events (bench/end_to_end.py, docs/decisions.md).
+    Only a tenant already on its bulk lane waits longer, and by at most `wait`.
+    """
+
+    def __init__(self, size: int, wait: float) -> None:
+        self.size, self.wait = size, wait
+        self._held: dict[tuple[int, str], list[tuple[float, Job]]] = {}  # (tenant, batch task) → (queued, job)
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def due_at(self) -> float | None:
+        """When the oldest held job has waited `wait` (the clock of `take`'s `now`); None: nothing is held."""
+        return min((held[0][0] + self.wait for held in self._held.values()), default=None)
+
+    def take(self, fresh: Iterable[tuple[float, Job]], hot: Collection[int], now: float, *,
+             everything: bool = False) -> tuple[list[Job], set[int]]:
+        """The jobs to send now: those of `fresh` ((queued, job), in order) it does not hold, then each
+        held group that is full or due (every one when `everything`); and the tenants it released."""
+        jobs: list[Job] = []
+        for queued, job in fresh:
+            task = batch_task(job.task)
+            if self.wait > 0 and task is not None and job.tenant_id in hot:
+                self._held.setdefault((job.tenant_id, task), []).append((queued, job))
+                self._count += 1
+            else:
+                jobs.append(job)
+        released: set[int] = set()
+        for key, held in list(self._held.items()):
+            if everything or len(held) >= self.size or now - held[0][0] >= self.wait:
+                jobs.extend(job for _, job in held)
+                released.add(key[0])
+                self._count -= len(held)
+                del self._held[key]
+        return jobs, released
+
+
 def _batch_of(jobs: list[Job]) -> Job:
     first = jobs[0]
     if len(jobs) == 1:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -124,13 +125,17 @@ class CelerySender:
 class Publisher:
     def __init__(self, sender: Sender, *, capacity: int = 10_000, batch: int = 200,
                  linger_seconds: float = 0.02, backoff_seconds: float = 1.0, lanes: Lanes | None = None,
-                 events_per_task: int = 1, bulk_events_per_task: int | None = None) -> None:
+                 events_per_task: int = 1, bulk_events_per_task: int | None = None,
+                 bulk_linger_seconds: float = 0.0) -> None:
         self.sender, self.lanes = sender, lanes
         # A tenant's events of one handler per message, on the main and on a bulk lane (transport/batches.py).
         self.events_per_task, self.bulk_events_per_task = events_per_task, bulk_events_per_task
         self.capacity, self.batch = capacity, batch
         self.linger_seconds, self.backoff_seconds = linger_seconds, backoff_seconds
         self._jobs: deque[tuple[float, Job]] = deque()  # (when it was queued, on the loop's clock; the job)
+        # A hot tenant's batching jobs, kept back until they fill a bulk message or have waited
+        # `bulk_linger_seconds` (batches.Held).
+        self._held = batches.Held(bulk_events_per_task or events_per_task, bulk_linger_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -155,7 +160,7 @@ class Publisher:
 
     def submit(self, job: Job) -> None:
         """Queue a committed event for publishing; never blocks the request."""
-        if len(self._jobs) >= self.capacity:
+        if len(self._jobs) + len(self._held) >= self.capacity:
             self._gave_up([job], "publisher queue full")
             return
         self._jobs.append((asyncio.get_running_loop().time(), job))
@@ -163,13 +168,19 @@ class Publisher:
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             if not self._jobs:
-                if self._stopping:
+                if self._stopping and not self._held:
                     return
                 self._wake.clear()
-                await self._wake.wait()
-            if len(self._jobs) < self.batch and not self._stopping:
+                due = self._held.due_at()
+                if due is None:
+                    await self._wake.wait()
+                elif due > loop.time() and not self._stopping:
+                    with suppress(TimeoutError):  # woken by the held jobs' time, not by a new job
+                        await asyncio.wait_for(self._wake.wait(), due - loop.time())
+            if self._jobs and len(self._jobs) < self.batch and not self._stopping:
                 # Let a batch gather until its oldest job has waited `linger_seconds`, also when jobs
                 # came in during the last publish: a batch's round trips (its lanes, its MULTI) cost
                 # the event loop as much as many jobs. Publishing those at once meant a batch per
@@ -177,36 +188,38 @@ class Publisher:
                 # (bench/README.md). Counting from the oldest job, not from the last publish, keeps
                 # a job's wait at the linger while a flood keeps the loop busy (bench/fairness.py).
                 oldest, _ = self._jobs[0]  # there is one: woken by submit(), not by stop()
-                await asyncio.sleep(max(0.0, oldest + self.linger_seconds - asyncio.get_running_loop().time()))
-            jobs = [self._jobs.popleft()[1] for _ in range(min(self.batch, len(self._jobs)))]
-            if jobs:
-                try:
-                    await self._publish(jobs)
-                finally:
-                    PUBLISH_PENDING.dec(len(jobs))
+                await asyncio.sleep(max(0.0, oldest + self.linger_seconds - loop.time()))
+            fresh = [self._jobs.popleft() for _ in range(min(self.batch, len(self._jobs)))]
+            await self._publish(fresh)
 
-    async def _publish(self, jobs: list[Job]) -> None:
+    async def _publish(self, fresh: list[tuple[float, Job]]) -> None:
+        """Send `fresh` (this round's jobs, with when each was queued) but a hot tenant's batching
+        jobs, which are held (batches.Held), together with the held jobs that are due."""
+        counting = None
+        bulk: set[int] = set()
+        if self.lanes and fresh:
+            # Count this batch while it goes out, routed by the last answers: a batch costs the
+            # event loop one round trip's wait instead of two (Lanes.known_hot).
+            counts = Counter(job.tenant_id for _, job in fresh)
+            bulk = self.lanes.known_hot(counts)
+            counting = asyncio.ensure_future(self.lanes.hot_async(counts))
+        jobs, released = self._held.take(fresh, bulk, asyncio.get_running_loop().time(), everything=self._stopping)
+        bulk |= released
         try:
-            bulk: set[int] = set()
-            counting = None
-            if self.lanes:
-                # Count this batch while it goes out, routed by the last answers: a batch costs the
-                # event loop one round trip's wait instead of two (Lanes.known_hot).
-                counts = Counter(job.tenant_id for job in jobs)
-                bulk = self.lanes.known_hot(counts)
-                counting = asyncio.ensure_future(self.lanes.hot_async(counts))
             try:
-                await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
-                                                     bulk_size=self.bulk_events_per_task), bulk)
+                if jobs:
+                    await self.sender.send(batches.group(jobs, self.events_per_task, bulk=bulk,
+                                                         bulk_size=self.bulk_events_per_task), bulk)
+                    PUBLISH_BATCH_JOBS.observe(len(jobs))
             finally:
                 if counting is not None:
                     await counting  # it logs and swallows a Redis failure itself
-            PUBLISH_BATCH_JOBS.observe(len(jobs))
         except Exception as exc:  # noqa: BLE001 - broker unreachable (or any other failure): the batch is the relay's
             self._gave_up(jobs, repr(exc))
             if not self._stopping:
                 await asyncio.sleep(self.backoff_seconds)
-            return
+        finally:
+            PUBLISH_PENDING.dec(len(jobs))
 
     def _gave_up(self, jobs: list[Job], error: str) -> None:
         for job in jobs:
