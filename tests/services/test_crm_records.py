@@ -347,3 +347,37 @@ def test_a_page_writes_only_its_own_tenants_rows(tenant, other_tenant):
 
     assert row(other_tenant.id, Contact, "c-shared").email == "other@example.com"
     assert row(tenant.id, Contact, "c-shared").email == "mine@example.com"
+
+
+def stored_columns(tenant_id, model, external_id, columns):
+    stored = row(tenant_id, model, external_id)
+    return {name: getattr(stored, name) for name in columns}
+
+
+def test_a_page_stores_every_kind_of_value_as_apply_does_and_a_repeat_writes_nothing(tenant):
+    offset = timezone(timedelta(hours=2))
+    contact = {"email": "ä@example.com", "dnd_settings": None, "tags": ["solar", "ö"],
+               "custom_fields": [{"id": "f1", "value": {"nested": [1, 2.5, None, True]}}],
+               "date_added": datetime(2026, 11, 1, 8, 30, 15, 123456, tzinfo=offset), "dnd": True}
+    deal = {"name": "Roof", "monetary_value": Decimal("1234.56"), "date_added": T0}
+    with tenant_session(tenant.id) as session:
+        records.apply(session, tenant.id, Contact, records.Change("ghl", "c-one", T0, contact))
+        records.apply(session, tenant.id, Deal, records.Change("ghl", "d-one", T0, deal))
+    assert apply_page(tenant.id, [records.Change("ghl", "c-page", T0, contact)]) == 1
+    with tenant_session(tenant.id) as session:
+        assert records.apply_many(session, tenant.id, Deal, [records.Change("ghl", "d-page", T0, deal)]) == 1
+
+    assert stored_columns(tenant.id, Contact, "c-page", contact) == stored_columns(tenant.id, Contact, "c-one", contact)
+    assert stored_columns(tenant.id, Deal, "d-page", deal) == stored_columns(tenant.id, Deal, "d-one", deal)
+    with tenant_session(tenant.id) as session:  # None in a JSONB column is JSON null, as apply stores it
+        assert session.scalars(select(Contact.id).where(
+            Contact.external_id.in_(["c-one", "c-page"]), Contact.dnd_settings.is_(None))).all() == []
+    # Identical values again are a duplicate, whichever way they were stored first.
+    assert apply_page(tenant.id, [records.Change("ghl", name, T0, contact) for name in ("c-one", "c-page")]) == 0
+
+
+def test_a_page_value_postgresql_cannot_store_is_refused(tenant):
+    with pytest.raises(DataError):
+        apply_page(tenant.id, [page_change("c-nul", 1, email="a\x00b@example.com")])
+
+    assert row(tenant.id, Contact, "c-nul") is None

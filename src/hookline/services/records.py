@@ -4,14 +4,16 @@ out of order or twice: the newer version wins, a delete leaves a tombstone, a du
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import String, and_, bindparam, cast, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy import JSON, String, and_, bindparam, cast, column, func, literal_column, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
@@ -68,16 +70,20 @@ def apply_many(session: Session, tenant_id: int, model: type[SyncedRecord], chan
         return 0
     rows = list(newest.values())
     upsert = _upsert_many(model, tuple(sorted(rows[0].values)))  # type: ignore[arg-type]  # mypy: a class is hashable
-    params: dict[str, list[Any]] = {
-        "tenant_id": [tenant_id] * len(rows), "provider": [change.provider for change in rows],
-        "external_id": [change.external_id for change in rows], "source_version": [change.version for change in rows],
-        "deleted_at": [None] * len(rows),
-        **{name: [change.values[name] for change in rows] for name in rows[0].values},
-        **{name: [value] * len(rows) for name, value in upsert.defaults.items()},
-    }
-    for name in upsert.jsonb:
-        params[name] = [Jsonb(value) for value in params[name]]
-    return len(session.connection().exec_driver_sql(upsert.sql, params).fetchall())
+    common = {"tenant_id": tenant_id, "deleted_at": None, **upsert.defaults}
+    page = [{**common, "provider": change.provider, "external_id": change.external_id,
+             "source_version": change.version, **change.values} for change in rows]
+    statement = session.connection().exec_driver_sql(upsert.sql, {"rows": json.dumps(page, default=_json_value)})
+    return len(statement.fetchall())
+
+
+def _json_value(value: Any) -> Any:
+    """What `json` cannot write itself, as PostgreSQL reads it back into the column's type."""
+    if isinstance(value, date | time):  # datetime too: ISO 8601 keeps its offset
+        return value.isoformat()
+    if isinstance(value, Decimal):  # a string: a float would round it
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value apply_many can send")
 
 
 def _ordering_rule(statement: Any, table: Any, delete: bool, updated: tuple[str, ...]) -> Any:
@@ -123,20 +129,27 @@ def _upsert(model: type[SyncedRecord], delete: bool, inserted: tuple[str, ...], 
 
 @lru_cache(maxsize=64)
 def _upsert_many(model: type[SyncedRecord], columns: tuple[str, ...]) -> _Upsert:
-    """apply_many's statement: one array a column (`unnest`), so its SQL is the same for any number
-    of rows, built and compiled once. A VALUES list of every row's parameters was rendered,
-    converted and parsed again for each page: ~45 ms a page of 100 contacts against ~28 ms
-    (bench/README.md, bench/sync.py)."""
+    """apply_many's statement: the page is one JSON parameter, read into rows by `json_to_recordset`,
+    so its SQL is the same for any number of rows, built and compiled once.
+
+    A VALUES list of every row's parameters was rendered, converted and parsed again for each
+    page (~45 ms a page of 100 contacts against ~28 ms, bench/sync.py). Then one array a column
+    (`unnest`): psycopg writes arrays element by element in Python, ~30% of a worker process's
+    time applying a batch (py-spy, bench/end_to_end.py); `json.dumps` writes the page in C.
+    A JSON null in a JSONB column is NULL to json_to_recordset: COALESCE makes it the JSON null
+    `apply` stores for None.
+    """
     table = model.__table__  # type: ignore[attr-defined]  # the mapped subclasses have one; the mixin does not
     keys = ("tenant_id", "provider", "external_id", "source_version", "deleted_at", *columns)
     defaults = _defaults(table, keys)
     names = (*keys, *defaults)
-    arrays = func.unnest(*(cast(bindparam(name), ARRAY(_unbounded(table.c[name].type))) for name in names))
-    rows = arrays.table_valued(*names).render_derived()
-    statement = insert(table).from_select(names, select(*(rows.c[name] for name in names)))
+    page = func.json_to_recordset(cast(bindparam("rows"), JSON)).table_valued(
+        *(column(name, _unbounded(table.c[name].type)) for name in names)).render_derived(with_types=True)
+    values = (func.coalesce(page.c[name], literal_column("'null'::jsonb")) if isinstance(table.c[name].type, JSONB)
+              else page.c[name] for name in names)
+    statement = insert(table).from_select(names, select(*values))
     statement = _ordering_rule(statement, table, False, columns)
-    jsonb = tuple(name for name in names if isinstance(table.c[name].type, JSONB))
-    return _Upsert(str(statement.compile(dialect=_DIALECT)), defaults, jsonb)
+    return _Upsert(str(statement.compile(dialect=_DIALECT)), defaults, ())
 
 
 def _unbounded(type_: Any) -> Any:
