@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from honcho.environ import parse_procfile
@@ -85,19 +86,13 @@ class Stack:
 
     def worker_cpu_seconds(self) -> float:
         """CPU time (user + system) the workers' live processes have used: main processes and pool children."""
-        tick = os.sysconf("SC_CLK_TCK")
         groups = {worker.pid for worker in self.workers}  # each its own process group (start_new_session)
-        total = 0.0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # gone meanwhile
-                continue
-            if int(fields[2]) in groups:
-                total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+        return cpu_seconds(lambda name, group: group in groups)
+
+    def ingress_cpu_seconds(self) -> float:
+        """CPU time the real ingress's live processes have used (its own process group)."""
+        return cpu_seconds(lambda name, group: group == self.server.process.pid)
+
 
     def close(self) -> None:
         self.server.stop()
@@ -235,3 +230,26 @@ async def post_every(stack: Stack, location: str, interval: float, until: asynci
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def cpu_seconds(counted: Callable[[str, int], bool]) -> float:
+    """CPU time (user + system) of the live processes `counted(name, process group)` picks, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, rest = (entry / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        fields = rest.split()
+        if counted(name, int(fields[2])):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of PostgreSQL's live processes (every backend and background process on this machine:
+    a backend that ended meanwhile is missed, so it reads a little low)."""
+    return cpu_seconds(lambda name, group: name == "postgres")

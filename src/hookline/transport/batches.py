@@ -108,7 +108,7 @@ class Held:
                 jobs.append(job)
         released: set[int] = set()
         for key, held in list(self._held.items()):
-            if everything or len(held) >= self.size or now - held[0][0] >= self.wait:
+            if everything or len(held) >= self.size or now >= held[0][0] + self.wait:  # as due_at() reckons
                 jobs.extend(job for _, job in held)
                 released.add(key[0])
                 self._count -= len(held)
