@@ -502,9 +502,13 @@ def test_a_hot_tenants_events_are_held_for_a_full_bulk_message_while_the_others_
         redis_client.delete(key)
     started, sends = asyncio.run(publish())
 
-    went = [(round(at - started, 1), events) for at, events in sends]
+    went = [(at - started, events) for at, events in sends]
     assert [events for _, events in went] == [[1, 2, 3], [5], [4, 6], [7, 8, 9, 10], [11]], went
-    assert went[1][0] == 0.2 and went[2][0] == 0.5 and went[3][0] == 0.6, went
+    # Bounds one way exact (nothing goes early), the other loose (a loaded machine runs the loop late):
+    # 5 at its linger (~0.22 s); 4 and 6 at 4's bulk_linger (~0.5 s), not at their linger; 7–10 as
+    # soon as they fill a message (~0.62 s), not at 7's bulk_linger (~1.0 s).
+    five, four_six, full = went[1][0], went[2][0], went[3][0]
+    assert 0.2 <= five < 0.45 and 0.5 <= four_six < 0.7 and 0.6 <= full < 0.95, went
     lists = queued(redis_client)
     assert [m["body"][1] for m in lists["ghl_sync"]] == [{"tenant_id": 7, "event_ids": [1, 2, 3]},
                                                          {"tenant_id": 8, "event_id": 5}]

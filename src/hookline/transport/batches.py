@@ -78,7 +78,7 @@ class Held:
 
     A flood's events then go out in full bulk messages, each one task run of a worker (~3 ms of
     Celery's whatever it carries, a transaction, a task_runs row), not one per linger's worth: at
-    1,200 webhooks/s a 20 ms linger makes messages of ~24 events (bench/end_to_end.py, docs/decisions.md).
+    1,200 webhooks/s a 20 ms linger gathers ~24 events (docs/decisions.md has the bench lines).
     Only a tenant already on its bulk lane waits longer, and by at most `wait`.
     """
 

@@ -187,7 +187,7 @@ class Publisher:
                 # round trip's worth of arrivals, ~9% more of the loop's CPU at 1,000 webhooks/s
                 # (bench/README.md). Counting from the oldest job, not from the last publish, keeps
                 # a job's wait at the linger while a flood keeps the loop busy (bench/fairness.py).
-                oldest, _ = self._jobs[0]  # there is one: woken by submit(), not by stop()
+                oldest, _ = self._jobs[0]
                 await asyncio.sleep(max(0.0, oldest + self.linger_seconds - loop.time()))
             fresh = [self._jobs.popleft() for _ in range(min(self.batch, len(self._jobs)))]
             await self._publish(fresh)
