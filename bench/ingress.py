@@ -1,7 +1,7 @@
 """Benchmark the webhook ingress against two reference endpoints, in one run on this machine.
 
     uv run python bench/ingress.py [--duration 15] [--connections 64] [--only real] [--sentinel]
-    uv run python bench/ingress.py --only raw --only child --only inline --only workers2 --rounds 2
+    uv run python bench/ingress.py --only raw --only real --only workers2 --rounds 2
 
 (`uv run --group bench …` adds py-spy, for `--profile`.)
 
@@ -12,11 +12,9 @@ Servers, one at a time, each `uvicorn --workers N` on a free loopback port:
   via Sentinel  (--sentinel) the real ingress again, its broker a sentinel:// URL: a primary, a
                 replica and three Sentinels started for the run (tests/support/sentinel.py),
                 whose primary every server then uses directly (redis://) too
-The real ingress in each way of checking GoHighLevel's signatures (only with --only, so one run
-compares them; `--rounds 2` interleaves them twice):
-  child         HOOKLINE_INGRESS_VERIFIER=true, --workers 1: the verifier child (ingress/verifier.py)
-  inline        HOOKLINE_INGRESS_VERIFIER=false, --workers 1: every check in the event loop
-  workers2      HOOKLINE_INGRESS_VERIFIER=false, uvicorn --workers 2: two event loops, no child
+Only when named with --only (so one run compares it with the real ingress; `--rounds 2`
+interleaves them twice):
+  workers2      the real ingress as uvicorn --workers 2: two event loops
 
 Every request is a distinct ContactCreate with its own webhookId, Ed25519-signed like GoHighLevel's
 (bench/signed.py), because the ingress dedupes by webhookId. Two kinds of load:
@@ -67,15 +65,11 @@ SERVERS = {  # name: (label, uvicorn app and flags)
     "raw": ("raw durable", ["reference_apps:durable", "--app-dir", str(BENCH_DIR)]),
     "real": ("real ingress", INGRESS_APP),
     "sentinel": ("via Sentinel", INGRESS_APP),
-    "child": ("1 w + child", INGRESS_APP),
-    "inline": ("1 w, no child", INGRESS_APP),
-    "workers2": ("2 w, no child", INGRESS_APP),
+    "workers2": ("2 workers", INGRESS_APP),
 }
 DEFAULT_SERVERS = ("bare", "raw", "real", "sentinel")  # what runs without --only
-# The verifier modes: (settings, uvicorn workers; None: --workers).
-MODES = {"child": ({"HOOKLINE_INGRESS_VERIFIER": "true"}, None),
-         "inline": ({"HOOKLINE_INGRESS_VERIFIER": "false"}, None),
-         "workers2": ({"HOOKLINE_INGRESS_VERIFIER": "false"}, 2)}
+# The real ingress's other ways to run: (settings, uvicorn workers; None: --workers).
+MODES: dict[str, tuple[dict[str, str], int | None]] = {"workers2": ({}, 2)}
 INGRESSES = ("real", "sentinel", *MODES)
 TARGET_RATIO, TARGET_P99 = 0.9, 0.025  # issue 22 (it was 0.7 before)
 # The per-tenant rate limit stays on (its Redis round trip is part of the real path) but can never
@@ -98,7 +92,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per server (1)")
     parser.add_argument("--requests", type=int, default=200_000, help="distinct signed webhooks to cycle through")
     parser.add_argument("--only", action="append", choices=list(SERVERS),
-                        help="run only this server (repeatable; child, inline and workers2 run only when named)")
+                        help="run only this server (repeatable; workers2 runs only when named)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure the servers this many times, interleaved (1); the fixed rate stays round 1's")
     parser.add_argument("--rate", type=float, help="fixed rate of the latency runs (default: half raw durable's max)")
@@ -199,7 +193,7 @@ def cpu_used(server: Server, before: tuple[tuple[float, float], dict[str, float]
     own, children = ((now - then) / run.seconds for now, then in zip(server.cpu_seconds(), before[0], strict=True))
     services = {name: (seconds - before[1][name]) / run.seconds for name, seconds in service_cpu_seconds().items()}
     per_answer = (own + children) / max(run.accepted_per_second, 1e-9)
-    # With --workers 1 the server's own process runs the event loop; its children are the ingress's verifier.
+    # With --workers 1 the server's own process runs the event loop (and has no children).
     # With --workers 2 the own process is uvicorn's supervisor and the children are the two workers.
     return (f"CPU (of a core): server {own + children:.0%} ({children:.0%} in its children, "
             f"{per_answer * 1000:.2f} ms a 2xx), wrk {run.generator_cpu:.0%}, PostgreSQL {services['postgres']:.0%}, "
@@ -391,10 +385,10 @@ def report(bench: Bench) -> None:
               f"{'PASS' if ratio >= TARGET_RATIO else 'MISS'}")
     else:
         print("  real / raw durable throughput  not measured: needs both raw and real")
-    for key in peak:  # each verifier mode against the raw durable endpoint of its own round
+    for key in peak:  # the real ingress, each way, against the raw durable endpoint of its own round
         name = key.split(" ")[0]
         raw = peak.get("raw" + key.removeprefix(name))
-        if name in MODES and raw is not None:
+        if (name == "real" or name in MODES) and raw is not None:
             ratio = peak[key].accepted_per_second / max(raw.accepted_per_second, 1e-9)
             p99 = f"p99 {fixed[key].p99 * 1000:.1f} ms at {fixed[key].rate:.0f} req/s" if key in fixed else ""
             cpu = bench.cpu_per_answer.get(key, 0) * 1000
@@ -412,7 +406,7 @@ def report(bench: Bench) -> None:
 
 
 def label(key: str) -> str:
-    """A figure's label: its server's, with the round after the first ("inline #2")."""
+    """A figure's label: its server's, with the round after the first ("workers2 #2")."""
     name = key.split(" ")[0]
     return SERVERS[name][0] + key.removeprefix(name)
 

@@ -83,7 +83,7 @@ def test_the_map_names_only_what_exists() -> None:
 
 def test_an_untrue_name_is_found() -> None:
     text = ("`src/hookline/ingress/app.py`, `hookline.ingress.app`, `hookline.ingress.app.create_app`, "
-            "`ingress/verifier.py`, `bench/ingress.py`, `services.inbox.take`, `redaction.py`; and untrue: "
+            "`ingress/ghl.py`, `bench/ingress.py`, `services.inbox.take`, `redaction.py`; and untrue: "
             "`src/hookline/ingress/gone.py`, `hookline.ingress.gone`, `hookline.ingress.app.no_such_name`, "
             "`services.inbox.no_such_name`, `gone.py`, `workers/gone.py`")
     assert untrue_names(text) == ["src/hookline/ingress/gone.py", "hookline.ingress.gone",

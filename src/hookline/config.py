@@ -103,10 +103,6 @@ class Settings(BaseSettings):
     # while the others ran, as one statement): 1 measured best with PostgreSQL on the same machine;
     # more where it is a network hop away. At most the pool size − 1 (the publisher stamps too).
     ingress_inbox_writes: int = Field(default=1, ge=1)
-    # Check GoHighLevel's signatures (Ed25519: ~50-110 µs each) in a child process of each ingress
-    # process when several arrive together (ingress/verifier.py); off: in the event loop. Off by
-    # default: on a busy 2-core machine the child did not beat the event loop (docs/decisions.md).
-    ingress_verifier: bool = False
     # How long an ingress process remembers a connection it looked up (a changed secret or a
     # disabled connection applies this much later); 0 looks it up for every webhook.
     connection_cache_seconds: float = Field(default=5.0, ge=0)

@@ -27,9 +27,7 @@ def ingress_log(tmp_path_factory) -> Path:
 def ingress_url(database, ingress_log) -> str:
     # A limit no test here reaches; the limit itself has its own ingresses (test_limits_and_outages.py).
     # No connection cache: tests change keys and secrets between requests.
-    # The verifier child is off by default; on here, so the tests that kill it or flood it have one.
-    with ingress(ingress_log, HOOKLINE_TENANT_RATE_LIMIT="1000000", HOOKLINE_CONNECTION_CACHE_SECONDS="0",
-                 HOOKLINE_INGRESS_VERIFIER="true") as url:
+    with ingress(ingress_log, HOOKLINE_TENANT_RATE_LIMIT="1000000", HOOKLINE_CONNECTION_CACHE_SECONDS="0") as url:
         yield url
 
 

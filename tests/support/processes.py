@@ -57,7 +57,3 @@ def running(command: list[str], *, log: Path, env: dict[str, str] | None = None,
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
 
-
-def cpu_seconds(pid: int) -> float:
-    """The process's time on a CPU so far, to the ns (/proc/PID/schedstat), not in 10 ms ticks."""
-    return int(open(f"/proc/{pid}/schedstat").read().split()[0]) / 1e9

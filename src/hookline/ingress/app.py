@@ -191,8 +191,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         Route(OAuthCallback.path, OAuthCallback(redis).handle, methods=["GET"]),
     ]
 
-    verifiers = [source.verifier for source in webhook_sources if isinstance(source, GhlSource)]
-
     async def say_if_ghl_is_refused() -> None:
         try:
             problem = await run_in_threadpool(_ghl_signature_problem, settings)
@@ -207,9 +205,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         await say_if_ghl_is_refused()
         await inbox.open()
         publisher.start()
-        if settings.ingress_verifier:
-            for verifier in verifiers:
-                await verifier.start()
         # Everything made so far (modules, settings, keys, the apps) lives as long as the process:
         # out of the collector's way, a full collection stops scanning it (p99 94 instead of 170 ms).
         gc.collect()
@@ -217,8 +212,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         try:
             yield
         finally:
-            for verifier in verifiers:
-                await verifier.close()
             await publisher.stop()
             await inbox.close()
             for client in (redis, broker_client):

@@ -21,9 +21,9 @@ from hookline.ingress.connections import ConnectionDirectory
 from hookline.ingress.errors import WebhookRejected
 from hookline.ingress.ghl_app import AppEvents, is_app_event
 from hookline.ingress.pipeline import RouteDoc, WebhookSource, rejected_signature
-from hookline.ingress.verifier import Verifier
 from hookline.integrations.errors import InvalidSignature
 from hookline.integrations.ghl.schemas import Envelope
+from hookline.integrations.ghl.verify import verify
 from hookline.integrations.signing import require_fresh
 from hookline.services.ghl_webhooks import KEY_MISSING, KEY_SETTING
 from hookline.workers.handlers import handler_for
@@ -78,7 +78,6 @@ class GhlSource(WebhookSource):
                  redis: aioredis.Redis | None, app_events: AppEvents | None = None) -> None:
         super().__init__(connections=connections, window=window)
         self.keys, self.retry_grace, self.redis = keys, retry_grace, redis
-        self.verifier = Verifier(keys.ed25519, keys.rsa)  # checks in the event loop until started
         self.app_events = app_events or AppEvents(None)
 
     async def delivery(self, request: Request, body: bytes) -> Delivery | Response:
@@ -86,7 +85,7 @@ class GhlSource(WebhookSource):
             log.error("webhook.key_not_configured", provider=self.provider, setting=KEY_SETTING)
             raise WebhookRejected(401, "key_not_configured", KEY_MISSING)
         try:
-            scheme = await self.verifier.verify(body, request.headers)
+            scheme = verify(body, request.headers, ed25519_key=self.keys.ed25519, rsa_key=self.keys.rsa)
         except InvalidSignature as exc:
             raise rejected_signature(self.provider, exc) from None
         payload = parse_object(body)
