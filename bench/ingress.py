@@ -68,9 +68,9 @@ SERVERS = {  # name: (label, uvicorn app and flags)
     "workers2": ("2 workers", INGRESS_APP),
 }
 DEFAULT_SERVERS = ("bare", "raw", "real", "sentinel")  # what runs without --only
-# The real ingress's other ways to run: (settings, uvicorn workers; None: --workers).
-MODES: dict[str, tuple[dict[str, str], int | None]] = {"workers2": ({}, 2)}
-INGRESSES = ("real", "sentinel", *MODES)
+# The real ingress run with its own number of uvicorn workers (the others use --workers).
+WORKERS = {"workers2": 2}
+INGRESSES = ("real", "sentinel", *WORKERS)
 TARGET_RATIO, TARGET_P99 = 0.9, 0.025  # issue 22 (it was 0.7 before)
 # The per-tenant rate limit stays on (its Redis round trip is part of the real path) but can never
 # trip: the bench's one tenant sends far more than a real one would.
@@ -239,9 +239,8 @@ class Bench:
         """Measure server `name`; its figures are filed under `key` (the name, with the round after the first)."""
         label, app = SERVERS[name]
         label += key.removeprefix(name)
-        settings, workers = MODES.get(name, ({}, None))
-        env = {**self.env, **(self.sentinel_env if name == "sentinel" else {}), **settings}
-        server = Server(label, app, workers=workers or self.args.workers, env=env, cwd=ROOT,
+        env = {**self.env, **(self.sentinel_env if name == "sentinel" else {})}
+        server = Server(label, app, workers=WORKERS.get(name, self.args.workers), env=env, cwd=ROOT,
                         log=self.log_dir / f"{key}.log")
         table = "bench_raw" if name == "raw" else "webhook_events" if name in INGRESSES else None
         try:
@@ -388,7 +387,7 @@ def report(bench: Bench) -> None:
     for key in peak:  # the real ingress, each way, against the raw durable endpoint of its own round
         name = key.split(" ")[0]
         raw = peak.get("raw" + key.removeprefix(name))
-        if (name == "real" or name in MODES) and raw is not None:
+        if (name == "real" or name in WORKERS) and raw is not None:
             ratio = peak[key].accepted_per_second / max(raw.accepted_per_second, 1e-9)
             p99 = f"p99 {fixed[key].p99 * 1000:.1f} ms at {fixed[key].rate:.0f} req/s" if key in fixed else ""
             cpu = bench.cpu_per_answer.get(key, 0) * 1000
